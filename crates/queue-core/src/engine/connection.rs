@@ -1,0 +1,109 @@
+//! Connections: hello, goodbye, loss, and the last will.
+
+use super::{ConnId, Connection, Engine, Output};
+use crate::error::EngineError;
+use crate::event::Event;
+use crate::protocol::{PROTOCOL_VERSION, ServerFrame, Will};
+use crate::topic::validate_topic;
+
+/// Longest client id accepted, in bytes.
+const MAX_CLIENT_ID: usize = 256;
+
+impl Engine {
+    pub(super) fn connect(&mut self, conn: ConnId, now: u64) {
+        if self.conns.contains_key(&conn) {
+            return;
+        }
+        let c = Connection {
+            client_id: format!("conn-{conn}"),
+            connected_at: now,
+            last_seen: now,
+            keep_alive_ms: 0,
+            will: None,
+            said_hello: false,
+            said_bye: false,
+            next_tag: 1,
+            in_flight: Default::default(),
+            consumers: Vec::new(),
+            exclusive: Vec::new(),
+            watch_interval: None,
+            published: 0,
+        };
+        self.conns.insert(conn, c);
+        self.emit(|| Event::Connected { conn });
+    }
+
+    pub(super) fn hello(
+        &mut self,
+        conn: ConnId,
+        id: Option<u64>,
+        client_id: Option<String>,
+        keep_alive_ms: u64,
+        will: Option<Will>,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        if let Some(will) = &will {
+            validate_topic(&will.topic)?;
+        }
+        if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control)) {
+            return Err(EngineError::InvalidOption("client_id must be at most 256 bytes, no control characters".into()));
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
+        if c.said_hello {
+            return Err(EngineError::ProtocolViolation("`hello` was already sent on this connection".into()));
+        }
+        c.said_hello = true;
+        if let Some(client_id) = client_id.filter(|id| !id.is_empty()) {
+            c.client_id = client_id;
+        }
+        c.keep_alive_ms = keep_alive_ms;
+        c.will = will;
+        let welcome = ServerFrame::Welcome {
+            id,
+            connection: conn,
+            client_id: c.client_id.clone(),
+            protocol: PROTOCOL_VERSION,
+            keep_alive_ms,
+        };
+        if keep_alive_ms > 0 {
+            let due = now.saturating_add(keep_alive_ms.saturating_mul(3) / 2);
+            self.keep_alive_check_at = Some(self.keep_alive_check_at.map_or(due, |at| at.min(due)));
+        }
+        self.send(conn, welcome);
+        Ok(())
+    }
+
+    /// A clean goodbye: forget the will, and ask the driver to close.
+    pub(super) fn bye(&mut self, conn: ConnId, now: u64) -> Result<(), EngineError> {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.said_bye = true;
+        }
+        self.disconnect(conn, now);
+        self.outputs.push_back(Output::Close { conn });
+        Ok(())
+    }
+
+    /// Forgets a connection: its consumers' unacked messages are requeued, its
+    /// exclusive queues deleted, and, unless it said `bye`, its will published.
+    pub(super) fn disconnect(&mut self, conn: ConnId, now: u64) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let consumers: Vec<u64> = c.consumers.iter().map(|(id, _)| *id).collect();
+        for consumer in consumers {
+            self.remove_consumer(conn, consumer, now);
+        }
+        let Some(c) = self.conns.remove(&conn) else { return };
+        if c.watch_interval.is_some() {
+            self.watchers.retain(|(_, watcher)| *watcher != conn);
+        }
+        for queue in c.exclusive {
+            self.delete_queue(queue, now);
+        }
+        let clean = c.said_bye;
+        if let (Some(will), false) = (c.will, clean) {
+            let topic = will.topic.clone();
+            self.publish_will(will, now);
+            self.emit(|| Event::WillPublished { conn, topic: topic.into() });
+        }
+        self.emit(|| Event::Disconnected { conn, clean });
+    }
+}

@@ -1,0 +1,298 @@
+//! Consuming: subscriptions, round-robin dispatch within prefetch windows,
+//! acks, nacks and redelivery.
+
+use super::{ConnId, Engine, InFlight};
+use crate::error::EngineError;
+use crate::event::{DeathReason, Event};
+use crate::protocol::{AckMode, Delivery, ServerFrame};
+use crate::queue::{Consumer, Envelope, QueueId, QueueOptions};
+use crate::topic::{matches, validate_filter};
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn subscribe(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        queue: Option<String>,
+        topic: Option<String>,
+        prefetch: Option<u32>,
+        ack: AckMode,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let prefetch = prefetch.unwrap_or(self.config.default_prefetch);
+        if prefetch == 0 || prefetch > self.config.max_prefetch {
+            let max = self.config.max_prefetch;
+            return Err(EngineError::InvalidOption(format!("prefetch must be between 1 and {max}, got {prefetch}")));
+        }
+        let qid = match (queue, topic) {
+            (Some(queue), None) => self.queue_for(conn, &queue)?,
+            (None, Some(filter)) => {
+                validate_filter(&filter)?;
+                let name = self.generated_name("sub");
+                let options = QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() };
+                let qid = self.create_queue(conn, name.into(), options, now);
+                self.bind_queue(qid, filter);
+                qid
+            }
+            _ => {
+                return Err(EngineError::ProtocolViolation(
+                    "`subscribe` needs exactly one of `queue` and `topic`".into(),
+                ));
+            }
+        };
+        let consumer = self.next_consumer_id;
+        self.next_consumer_id += 1;
+        let q = self.queues.get_mut(&qid).ok_or_else(|| EngineError::QueueNotFound(String::new()))?;
+        q.consumers.push(Consumer { id: consumer, conn, prefetch, ack, in_flight: 0 });
+        q.had_consumer = true;
+        let queue = q.name.clone();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.consumers.push((consumer, qid));
+        }
+        self.send(conn, ServerFrame::Subscribed { id, consumer, queue: queue.to_string() });
+        self.emit(|| Event::ConsumerAdded { queue, consumer, conn });
+        self.replay_retained(conn, consumer, qid);
+        self.dispatch(qid, now);
+        Ok(())
+    }
+
+    /// Sends a new consumer the retained message of every topic its queue's
+    /// bindings match: the device state it would otherwise wait for.
+    fn replay_retained(&mut self, conn: ConnId, consumer: u64, qid: QueueId) {
+        let q = &self.queues[&qid];
+        if q.bindings.is_empty() || self.retained.is_empty() {
+            return;
+        }
+        let frames: Vec<ServerFrame> = self
+            .retained
+            .values()
+            .filter(|m| q.bindings.iter().any(|f| matches(f, &m.topic)))
+            .map(|m| {
+                ServerFrame::Deliver(Delivery {
+                    consumer,
+                    tag: None,
+                    queue: q.name.clone(),
+                    topic: m.topic.clone(),
+                    payload: m.payload.clone(),
+                    headers: m.headers.clone(),
+                    message_id: m.id,
+                    published_at: m.published_at,
+                    redelivered: false,
+                    delivery_count: 1,
+                    retained: true,
+                })
+            })
+            .collect();
+        for frame in frames {
+            self.send(conn, frame);
+        }
+    }
+
+    pub(super) fn unsubscribe(&mut self, conn: ConnId, id: u64, consumer: u64, now: u64) -> Result<(), EngineError> {
+        let owned = self.conns.get(&conn).is_some_and(|c| c.consumers.iter().any(|(cid, _)| *cid == consumer));
+        if !owned {
+            return Err(EngineError::UnknownConsumer(consumer));
+        }
+        self.remove_consumer(conn, consumer, now);
+        self.send(conn, ServerFrame::Ok { id });
+        Ok(())
+    }
+
+    /// Detaches a consumer; its unacked messages return to the queue, marked
+    /// redelivered. An auto-delete queue left without consumers is deleted.
+    pub(super) fn remove_consumer(&mut self, conn: ConnId, consumer: u64, now: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(pos) = c.consumers.iter().position(|(cid, _)| *cid == consumer) else { return };
+        let (_, qid) = c.consumers.remove(pos);
+        let tags: Vec<u64> = c.in_flight.iter().filter(|(_, f)| f.consumer == consumer).map(|(t, _)| *t).collect();
+        let mut returned: Vec<Envelope> = tags.iter().filter_map(|t| c.in_flight.remove(t)).map(|f| f.envelope).collect();
+        returned.sort_by_key(|e| e.seq);
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        if let Some(i) = q.consumers.iter().position(|k| k.id == consumer) {
+            q.consumers.remove(i);
+            if q.cursor > i {
+                q.cursor -= 1;
+            }
+            if q.cursor >= q.consumers.len() {
+                q.cursor = 0;
+            }
+        }
+        q.unacked -= returned.len() as u64;
+        let queue = q.name.clone();
+        let auto_delete = q.options.auto_delete && q.consumers.is_empty();
+        self.emit(|| Event::ConsumerRemoved { queue, consumer });
+        for envelope in returned {
+            self.return_to_queue(qid, envelope, now);
+        }
+        if auto_delete {
+            self.delete_queue(qid, now);
+        } else {
+            self.dispatch(qid, now);
+        }
+    }
+
+    /// Hands ready messages to consumers with room, round robin, until either runs out.
+    pub(super) fn dispatch(&mut self, qid: QueueId, now: u64) {
+        loop {
+            let Some(q) = self.queues.get_mut(&qid) else { return };
+            if q.ready.is_empty() {
+                return;
+            }
+            let Some(index) = q.next_consumer() else { return };
+            let Some(mut envelope) = q.ready.pop_front() else { return };
+            if envelope.expires_at.is_some_and(|at| now >= at) {
+                self.discard(qid, envelope, DeathReason::Expired, now);
+                continue;
+            }
+            q.cursor = (index + 1) % q.consumers.len();
+            envelope.delivery_count += 1;
+            let redelivered = envelope.delivery_count > 1;
+            let consumer = &mut q.consumers[index];
+            let (conn, consumer_id, manual) = (consumer.conn, consumer.id, consumer.ack == AckMode::Manual);
+            q.counters.delivered += 1;
+            self.counters.delivered += 1;
+            if redelivered {
+                q.counters.redelivered += 1;
+                self.counters.redelivered += 1;
+            }
+            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let tag = if manual {
+                consumer.in_flight += 1;
+                q.unacked += 1;
+                let tag = c.next_tag;
+                c.next_tag += 1;
+                Some(tag)
+            } else {
+                q.counters.acked += 1;
+                self.counters.acked += 1;
+                None
+            };
+            let m = &envelope.message;
+            let delivery = Delivery {
+                consumer: consumer_id,
+                tag,
+                queue: q.name.clone(),
+                topic: m.topic.clone(),
+                payload: m.payload.clone(),
+                headers: m.headers.clone(),
+                message_id: m.id,
+                published_at: m.published_at,
+                redelivered,
+                delivery_count: envelope.delivery_count,
+                retained: false,
+            };
+            let message_id = m.id;
+            let (queue, durable, seq) = (q.name.clone(), q.options.durable, envelope.seq);
+            match tag {
+                Some(tag) => {
+                    c.in_flight.insert(tag, InFlight { queue: qid, consumer: consumer_id, envelope });
+                }
+                None if durable => self.store(crate::event::StoreOp::Remove { queue: queue.clone(), seq }),
+                None => {}
+            }
+            self.send(conn, ServerFrame::Deliver(delivery));
+            self.emit(|| Event::Delivered { queue, message_id, consumer: consumer_id, conn, redelivered });
+        }
+    }
+
+    pub(super) fn ack(&mut self, conn: ConnId, tag: u64, multiple: bool, now: u64) -> Result<(), EngineError> {
+        if !multiple {
+            // The hot path: one ack, no allocation.
+            let flight = self.take_one(conn, tag)?;
+            let qid = flight.queue;
+            self.settle_ack(flight);
+            self.dispatch(qid, now);
+            return Ok(());
+        }
+        let flights = self.take_up_to(conn, tag)?;
+        let mut touched: Vec<QueueId> = flights.iter().map(|f| f.queue).collect();
+        for flight in flights {
+            self.settle_ack(flight);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for qid in touched {
+            self.dispatch(qid, now);
+        }
+        Ok(())
+    }
+
+    pub(super) fn nack(
+        &mut self,
+        conn: ConnId,
+        tag: u64,
+        multiple: bool,
+        requeue: bool,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let flights = if multiple { self.take_up_to(conn, tag)? } else { vec![self.take_one(conn, tag)?] };
+        let mut touched: Vec<QueueId> = flights.iter().map(|f| f.queue).collect();
+        for flight in flights {
+            self.release(&flight);
+            if requeue {
+                self.return_to_queue(flight.queue, flight.envelope, now);
+            } else {
+                self.discard(flight.queue, flight.envelope, DeathReason::Rejected, now);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for qid in touched {
+            self.dispatch(qid, now);
+        }
+        Ok(())
+    }
+
+    fn take_one(&mut self, conn: ConnId, tag: u64) -> Result<InFlight, EngineError> {
+        self.conns.get_mut(&conn).and_then(|c| c.in_flight.remove(&tag)).ok_or(EngineError::UnknownDeliveryTag(tag))
+    }
+
+    /// Every unacked delivery of `conn` with a tag up to `tag`, in tag order.
+    fn take_up_to(&mut self, conn: ConnId, tag: u64) -> Result<Vec<InFlight>, EngineError> {
+        let c = self.conns.get_mut(&conn).ok_or(EngineError::UnknownDeliveryTag(tag))?;
+        let mut tags: Vec<u64> = c.in_flight.keys().copied().filter(|t| *t <= tag).collect();
+        if tags.is_empty() {
+            return Err(EngineError::UnknownDeliveryTag(tag));
+        }
+        tags.sort_unstable();
+        Ok(tags.iter().filter_map(|t| c.in_flight.remove(t)).collect())
+    }
+
+    /// Frees the prefetch slot and unacked count a delivery held.
+    fn release(&mut self, flight: &InFlight) {
+        let Some(q) = self.queues.get_mut(&flight.queue) else { return };
+        q.unacked -= 1;
+        if let Some(consumer) = q.consumer_mut(flight.consumer) {
+            consumer.in_flight -= 1;
+        }
+    }
+
+    fn settle_ack(&mut self, flight: InFlight) {
+        self.release(&flight);
+        let Some(q) = self.queues.get_mut(&flight.queue) else { return };
+        q.counters.acked += 1;
+        self.counters.acked += 1;
+        let (queue, seq) = (q.name.clone(), flight.envelope.seq);
+        if q.options.durable {
+            self.store(crate::event::StoreOp::Remove { queue: queue.clone(), seq });
+        }
+        let (message_id, consumer) = (flight.envelope.message.id, flight.consumer);
+        self.emit(|| Event::Acked { queue, message_id, consumer });
+    }
+
+    /// An unacked copy comes back: requeued at its place, unless it expired or
+    /// reached the queue's delivery limit (then dead-lettered or dropped).
+    pub(super) fn return_to_queue(&mut self, qid: QueueId, envelope: Envelope, now: u64) {
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        if envelope.expires_at.is_some_and(|at| now >= at) {
+            self.discard(qid, envelope, DeathReason::Expired, now);
+        } else if q.options.max_deliveries.is_some_and(|max| envelope.delivery_count >= max) {
+            self.discard(qid, envelope, DeathReason::DeliveryLimit, now);
+        } else {
+            let (queue, message_id) = (q.name.clone(), envelope.message.id);
+            q.requeue(envelope);
+            self.emit(|| Event::Requeued { queue, message_id });
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The engine: every queue, binding, consumer and connection, driven by
+//! [`Engine::handle`] and drained by [`Engine::poll_output`].
+
+mod connection;
+mod consume;
+mod publish;
+mod queues;
+mod timers;
+
+use crate::event::{Event, StoreOp};
+use crate::message::Message;
+use crate::protocol::{ClientFrame, ServerFrame, Will};
+use crate::queue::{Envelope, Queue, QueueId};
+use crate::stats::{ConnectionStats, Counters, QueueStats, StatsSnapshot};
+use crate::trie::TopicTrie;
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+/// A connection's number, chosen by the driver (unique while it is open).
+pub type ConnId = u64;
+
+/// Settings of an engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Prefetch used when `subscribe` gives none.
+    pub default_prefetch: u32,
+    /// Largest prefetch a consumer may ask for.
+    pub max_prefetch: u32,
+    /// Emit [`Event`]s (the simulator and dashboards want them; a busy broker may not).
+    pub observe: bool,
+    /// A message dead-lettered this many times is dropped instead (breaks cycles).
+    pub max_dead_letter_hops: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { default_prefetch: 100, max_prefetch: 65_535, observe: false, max_dead_letter_hops: 8 }
+    }
+}
+
+/// Everything that can happen to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A connection opened.
+    Connect {
+        /// Its number.
+        conn: ConnId,
+    },
+    /// A connection sent a frame.
+    Frame {
+        /// The sender.
+        conn: ConnId,
+        /// The decoded frame.
+        frame: ClientFrame,
+    },
+    /// A connection is gone. Unless it said `bye`, its last will is published.
+    Disconnect {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Time passed; run the timers that are due.
+    Tick,
+}
+
+/// Everything the engine asks its driver to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a frame to a connection.
+    Send {
+        /// Recipient.
+        conn: ConnId,
+        /// The frame.
+        frame: ServerFrame,
+    },
+    /// Close a connection (after sending what was queued for it). The engine
+    /// has already forgotten it; a later `Disconnect` for it is ignored.
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Something observers may want to see.
+    Event(Event),
+    /// A change for a durable store.
+    Store(StoreOp),
+}
+
+/// A delivery awaiting its ack, held by the connection it went to.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    pub queue: QueueId,
+    pub consumer: u64,
+    pub envelope: Envelope,
+}
+
+/// What the engine knows about one connection.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub client_id: String,
+    pub connected_at: u64,
+    pub last_seen: u64,
+    pub keep_alive_ms: u64,
+    pub will: Option<Will>,
+    pub said_hello: bool,
+    pub said_bye: bool,
+    pub next_tag: u64,
+    pub in_flight: FxHashMap<u64, InFlight>,
+    /// (consumer id, queue) pairs.
+    pub consumers: Vec<(u64, QueueId)>,
+    /// Exclusive queues it owns.
+    pub exclusive: Vec<QueueId>,
+    pub watch_interval: Option<u64>,
+    pub published: u64,
+}
+
+/// The queue engine. See the crate documentation for the run loop.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    now: u64,
+    queues: FxHashMap<QueueId, Queue>,
+    names: BTreeMap<Arc<str>, QueueId>,
+    trie: TopicTrie<QueueId>,
+    conns: FxHashMap<ConnId, Connection>,
+    retained: BTreeMap<Arc<str>, Arc<Message>>,
+    /// (expires at, queue, seq) of ready messages with a TTL; stale entries are skipped.
+    expiry: BinaryHeap<Reverse<(u64, QueueId, u64)>>,
+    /// (next stats at, connection) for watching connections.
+    watchers: BTreeSet<(u64, ConnId)>,
+    keep_alive_check_at: Option<u64>,
+    outputs: VecDeque<Output>,
+    counters: Counters,
+    next_message_id: u64,
+    next_queue_id: QueueId,
+    next_consumer_id: u64,
+    next_generated_name: u64,
+    route_scratch: Vec<QueueId>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new(EngineConfig::default())
+    }
+}
+
+impl Engine {
+    /// An empty engine: no queues, no connections, time zero.
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            now: 0,
+            queues: FxHashMap::default(),
+            names: BTreeMap::new(),
+            trie: TopicTrie::default(),
+            conns: FxHashMap::default(),
+            retained: BTreeMap::new(),
+            expiry: BinaryHeap::new(),
+            watchers: BTreeSet::new(),
+            keep_alive_check_at: None,
+            outputs: VecDeque::new(),
+            counters: Counters::default(),
+            next_message_id: 1,
+            next_queue_id: 1,
+            next_consumer_id: 1,
+            next_generated_name: 1,
+            route_scratch: Vec::new(),
+        }
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Turns event output on or off (the simulator turns it on).
+    pub fn set_observe(&mut self, observe: bool) {
+        self.config.observe = observe;
+    }
+
+    /// The one entry point: applies `input` at time `now` (ms, from the
+    /// driver's clock; a `now` earlier than the last one is treated as the last
+    /// one). Due timers run first. Results are read with [`Engine::poll_output`].
+    pub fn handle(&mut self, now: u64, input: Input) {
+        let now = self.advance(now);
+        self.fire_timers(now);
+        match input {
+            Input::Connect { conn } => self.connect(conn, now),
+            Input::Frame { conn, frame } => self.frame(conn, frame, now),
+            Input::Disconnect { conn } => self.disconnect(conn, now),
+            Input::Tick => {}
+        }
+    }
+
+    /// The next output, if any. Drain it after every [`Engine::handle`].
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When the engine next needs a [`Input::Tick`] (TTL expiry, keep-alive,
+    /// stats streams), if ever.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let expiry = self.expiry.peek().map(|Reverse((at, _, _))| *at);
+        let watch = self.watchers.first().map(|(at, _)| *at);
+        [expiry, watch, self.keep_alive_check_at].into_iter().flatten().min()
+    }
+
+    /// Engine-wide counters.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// A full snapshot: counters and every queue.
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            now: self.now,
+            counters: self.counters,
+            connections: self.conns.len() as u64,
+            consumers: self.queues.values().map(|q| q.consumers.len() as u64).sum(),
+            retained: self.retained.len() as u64,
+            queues: self.names.values().filter_map(|id| self.queue_stats_by_id(*id)).collect(),
+        }
+    }
+
+    /// One queue's stats, by name.
+    pub fn queue_stats(&self, name: &str) -> Option<QueueStats> {
+        self.names.get(name).and_then(|id| self.queue_stats_by_id(*id))
+    }
+
+    /// Every open connection, by number.
+    pub fn connections(&self) -> Vec<ConnectionStats> {
+        let mut list: Vec<ConnectionStats> = self
+            .conns
+            .iter()
+            .map(|(id, c)| ConnectionStats {
+                id: *id,
+                client_id: c.client_id.clone(),
+                connected_at: c.connected_at,
+                consumers: c.consumers.len() as u64,
+                unacked: c.in_flight.len() as u64,
+                published: c.published,
+                has_will: c.will.is_some(),
+            })
+            .collect();
+        list.sort_by_key(|c| c.id);
+        list
+    }
+
+    /// Retained messages, by topic.
+    pub fn retained(&self) -> impl Iterator<Item = &Message> {
+        self.retained.values().map(|m| m.as_ref())
+    }
+
+    fn queue_stats_by_id(&self, id: QueueId) -> Option<QueueStats> {
+        let q = self.queues.get(&id)?;
+        Some(QueueStats {
+            name: q.name.to_string(),
+            options: q.options.clone(),
+            bindings: q.bindings.iter().cloned().collect(),
+            ready: q.ready.len() as u64,
+            unacked: q.unacked,
+            consumers: q.consumers.len() as u64,
+            counters: q.counters,
+        })
+    }
+
+    fn advance(&mut self, now: u64) -> u64 {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: ClientFrame, now: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.last_seen = now;
+        let id = request_id(&frame);
+        let result = match frame {
+            ClientFrame::Hello { id, client_id, keep_alive_ms, will } => {
+                self.hello(conn, id, client_id, keep_alive_ms, will, now)
+            }
+            ClientFrame::Declare { id, queue, options } => self.declare(conn, id, queue, options, now),
+            ClientFrame::Delete { id, queue, if_empty } => self.delete(conn, id, &queue, if_empty, now),
+            ClientFrame::Bind { id, queue, filter } => self.bind(conn, id, &queue, filter),
+            ClientFrame::Unbind { id, queue, filter } => self.unbind(conn, id, &queue, &filter),
+            ClientFrame::Publish { id, topic, queue, payload, headers, retain, ttl_ms } => {
+                let publish = publish::Publish { topic, queue, payload, headers, retain, ttl_ms };
+                self.publish_frame(conn, id, publish, now)
+            }
+            ClientFrame::Subscribe { id, queue, topic, prefetch, ack } => {
+                self.subscribe(conn, id, queue, topic, prefetch, ack, now)
+            }
+            ClientFrame::Unsubscribe { id, consumer } => self.unsubscribe(conn, id, consumer, now),
+            ClientFrame::Ack { tag, multiple } => self.ack(conn, tag, multiple, now),
+            ClientFrame::Nack { tag, multiple, requeue } => self.nack(conn, tag, multiple, requeue, now),
+            ClientFrame::Watch { id, interval_ms } => self.watch(conn, id, interval_ms, now),
+            ClientFrame::Unwatch { id } => self.unwatch(conn, id),
+            ClientFrame::Ping { id } => {
+                self.send(conn, ServerFrame::Pong { id });
+                Ok(())
+            }
+            ClientFrame::Bye => self.bye(conn, now),
+        };
+        if let Err(err) = result {
+            self.send(conn, ServerFrame::Error { id, code: err.code(), message: err.to_string() });
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, frame: ServerFrame) {
+        self.outputs.push_back(Output::Send { conn, frame });
+    }
+
+    /// Emits an event when observing; the closure keeps the cost at zero otherwise.
+    fn emit(&mut self, event: impl FnOnce() -> Event) {
+        if self.config.observe {
+            self.outputs.push_back(Output::Event(event()));
+        }
+    }
+
+    fn store(&mut self, op: StoreOp) {
+        self.outputs.push_back(Output::Store(op));
+    }
+}
+
+/// The request id a reply or error should carry.
+fn request_id(frame: &ClientFrame) -> Option<u64> {
+    match frame {
+        ClientFrame::Hello { id, .. } | ClientFrame::Publish { id, .. } | ClientFrame::Ping { id } => *id,
+        ClientFrame::Declare { id, .. }
+        | ClientFrame::Delete { id, .. }
+        | ClientFrame::Bind { id, .. }
+        | ClientFrame::Unbind { id, .. }
+        | ClientFrame::Subscribe { id, .. }
+        | ClientFrame::Unsubscribe { id, .. }
+        | ClientFrame::Watch { id, .. }
+        | ClientFrame::Unwatch { id } => Some(*id),
+        ClientFrame::Ack { .. } | ClientFrame::Nack { .. } | ClientFrame::Bye => None,
+    }
+}

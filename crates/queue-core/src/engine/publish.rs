@@ -1,0 +1,227 @@
+//! Publishing: routing a message to queues, overflow, retained state,
+//! dead-lettering.
+
+use super::{ConnId, Engine};
+use crate::error::EngineError;
+use crate::event::{DeathReason, Event, StoreOp};
+use crate::message::{Headers, Message, Payload};
+use crate::protocol::{ServerFrame, Will};
+use crate::queue::{Envelope, Overflow, QueueId};
+use crate::topic::validate_topic;
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+/// A publish request, as read from a frame or a will.
+#[derive(Debug)]
+pub(super) struct Publish {
+    pub topic: Option<String>,
+    pub queue: Option<String>,
+    pub payload: Payload,
+    pub headers: Headers,
+    pub retain: bool,
+    pub ttl_ms: Option<u64>,
+}
+
+/// The header counting how often a message was dead-lettered.
+const DEATH_COUNT: &str = "x-death-count";
+
+impl Engine {
+    pub(super) fn publish_frame(
+        &mut self,
+        conn: ConnId,
+        id: Option<u64>,
+        publish: Publish,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let routed = self.publish(publish, now)?;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.published += 1;
+        }
+        if let Some(id) = id {
+            self.send(conn, ServerFrame::Confirm { id, routed });
+        }
+        Ok(())
+    }
+
+    pub(super) fn publish_will(&mut self, will: Will, now: u64) {
+        let publish = Publish {
+            topic: Some(will.topic),
+            queue: None,
+            payload: will.payload,
+            headers: will.headers,
+            retain: will.retain,
+            ttl_ms: None,
+        };
+        // The will's topic was validated at `hello`; nothing else can fail.
+        let _ = self.publish(publish, now);
+    }
+
+    /// Routes one message; returns how many queues took a copy.
+    fn publish(&mut self, p: Publish, now: u64) -> Result<u32, EngineError> {
+        let mut targets = std::mem::take(&mut self.route_scratch);
+        targets.clear();
+        let mut direct = false;
+        let topic: Arc<str> = match (p.topic, p.queue) {
+            (Some(topic), None) => {
+                validate_topic(&topic)?;
+                self.trie.for_each_match(&topic, |qid| targets.push(qid));
+                if targets.len() > 1 {
+                    targets.sort_unstable();
+                    targets.dedup();
+                }
+                topic.into()
+            }
+            (None, Some(queue)) => {
+                if p.retain {
+                    return Err(EngineError::InvalidOption("`retain` needs a topic, not a queue".into()));
+                }
+                let qid = self.queue_named(&queue)?;
+                targets.push(qid);
+                direct = true;
+                self.queues[&qid].name.clone()
+            }
+            _ => {
+                return Err(EngineError::ProtocolViolation(
+                    "`publish` needs exactly one of `topic` (routed by bindings) and `queue` (straight to it)".into(),
+                ));
+            }
+        };
+        let message = Arc::new(Message {
+            id: self.next_message_id,
+            topic: topic.clone(),
+            payload: p.payload,
+            headers: p.headers,
+            published_at: now,
+            ttl_ms: p.ttl_ms,
+        });
+        self.next_message_id += 1;
+        self.counters.published += 1;
+        if p.retain {
+            self.retain(message.clone());
+        }
+        let mut routed = 0;
+        for &qid in &targets {
+            if self.enqueue(qid, message.clone(), now) {
+                routed += 1;
+            }
+        }
+        let target_count = targets.len();
+        self.route_scratch = targets;
+        self.counters.routed += u64::from(routed);
+        let message_id = message.id;
+        if target_count == 0 {
+            self.counters.unroutable += 1;
+            self.emit(|| Event::Unroutable { message_id, topic });
+        } else {
+            self.emit(|| Event::Published { message_id, topic: topic.clone(), routed });
+            if routed == 0 && direct {
+                return Err(EngineError::QueueFull(topic.to_string()));
+            }
+        }
+        Ok(routed)
+    }
+
+    /// Anyone may publish into a queue, exclusive or not; only its owner consumes it.
+    fn queue_named(&self, name: &str) -> Result<QueueId, EngineError> {
+        self.names.get(name).copied().ok_or_else(|| EngineError::QueueNotFound(crate::topic::shorten(name)))
+    }
+
+    fn retain(&mut self, message: Arc<Message>) {
+        let topic = message.topic.clone();
+        let cleared = message.payload.is_empty();
+        if cleared {
+            self.retained.remove(&topic);
+        } else {
+            self.retained.insert(topic.clone(), message);
+        }
+        self.emit(|| Event::Retained { topic, cleared });
+    }
+
+    /// Puts a copy in a queue, applying max length. Returns false if refused.
+    pub(super) fn enqueue(&mut self, qid: QueueId, message: Arc<Message>, now: u64) -> bool {
+        let Some(q) = self.queues.get_mut(&qid) else { return false };
+        if q.is_full() && q.options.overflow == Overflow::RejectPublish {
+            q.counters.refused += 1;
+            self.counters.refused += 1;
+            let queue = q.name.clone();
+            self.emit(|| Event::Refused { queue, message_id: message.id });
+            return false;
+        }
+        let envelope = q.envelope(message, now);
+        if let Some(at) = envelope.expires_at {
+            self.expiry.push(Reverse((at, qid, envelope.seq)));
+        }
+        q.counters.enqueued += 1;
+        let (queue, seq, durable) = (q.name.clone(), envelope.seq, q.options.durable);
+        let message = envelope.message.clone();
+        q.ready.push_back(envelope);
+        if durable {
+            self.store(StoreOp::Append { queue: queue.clone(), seq, message: message.clone() });
+        }
+        self.emit(|| Event::Enqueued { queue, message_id: message.id });
+        self.dispatch(qid, now);
+        self.trim(qid, now);
+        true
+    }
+
+    /// Drop-oldest overflow: after dispatching, drop ready messages past max length.
+    fn trim(&mut self, qid: QueueId, now: u64) {
+        loop {
+            let Some(q) = self.queues.get_mut(&qid) else { return };
+            let over = q.options.max_length.is_some_and(|max| q.ready.len() as u64 > max);
+            if !over {
+                return;
+            }
+            let Some(oldest) = q.ready.pop_front() else { return };
+            self.discard(qid, oldest, DeathReason::MaxLength, now);
+        }
+    }
+
+    /// A copy leaves `qid` without an ack: to the dead-letter queue if there is
+    /// one that will take it, else dropped (or expired).
+    pub(super) fn discard(&mut self, qid: QueueId, envelope: Envelope, reason: DeathReason, now: u64) {
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        let queue = q.name.clone();
+        let durable = q.options.durable;
+        let hops: u32 = envelope.message.headers.get(DEATH_COUNT).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let dlq = q
+            .options
+            .dead_letter
+            .as_deref()
+            .and_then(|name| self.names.get(name).copied())
+            .filter(|dlq| *dlq != qid && hops < self.config.max_dead_letter_hops)
+            .filter(|dlq| {
+                let d = &self.queues[dlq];
+                !(d.is_full() && d.options.overflow == Overflow::RejectPublish)
+            });
+        let message_id = envelope.message.id;
+        if durable {
+            self.store(StoreOp::Remove { queue: queue.clone(), seq: envelope.seq });
+        }
+        let q = self.queues.get_mut(&qid).expect("queue looked up above");
+        match dlq {
+            Some(dlq) => {
+                q.counters.dead_lettered += 1;
+                self.counters.dead_lettered += 1;
+                let mut headers = envelope.message.headers.clone();
+                headers.insert("x-death-reason".into(), reason.as_str().into());
+                headers.insert("x-death-queue".into(), queue.to_string());
+                headers.insert(DEATH_COUNT.into(), (hops + 1).to_string());
+                let dead = Message { headers, ttl_ms: None, ..Message::clone(&envelope.message) };
+                let to = self.queues[&dlq].name.clone();
+                self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
+                self.enqueue(dlq, Arc::new(dead), now);
+            }
+            None if reason == DeathReason::Expired => {
+                q.counters.expired += 1;
+                self.counters.expired += 1;
+                self.emit(|| Event::Dropped { queue, message_id, reason });
+            }
+            None => {
+                q.counters.dropped += 1;
+                self.counters.dropped += 1;
+                self.emit(|| Event::Dropped { queue, message_id, reason });
+            }
+        }
+    }
+}

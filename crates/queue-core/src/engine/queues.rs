@@ -1,0 +1,184 @@
+//! Declaring, deleting and binding queues.
+
+use super::{ConnId, Engine, Output};
+use crate::error::EngineError;
+use crate::event::{DeathReason, Event, StoreOp};
+use crate::protocol::ServerFrame;
+use crate::queue::{Queue, QueueId, QueueOptions};
+use crate::topic::{shorten, validate_filter};
+use std::sync::Arc;
+
+/// Longest queue name accepted, in bytes.
+const MAX_QUEUE_NAME: usize = 255;
+
+impl Engine {
+    pub(super) fn declare(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        name: String,
+        options: QueueOptions,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let name = if name.is_empty() { self.generated_name("gen") } else { name };
+        validate_queue_name(&name)?;
+        validate_options(&name, &options)?;
+        let qid = match self.names.get(name.as_str()) {
+            Some(&qid) => {
+                let q = &self.queues[&qid];
+                if q.owner.is_some_and(|owner| owner != conn) {
+                    return Err(EngineError::QueueLocked(name));
+                }
+                if q.options != options {
+                    return Err(EngineError::QueueExistsDifferently(name));
+                }
+                qid
+            }
+            None => self.create_queue(conn, name.into(), options, now),
+        };
+        let q = &self.queues[&qid];
+        let reply =
+            ServerFrame::Declared { id, queue: q.name.to_string(), ready: q.ready.len() as u64, consumers: q.consumers.len() as u64 };
+        self.send(conn, reply);
+        Ok(())
+    }
+
+    pub(super) fn create_queue(&mut self, conn: ConnId, name: Arc<str>, options: QueueOptions, _now: u64) -> QueueId {
+        let qid = self.next_queue_id;
+        self.next_queue_id += 1;
+        let owner = options.exclusive.then_some(conn);
+        if let Some(c) = owner.and_then(|owner| self.conns.get_mut(&owner)) {
+            c.exclusive.push(qid);
+        }
+        if options.durable {
+            self.store(StoreOp::DeclareQueue { name: name.clone(), options: options.clone() });
+        }
+        self.names.insert(name.clone(), qid);
+        self.queues.insert(qid, Queue::new(name.clone(), options, owner));
+        self.emit(|| Event::QueueDeclared { queue: name });
+        qid
+    }
+
+    pub(super) fn generated_name(&mut self, kind: &str) -> String {
+        loop {
+            let name = format!("hearth.{kind}.{}", self.next_generated_name);
+            self.next_generated_name += 1;
+            if !self.names.contains_key(name.as_str()) {
+                return name;
+            }
+        }
+    }
+
+    pub(super) fn delete(&mut self, conn: ConnId, id: u64, name: &str, if_empty: bool, now: u64) -> Result<(), EngineError> {
+        let qid = self.queue_for(conn, name)?;
+        let q = &self.queues[&qid];
+        let messages = q.ready.len() as u64 + q.unacked;
+        if if_empty && messages > 0 {
+            return Err(EngineError::QueueNotEmpty { name: name.to_owned(), messages });
+        }
+        self.delete_queue(qid, now);
+        self.send(conn, ServerFrame::Ok { id });
+        Ok(())
+    }
+
+    /// Deletes a queue: consumers are cancelled, every message in it dropped.
+    pub(super) fn delete_queue(&mut self, qid: QueueId, _now: u64) {
+        let Some(mut q) = self.queues.remove(&qid) else { return };
+        self.names.remove(&q.name);
+        for filter in &q.bindings {
+            self.trie.remove(filter, qid);
+        }
+        for consumer in std::mem::take(&mut q.consumers) {
+            let Some(c) = self.conns.get_mut(&consumer.conn) else { continue };
+            c.consumers.retain(|(id, _)| *id != consumer.id);
+            let before = c.in_flight.len();
+            c.in_flight.retain(|_, f| f.consumer != consumer.id);
+            let lost = (before - c.in_flight.len()) as u64;
+            self.counters.dropped += lost;
+            let reason = format!("queue `{}` was deleted", q.name);
+            self.outputs.push_back(Output::Send {
+                conn: consumer.conn,
+                frame: ServerFrame::Cancelled { consumer: consumer.id, reason },
+            });
+        }
+        if let Some(owner) = q.owner.and_then(|owner| self.conns.get_mut(&owner)) {
+            owner.exclusive.retain(|id| *id != qid);
+        }
+        for envelope in std::mem::take(&mut q.ready) {
+            self.counters.dropped += 1;
+            let queue = q.name.clone();
+            self.emit(|| Event::Dropped { queue, message_id: envelope.message.id, reason: DeathReason::QueueDeleted });
+        }
+        if q.options.durable {
+            self.store(StoreOp::DeleteQueue { name: q.name.clone() });
+        }
+        self.emit(|| Event::QueueDeleted { queue: q.name });
+    }
+
+    pub(super) fn bind(&mut self, conn: ConnId, id: u64, name: &str, filter: String) -> Result<(), EngineError> {
+        validate_filter(&filter)?;
+        let qid = self.queue_for(conn, name)?;
+        self.bind_queue(qid, filter);
+        self.send(conn, ServerFrame::Ok { id });
+        Ok(())
+    }
+
+    pub(super) fn bind_queue(&mut self, qid: QueueId, filter: String) {
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        if !q.bindings.insert(filter.clone()) {
+            return;
+        }
+        self.trie.insert(&filter, qid);
+        if q.options.durable {
+            let queue = q.name.clone();
+            self.store(StoreOp::Bind { queue, filter });
+        }
+    }
+
+    pub(super) fn unbind(&mut self, conn: ConnId, id: u64, name: &str, filter: &str) -> Result<(), EngineError> {
+        let qid = self.queue_for(conn, name)?;
+        let q = self.queues.get_mut(&qid).ok_or_else(|| EngineError::QueueNotFound(name.to_owned()))?;
+        if q.bindings.remove(filter) {
+            self.trie.remove(filter, qid);
+            if q.options.durable {
+                let queue = q.name.clone();
+                self.store(StoreOp::Unbind { queue, filter: filter.to_owned() });
+            }
+        }
+        self.send(conn, ServerFrame::Ok { id });
+        Ok(())
+    }
+
+    /// The queue named `name`, if `conn` may use it.
+    pub(super) fn queue_for(&self, conn: ConnId, name: &str) -> Result<QueueId, EngineError> {
+        let qid = *self.names.get(name).ok_or_else(|| EngineError::QueueNotFound(shorten(name)))?;
+        if self.queues[&qid].owner.is_some_and(|owner| owner != conn) {
+            return Err(EngineError::QueueLocked(name.to_owned()));
+        }
+        Ok(qid)
+    }
+}
+
+fn validate_queue_name(name: &str) -> Result<(), EngineError> {
+    let bad = |why| Err(EngineError::InvalidQueueName { name: shorten(name), why });
+    if name.len() > MAX_QUEUE_NAME {
+        return bad("a queue name is at most 255 bytes");
+    }
+    if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("a queue name cannot contain spaces or control characters");
+    }
+    Ok(())
+}
+
+fn validate_options(name: &str, options: &QueueOptions) -> Result<(), EngineError> {
+    if options.dead_letter.as_deref() == Some(name) {
+        return Err(EngineError::InvalidOption("a queue cannot be its own dead-letter queue".into()));
+    }
+    if options.max_deliveries == Some(0) {
+        return Err(EngineError::InvalidOption("max_deliveries must be at least 1".into()));
+    }
+    if let Some(dead_letter) = &options.dead_letter {
+        validate_queue_name(dead_letter)?;
+    }
+    Ok(())
+}

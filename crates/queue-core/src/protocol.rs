@@ -1,0 +1,431 @@
+//! The wire protocol: JSON text frames over WebSocket, one enum per direction.
+//!
+//! Every frame is an object whose `type` names the variant. Requests carry an
+//! `id` that the reply echoes. `docs/protocol.md` shows an example of each
+//! frame; the broker and the dashboard share these types, so they cannot drift.
+
+use crate::message::{Headers, Payload};
+use crate::queue::QueueOptions;
+use crate::stats::StatsSnapshot;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Version of this protocol, sent in `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Frames a client sends to the broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Introduces the client: its id, keep-alive and last will. Optional; sent first.
+    Hello {
+        /// Request id, echoed by `welcome`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// A name for this client (shown in the dashboard); generated if absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// The broker closes the connection after 1.5 × this many ms of silence; 0 = never.
+        #[serde(default)]
+        keep_alive_ms: u64,
+        /// Published for this client if its connection is lost without `bye`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        will: Option<Will>,
+    },
+    /// Creates a queue, or checks that it exists with the same options.
+    Declare {
+        /// Request id.
+        id: u64,
+        /// Queue name; empty asks the broker to generate one.
+        #[serde(default)]
+        queue: String,
+        /// The queue's options; all optional.
+        #[serde(default)]
+        options: QueueOptions,
+    },
+    /// Deletes a queue; its ready messages are dropped, its consumers cancelled.
+    Delete {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+        /// Refuse if the queue still holds messages.
+        #[serde(default)]
+        if_empty: bool,
+    },
+    /// Routes messages published on topics matching `filter` into `queue`.
+    Bind {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+        /// Topic filter, MQTT wildcards allowed.
+        filter: String,
+    },
+    /// Removes a binding.
+    Unbind {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+        /// The filter it was bound with.
+        filter: String,
+    },
+    /// Publishes a message to a topic (routed by bindings) or straight to a queue.
+    Publish {
+        /// If present, the broker answers with `confirm` (or `error`) carrying it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// Topic to publish to. Exactly one of `topic` and `queue`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// Queue to publish straight to (the default exchange).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
+        /// The body.
+        #[serde(default)]
+        payload: Payload,
+        /// Headers.
+        #[serde(default, skip_serializing_if = "Headers::is_empty")]
+        headers: Headers,
+        /// Keep as the topic's last known state; an empty payload clears it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        retain: bool,
+        /// Per-message time to live in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+    },
+    /// Starts consuming a queue, or a topic filter through a private queue.
+    Subscribe {
+        /// Request id, echoed by `subscribed`.
+        id: u64,
+        /// Queue to consume. Exactly one of `queue` and `topic`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
+        /// Topic filter: the broker makes an exclusive, auto-delete queue bound to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// Most unacked deliveries at once (manual ack). Default 100.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefetch: Option<u32>,
+        /// `manual` (default): ack each delivery; `auto`: acked when sent.
+        #[serde(default)]
+        ack: AckMode,
+    },
+    /// Stops a consumer; its unacked messages go back to the queue.
+    Unsubscribe {
+        /// Request id.
+        id: u64,
+        /// Consumer id from `subscribed`.
+        consumer: u64,
+    },
+    /// Acknowledges a delivery: the message is done and removed.
+    Ack {
+        /// Delivery tag from `deliver`.
+        tag: u64,
+        /// Also ack every earlier unacked tag of this connection.
+        #[serde(default, skip_serializing_if = "is_false")]
+        multiple: bool,
+    },
+    /// Rejects a delivery: requeue it, or dead-letter it.
+    Nack {
+        /// Delivery tag from `deliver`.
+        tag: u64,
+        /// Also nack every earlier unacked tag of this connection.
+        #[serde(default, skip_serializing_if = "is_false")]
+        multiple: bool,
+        /// Put it back at its place in the queue (default), else dead-letter it.
+        #[serde(default = "yes")]
+        requeue: bool,
+    },
+    /// Asks for a `stats` frame now and then every `interval_ms` (0 = once).
+    Watch {
+        /// Request id.
+        id: u64,
+        /// Period in milliseconds; 0 sends one snapshot only.
+        #[serde(default)]
+        interval_ms: u64,
+    },
+    /// Stops the `stats` stream.
+    Unwatch {
+        /// Request id.
+        id: u64,
+    },
+    /// Keep-alive; answered by `pong`.
+    Ping {
+        /// Echoed by `pong`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    /// A clean goodbye: the last will is discarded and the broker closes.
+    Bye,
+}
+
+/// A last will: published for a client whose connection is lost without `bye`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Will {
+    /// Topic to publish to, such as `home/hall/door/status`.
+    pub topic: String,
+    /// The body, such as `offline`.
+    #[serde(default)]
+    pub payload: Payload,
+    /// Retain it, so later subscribers see the device is offline.
+    #[serde(default)]
+    pub retain: bool,
+    /// Headers.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+}
+
+/// How deliveries to a consumer are acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// The client acks (or nacks) each delivery; at most `prefetch` are unacked.
+    #[default]
+    Manual,
+    /// A delivery counts as acked when sent: fastest, but a crash loses it.
+    Auto,
+}
+
+/// Frames the broker sends to a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Reply to `hello`.
+    Welcome {
+        /// The `hello`'s id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// This connection's number on the broker.
+        connection: u64,
+        /// The client id in use (generated when none was given).
+        client_id: String,
+        /// Protocol version.
+        protocol: u32,
+        /// Keep-alive in force, ms (0 = none).
+        keep_alive_ms: u64,
+    },
+    /// A request succeeded.
+    Ok {
+        /// The request's id.
+        id: u64,
+    },
+    /// A queue exists as asked.
+    Declared {
+        /// The `declare`'s id.
+        id: u64,
+        /// The queue name (generated when the request's was empty).
+        queue: String,
+        /// Ready messages in it now.
+        ready: u64,
+        /// Consumers on it now.
+        consumers: u64,
+    },
+    /// A consumer was created.
+    Subscribed {
+        /// The `subscribe`'s id.
+        id: u64,
+        /// Consumer id, for `unsubscribe`.
+        consumer: u64,
+        /// The queue consumed (generated for a topic subscription).
+        queue: String,
+    },
+    /// A published message was routed (reply to a `publish` with an id).
+    Confirm {
+        /// The `publish`'s id.
+        id: u64,
+        /// How many queues took a copy (0: unroutable).
+        routed: u32,
+    },
+    /// A message for a consumer.
+    Deliver(Delivery),
+    /// A consumer was cancelled by the broker (its queue was deleted).
+    Cancelled {
+        /// The consumer.
+        consumer: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A snapshot of the broker's counters and queues.
+    Stats {
+        /// The `watch`'s id on the first snapshot; absent on periodic ones.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// The snapshot.
+        stats: Box<StatsSnapshot>,
+    },
+    /// Reply to `ping`.
+    Pong {
+        /// The `ping`'s id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    /// A request failed, or a frame could not be read. The connection stays open.
+    Error {
+        /// The failed request's id, when it could be read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// Stable machine-readable code.
+        code: ErrorCode,
+        /// What went wrong and what to do, for a person.
+        message: String,
+    },
+}
+
+/// One message delivered to one consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The consumer it is for.
+    pub consumer: u64,
+    /// Tag to ack or nack; absent when nothing is to be acked (auto ack, retained replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<u64>,
+    /// The queue it came from.
+    pub queue: Arc<str>,
+    /// The topic it was published to.
+    pub topic: Arc<str>,
+    /// The body.
+    pub payload: Payload,
+    /// Headers.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    /// The message's engine-wide id.
+    pub message_id: u64,
+    /// When it was published (broker milliseconds).
+    pub published_at: u64,
+    /// Delivered before and not acked (the consumer crashed, or it was nacked).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redelivered: bool,
+    /// How many times it has been delivered, this one included.
+    pub delivery_count: u32,
+    /// A retained message replayed on subscribe, not a new one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retained: bool,
+}
+
+/// Stable error codes carried by `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON or not a JSON object.
+    Malformed,
+    /// The frame's `type` is not one this protocol knows.
+    UnknownType,
+    /// A field is missing, unknown or of the wrong type.
+    InvalidFrame,
+    /// The frame is larger than the broker accepts.
+    FrameTooLarge,
+    /// The topic cannot be published to.
+    InvalidTopic,
+    /// The subscription filter is malformed.
+    InvalidFilter,
+    /// The queue name is not acceptable.
+    InvalidQueueName,
+    /// An option is out of range or contradicts another.
+    InvalidOption,
+    /// No such queue.
+    QueueNotFound,
+    /// The queue exists with different options.
+    PreconditionFailed,
+    /// The queue is exclusive to another connection.
+    ResourceLocked,
+    /// The queue still holds messages (`delete` with `if_empty`).
+    QueueNotEmpty,
+    /// The queue is full and refuses new messages.
+    QueueFull,
+    /// No such consumer on this connection.
+    UnknownConsumer,
+    /// No such unacked delivery on this connection.
+    UnknownDeliveryTag,
+    /// A protocol rule was broken (for example a second `hello`).
+    ProtocolViolation,
+    /// The broker has as many connections as it accepts.
+    TooManyConnections,
+    /// Nothing was heard for longer than the keep-alive allows.
+    KeepAliveTimeout,
+}
+
+/// A client frame that could not be read, with what to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FrameError {
+    /// The request id, if it could be read from the broken frame.
+    pub id: Option<u64>,
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human explanation.
+    pub message: String,
+}
+
+impl FrameError {
+    /// The `error` frame to send back.
+    pub fn to_frame(&self) -> ServerFrame {
+        ServerFrame::Error { id: self.id, code: self.code, message: self.message.clone() }
+    }
+}
+
+/// The `type`s a client may send, for error messages.
+pub const CLIENT_FRAME_TYPES: &[&str] = &[
+    "hello", "declare", "delete", "bind", "unbind", "publish", "subscribe", "unsubscribe", "ack", "nack", "watch",
+    "unwatch", "ping", "bye",
+];
+
+/// Reads one client frame, enforcing `max_bytes`. Pure: text in, frame or error out.
+pub fn decode_client(text: &str, max_bytes: usize) -> Result<ClientFrame, FrameError> {
+    if text.len() > max_bytes {
+        return Err(FrameError {
+            id: None,
+            code: ErrorCode::FrameTooLarge,
+            message: format!("frame is {} bytes; this broker accepts at most {max_bytes}", text.len()),
+        });
+    }
+    serde_json::from_str(text).map_err(|err| explain(text, err))
+}
+
+/// Writes a server frame as JSON text.
+pub fn encode_server(frame: &ServerFrame) -> String {
+    // Serializing these types cannot fail: every map key is a string.
+    serde_json::to_string(frame).unwrap_or_else(|e| format!(r#"{{"type":"error","code":"malformed","message":"{e}"}}"#))
+}
+
+/// Works out why a frame failed to decode, reading what it can (type, id).
+fn explain(text: &str, err: serde_json::Error) -> FrameError {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "type")]
+        kind: Option<serde_json::Value>,
+        id: Option<serde_json::Value>,
+    }
+    let Ok(probe) = serde_json::from_str::<Probe>(text) else {
+        return FrameError {
+            id: None,
+            code: ErrorCode::Malformed,
+            message: format!("not a JSON object: {err}"),
+        };
+    };
+    let id = probe.id.and_then(|v| v.as_u64());
+    match probe.kind.as_ref().map(|k| k.as_str()) {
+        None => FrameError {
+            id,
+            code: ErrorCode::InvalidFrame,
+            message: "frame has no `type` field; expected one of: ".to_owned() + &CLIENT_FRAME_TYPES.join(", "),
+        },
+        Some(Some(kind)) if !CLIENT_FRAME_TYPES.contains(&kind) => FrameError {
+            id,
+            code: ErrorCode::UnknownType,
+            message: format!("unknown frame type `{kind}`; expected one of: {}", CLIENT_FRAME_TYPES.join(", ")),
+        },
+        Some(None) => FrameError { id, code: ErrorCode::InvalidFrame, message: "`type` must be a string".to_owned() },
+        Some(Some(kind)) => FrameError { id, code: ErrorCode::InvalidFrame, message: format!("bad `{kind}` frame: {err}") },
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,158 @@
+//! A queue: an ordered list of ready messages, the consumers sharing it, and
+//! its counters. The engine moves messages in and out; this module keeps the
+//! order and the bookkeeping of one queue right.
+
+use crate::message::Message;
+use crate::protocol::AckMode;
+use crate::stats::QueueCounters;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+/// Identifies a queue inside one engine; never reused.
+pub type QueueId = u64;
+
+/// Options fixed when a queue is declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueOptions {
+    /// Kept across broker restarts by a durable store (reported to the driver).
+    pub durable: bool,
+    /// Owned by the declaring connection; deleted when it goes.
+    pub exclusive: bool,
+    /// Deleted when its last consumer leaves (after it had one).
+    pub auto_delete: bool,
+    /// Most ready messages held; what happens past it is `overflow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// What a full queue does with one more message.
+    pub overflow: Overflow,
+    /// Ready messages older than this many ms expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_ttl_ms: Option<u64>,
+    /// Queue that receives rejected, expired, overflowed or over-delivered messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<String>,
+    /// After this many deliveries a message is dead-lettered instead of requeued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_deliveries: Option<u32>,
+}
+
+/// What a queue at its max length does with a new message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    /// Drop (or dead-letter) the oldest ready message to make room.
+    #[default]
+    DropOldest,
+    /// Refuse the new message; the publisher is told.
+    RejectPublish,
+}
+
+/// A message's stay in one queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Envelope {
+    /// Position in this queue's arrival order; the ready list is sorted by it.
+    pub seq: u64,
+    /// The shared message.
+    pub message: Arc<Message>,
+    /// Deliveries so far.
+    pub delivery_count: u32,
+    /// When it expires in this queue, if it does.
+    pub expires_at: Option<u64>,
+}
+
+/// A consumer attached to a queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Consumer {
+    pub id: u64,
+    pub conn: u64,
+    pub prefetch: u32,
+    pub ack: AckMode,
+    pub in_flight: u32,
+}
+
+impl Consumer {
+    pub fn has_capacity(&self) -> bool {
+        self.ack == AckMode::Auto || self.in_flight < self.prefetch
+    }
+}
+
+/// One queue's state.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    pub name: Arc<str>,
+    pub options: QueueOptions,
+    /// Connection owning an exclusive queue.
+    pub owner: Option<u64>,
+    /// Ready messages, in `seq` order.
+    pub ready: VecDeque<Envelope>,
+    /// Delivered, not yet acked.
+    pub unacked: u64,
+    pub consumers: Vec<Consumer>,
+    /// Index of the consumer to try first (round robin).
+    pub cursor: usize,
+    pub next_seq: u64,
+    pub had_consumer: bool,
+    pub bindings: BTreeSet<String>,
+    pub counters: QueueCounters,
+}
+
+impl Queue {
+    pub fn new(name: Arc<str>, options: QueueOptions, owner: Option<u64>) -> Self {
+        Self {
+            name,
+            options,
+            owner,
+            ready: VecDeque::new(),
+            unacked: 0,
+            consumers: Vec::new(),
+            cursor: 0,
+            next_seq: 0,
+            had_consumer: false,
+            bindings: BTreeSet::new(),
+            counters: QueueCounters::default(),
+        }
+    }
+
+    /// Whether one more message would exceed `max_length`.
+    pub fn is_full(&self) -> bool {
+        self.options.max_length.is_some_and(|max| self.ready.len() as u64 >= max)
+    }
+
+    /// A new envelope for `message`, last in arrival order.
+    pub fn envelope(&mut self, message: Arc<Message>, now: u64) -> Envelope {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let ttl = match (self.options.message_ttl_ms, message.ttl_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Envelope { seq, message, delivery_count: 0, expires_at: ttl.map(|ttl| now.saturating_add(ttl)) }
+    }
+
+    /// Puts a returned message back at its place in arrival order.
+    pub fn requeue(&mut self, envelope: Envelope) {
+        let at = self.ready.partition_point(|e| e.seq < envelope.seq);
+        self.ready.insert(at, envelope);
+    }
+
+    /// Removes the ready message with `seq`, if it is still ready.
+    pub fn take_ready(&mut self, seq: u64) -> Option<Envelope> {
+        let at = self.ready.partition_point(|e| e.seq < seq);
+        match self.ready.get(at) {
+            Some(e) if e.seq == seq => self.ready.remove(at),
+            _ => None,
+        }
+    }
+
+    /// The index of the next consumer with room, round robin from the cursor.
+    pub fn next_consumer(&self) -> Option<usize> {
+        let n = self.consumers.len();
+        (0..n).map(|i| (self.cursor + i) % n).find(|&i| self.consumers[i].has_capacity())
+    }
+
+    pub fn consumer_mut(&mut self, id: u64) -> Option<&mut Consumer> {
+        self.consumers.iter_mut().find(|c| c.id == id)
+    }
+}

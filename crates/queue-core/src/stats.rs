@@ -1,0 +1,112 @@
+//! Counters and snapshots. The engine only counts; callers turn two snapshots
+//! into rates.
+//!
+//! Every copy of a message that enters a queue leaves it exactly once, so for
+//! each queue: `enqueued = ready + unacked + acked + dropped + expired +
+//! dead_lettered` (the conservation law the property tests check).
+
+use crate::queue::QueueOptions;
+use serde::{Deserialize, Serialize};
+
+/// Engine-wide counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counters {
+    /// Messages accepted from publishers (wills included).
+    pub published: u64,
+    /// Copies placed in queues by routing (one publish may make several).
+    pub routed: u64,
+    /// Publishes that matched no queue.
+    pub unroutable: u64,
+    /// Deliveries to consumers (redeliveries included, retained replays not).
+    pub delivered: u64,
+    /// Deliveries acknowledged (auto-ack deliveries count when sent).
+    pub acked: u64,
+    /// Deliveries of a message delivered before.
+    pub redelivered: u64,
+    /// Copies discarded: overflow, rejection without a dead-letter queue, queue deleted.
+    pub dropped: u64,
+    /// Copies refused by a full `reject-publish` queue (never entered it).
+    pub refused: u64,
+    /// Copies moved to a dead-letter queue.
+    pub dead_lettered: u64,
+    /// Copies discarded by TTL (with no dead-letter queue to go to).
+    pub expired: u64,
+}
+
+/// One queue's counters since it was declared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueCounters {
+    /// Copies that entered the queue (routed, direct or dead-lettered in).
+    pub enqueued: u64,
+    /// Deliveries to its consumers.
+    pub delivered: u64,
+    /// Deliveries acknowledged.
+    pub acked: u64,
+    /// Deliveries of a message delivered before.
+    pub redelivered: u64,
+    /// Copies discarded.
+    pub dropped: u64,
+    /// Messages refused because the queue was full (`reject-publish`).
+    pub refused: u64,
+    /// Copies moved out to the dead-letter queue.
+    pub dead_lettered: u64,
+    /// Copies discarded by TTL.
+    pub expired: u64,
+}
+
+/// A queue as seen from outside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Name.
+    pub name: String,
+    /// Options it was declared with.
+    pub options: QueueOptions,
+    /// Filters it is bound with.
+    pub bindings: Vec<String>,
+    /// Messages waiting for a consumer.
+    pub ready: u64,
+    /// Messages delivered and not yet acked.
+    pub unacked: u64,
+    /// Consumers attached.
+    pub consumers: u64,
+    /// Counters since declared.
+    pub counters: QueueCounters,
+}
+
+/// A connection as seen from outside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionStats {
+    /// The engine's connection number.
+    pub id: u64,
+    /// The client's id.
+    pub client_id: String,
+    /// When it connected (engine ms).
+    pub connected_at: u64,
+    /// Consumers it has.
+    pub consumers: u64,
+    /// Deliveries it has not acked.
+    pub unacked: u64,
+    /// Messages it has published.
+    pub published: u64,
+    /// Whether it left a last will.
+    pub has_will: bool,
+}
+
+/// Everything at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    /// Engine time of the snapshot (ms).
+    pub now: u64,
+    /// Engine-wide counters.
+    pub counters: Counters,
+    /// Open connections.
+    pub connections: u64,
+    /// Consumers across all queues.
+    pub consumers: u64,
+    /// Topics with a retained message.
+    pub retained: u64,
+    /// Every queue, by name.
+    pub queues: Vec<QueueStats>,
+}
