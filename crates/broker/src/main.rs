@@ -1,1 +1,149 @@
-fn main() {}
+//! The `hearth` command: `serve`, `pub`, `sub`, `bench`.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hearth::bench::{BenchArgs, run_bench};
+use hearth::cli::{PubArgs, SubArgs, run_pub, run_sub};
+use hearth::{Config, serve};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+
+/// Hearth: a message queue for the smart home and the edge.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the broker: WebSocket at /ws, dashboard at /, JSON at /api, metrics at /metrics.
+    Serve(ServeArgs),
+    /// Publish a message to a topic or a queue.
+    Pub(PubArgs),
+    /// Subscribe to a topic filter or a queue and print what arrives.
+    Sub(SubArgs),
+    /// Load a broker over real connections and report throughput and latency.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, short = 'l')]
+    listen: Option<SocketAddr>,
+    /// Folder of the built dashboard (made by `cargo xtask dist`).
+    #[arg(long)]
+    dist: Option<PathBuf>,
+    /// Largest client frame in bytes.
+    #[arg(long)]
+    max_frame_bytes: Option<usize>,
+    /// Most simultaneous connections.
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// WebSocket ping interval in ms; a peer silent for two intervals is dropped.
+    #[arg(long)]
+    ping_interval_ms: Option<u64>,
+    /// TOML file with any of these settings; flags win over it.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.listen = self.listen.unwrap_or(config.listen);
+        config.dist = self.dist.or(config.dist);
+        config.max_frame_bytes = self.max_frame_bytes.unwrap_or(config.max_frame_bytes);
+        config.max_connections = self.max_connections.unwrap_or(config.max_connections);
+        config.ping_interval_ms = self.ping_interval_ms.unwrap_or(config.ping_interval_ms);
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hearth: error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => run_serve(args.config()?).await,
+        Command::Pub(args) => run_pub(args).await,
+        Command::Sub(args) => run_sub(args).await,
+        Command::Bench(args) => run_bench(args).await,
+    }
+}
+
+async fn run_serve(config: Config) -> anyhow::Result<()> {
+    init_logging();
+    if let Some(dist) = &config.dist {
+        hearth::server::check_dist(dist)?;
+    }
+    let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
+    println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws)");
+    tracing::info!(%addr, "listening");
+    serve(listener, config, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn bind_error(addr: SocketAddr, err: std::io::Error) -> anyhow::Error {
+    match err.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "{addr} is already in use: another program (perhaps another hearth) listens there. \
+             Stop it, or pick another address with --listen 127.0.0.1:PORT"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            anyhow::anyhow!("{addr} is not an address of this machine; try --listen 127.0.0.1:8080")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            anyhow::anyhow!("not allowed to listen on {addr}; ports below 1024 need privileges, try 8080")
+        }
+        _ => anyhow::anyhow!("cannot listen on {addr}: {err}"),
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("hearth=info,warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,7 @@
+//! `hearth pub` and `hearth sub`: talk to a broker from a terminal.
+
+mod publish;
+mod subscribe;
+
+pub use publish::{PubArgs, run_pub};
+pub use subscribe::{SubArgs, run_sub};

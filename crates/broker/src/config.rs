@@ -1,0 +1,91 @@
+//! The broker's settings: one struct with defaults, read from an optional
+//! TOML file and overridden by command-line flags.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything `hearth serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address for HTTP, the dashboard and `/ws`.
+    pub listen: SocketAddr,
+    /// Folder holding the built dashboard (`index.html`, wasm, js).
+    pub dist: Option<PathBuf>,
+    /// Largest client frame accepted, in bytes; larger ones get `frame_too_large`.
+    pub max_frame_bytes: usize,
+    /// Most simultaneous WebSocket connections.
+    pub max_connections: usize,
+    /// Interval of WebSocket pings; a peer silent for two intervals is lost.
+    pub ping_interval_ms: u64,
+    /// Frames waiting to be written to one connection before it is cut as a slow consumer.
+    pub max_pending_frames: usize,
+    /// Prefetch for subscriptions that give none.
+    pub default_prefetch: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            dist: None,
+            max_frame_bytes: 1024 * 1024,
+            max_connections: 10_000,
+            ping_interval_ms: 20_000,
+            max_pending_frames: 200_000,
+            default_prefetch: 100,
+        }
+    }
+}
+
+/// A config file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for [`Config`].
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file; fields it leaves out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges that would make the broker useless.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_frame_bytes < 1024 {
+            return Err(ConfigError::Invalid("max_frame_bytes must be at least 1024".into()));
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid("max_connections must be at least 1".into()));
+        }
+        if self.ping_interval_ms < 100 {
+            return Err(ConfigError::Invalid("ping_interval_ms must be at least 100".into()));
+        }
+        if self.default_prefetch == 0 {
+            return Err(ConfigError::Invalid("default_prefetch must be at least 1".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! HTTP routes: the dashboard, `/ws`, the JSON admin API, metrics, health.
+
+use crate::driver::{Command, Snapshot};
+use crate::metrics;
+use crate::server::AppState;
+use crate::ws::serve_socket;
+use axum::Json;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The broker's routes.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/ws", get(upgrade))
+        .route("/api/overview", get(overview))
+        .route("/api/queues", get(queues))
+        .route("/api/connections", get(connections))
+        .route("/metrics", get(prometheus))
+        .route("/healthz", get(|| async { "ok\n" }));
+    let api = match &state.config.dist {
+        Some(dist) => {
+            let index = ServeFile::new(dist.join("index.html"));
+            api.fallback_service(ServeDir::new(dist).fallback(index))
+        }
+        None => api.fallback(no_dashboard),
+    };
+    api.with_state(state)
+}
+
+async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ConnectInfo(remote): ConnectInfo<SocketAddr>) -> Response {
+    // Frames up to 8 × the limit are read and answered with `frame_too_large`;
+    // beyond that the socket itself refuses them.
+    let hard_cap = state.config.max_frame_bytes.saturating_mul(8);
+    ws.max_message_size(hard_cap).max_frame_size(hard_cap).on_upgrade(move |socket| serve_socket(socket, state, remote))
+}
+
+async fn snapshot(state: &AppState) -> Result<Snapshot, Response> {
+    let (tx, rx) = oneshot::channel();
+    let unavailable = || (StatusCode::SERVICE_UNAVAILABLE, "the broker is shutting down\n").into_response();
+    state.commands.send(Command::Snapshot(tx)).await.map_err(|_| unavailable())?;
+    rx.await.map_err(|_| unavailable())
+}
+
+async fn overview(State(state): State<AppState>) -> Result<Response, Response> {
+    let s = snapshot(&state).await?;
+    let body = json!({
+        "server": "hearth",
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_at": s.started_at,
+        "now": s.stats.now,
+        "counters": s.stats.counters,
+        "connections": s.stats.connections,
+        "consumers": s.stats.consumers,
+        "queues": s.stats.queues.len(),
+        "retained": s.stats.retained,
+        "messages_ready": s.stats.queues.iter().map(|q| q.ready).sum::<u64>(),
+        "messages_unacked": s.stats.queues.iter().map(|q| q.unacked).sum::<u64>(),
+    });
+    Ok(Json(body).into_response())
+}
+
+async fn queues(State(state): State<AppState>) -> Result<Response, Response> {
+    Ok(Json(snapshot(&state).await?.stats.queues).into_response())
+}
+
+async fn connections(State(state): State<AppState>) -> Result<Response, Response> {
+    Ok(Json(snapshot(&state).await?.connections).into_response())
+}
+
+async fn prometheus(State(state): State<AppState>) -> Result<Response, Response> {
+    let body = metrics::render(&snapshot(&state).await?);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
+}
+
+async fn no_dashboard() -> impl IntoResponse {
+    let page = "<!doctype html><title>Hearth</title><h1>Hearth is running</h1>\
+        <p>The dashboard is not being served: this broker was started without a built dashboard. \
+        Run <code>cargo xtask run</code>, or build it with <code>cargo xtask dist</code> and start \
+        <code>hearth serve --dist dist</code>.</p>\
+        <p>The broker works without it: WebSocket at <code>/ws</code>, JSON at \
+        <a href=\"/api/overview\">/api/overview</a>, metrics at <a href=\"/metrics\">/metrics</a>.</p>";
+    (StatusCode::NOT_FOUND, Html(page))
+}

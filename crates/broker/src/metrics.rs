@@ -1,0 +1,53 @@
+//! Prometheus text exposition of a [`Snapshot`].
+
+use crate::driver::Snapshot;
+use std::fmt::Write;
+
+/// Renders counters and per-queue gauges in Prometheus' text format.
+pub fn render(s: &Snapshot) -> String {
+    let c = &s.stats.counters;
+    let mut out = String::new();
+    let totals = [
+        ("published", c.published, "Messages accepted from publishers"),
+        ("routed", c.routed, "Copies placed in queues by routing"),
+        ("unroutable", c.unroutable, "Publishes that matched no queue"),
+        ("delivered", c.delivered, "Deliveries to consumers"),
+        ("acked", c.acked, "Deliveries acknowledged"),
+        ("redelivered", c.redelivered, "Deliveries of messages delivered before"),
+        ("dropped", c.dropped, "Copies discarded"),
+        ("refused", c.refused, "Copies refused by full queues"),
+        ("dead_lettered", c.dead_lettered, "Copies moved to dead-letter queues"),
+        ("expired", c.expired, "Copies discarded by TTL"),
+    ];
+    for (name, value, help) in totals {
+        let _ = writeln!(out, "# HELP hearth_messages_{name}_total {help}.");
+        let _ = writeln!(out, "# TYPE hearth_messages_{name}_total counter");
+        let _ = writeln!(out, "hearth_messages_{name}_total {value}");
+    }
+    let gauges = [
+        ("connections", s.stats.connections, "Open connections"),
+        ("consumers", s.stats.consumers, "Consumers across all queues"),
+        ("queues", s.stats.queues.len() as u64, "Declared queues"),
+        ("retained_topics", s.stats.retained, "Topics with a retained message"),
+    ];
+    for (name, value, help) in gauges {
+        let _ = writeln!(out, "# HELP hearth_{name} {help}.\n# TYPE hearth_{name} gauge\nhearth_{name} {value}");
+    }
+    let per_queue: [(&str, &str, fn(&queue_core::QueueStats) -> u64); 3] = [
+        ("hearth_queue_ready", "Messages waiting for a consumer", |q| q.ready),
+        ("hearth_queue_unacked", "Messages delivered and not yet acked", |q| q.unacked),
+        ("hearth_queue_consumers", "Consumers attached", |q| q.consumers),
+    ];
+    for (name, help, value) in per_queue {
+        let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} gauge");
+        for q in &s.stats.queues {
+            let _ = writeln!(out, "{name}{{queue=\"{}\"}} {}", escape(&q.name), value(q));
+        }
+    }
+    out
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

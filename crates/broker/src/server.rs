@@ -1,0 +1,93 @@
+//! `hearth serve`: binds nothing itself; takes a listener, a config and a
+//! shutdown future, so tests can run many brokers on port 0 in one process.
+
+use crate::config::Config;
+use crate::driver::{Command, Driver};
+use crate::http::router;
+use queue_core::EngineConfig;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Commands waiting for the engine task before senders wait (back-pressure on publishers).
+const COMMAND_QUEUE: usize = 8192;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] holds.
+pub struct Shared {
+    /// The settings.
+    pub config: Config,
+    /// The engine task's inbox.
+    pub commands: mpsc::Sender<Command>,
+    /// Next connection number.
+    pub next_conn: AtomicU64,
+    /// Open WebSocket connections.
+    pub live: AtomicUsize,
+    /// Fired when the broker shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Why the broker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The dashboard folder is missing or has no `index.html`.
+    #[error("dashboard folder {0} has no readable index.html; build it with `cargo xtask dist`, or start without --dist")]
+    Dist(PathBuf),
+    /// The HTTP server failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Checks that a dashboard folder can be served.
+pub fn check_dist(dist: &std::path::Path) -> Result<(), ServeError> {
+    match std::fs::File::open(dist.join("index.html")) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ServeError::Dist(dist.to_path_buf())),
+    }
+}
+
+/// Serves the broker on `listener` until `shutdown` completes, then closes
+/// every connection and returns.
+pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    if let Some(dist) = &config.dist {
+        check_dist(dist)?;
+    }
+    let token = CancellationToken::new();
+    let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
+    let engine_config = EngineConfig { default_prefetch: config.default_prefetch, ..EngineConfig::default() };
+    let driver = Driver::new(engine_config, config.max_pending_frames);
+    let state = AppState(Arc::new(Shared {
+        config,
+        commands,
+        next_conn: AtomicU64::new(1),
+        live: AtomicUsize::new(0),
+        shutdown: token.clone(),
+    }));
+    let engine = tokio::spawn(driver.run(inbox, token.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = token.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        })
+        .await;
+    token.cancel();
+    let _ = engine.await;
+    result.map_err(ServeError::from)
+}
