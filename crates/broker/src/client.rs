@@ -65,7 +65,7 @@ impl Client {
     /// Connects to `target` (`127.0.0.1:8080`, `http://…` or `ws://…/ws`).
     pub async fn connect(target: &str) -> Result<Self, ClientError> {
         let url = ws_url(target);
-        let (socket, _) = tokio_tungstenite::connect_async(&url)
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(&url, None, true)
             .await
             .map_err(|e| ClientError::Connect { url: url.clone(), reason: e.to_string() })?;
         Ok(Self { socket, next_id: 1, buffered: VecDeque::new() })

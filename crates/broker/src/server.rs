@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::driver::{Command, Driver};
 use crate::http::router;
+use axum::serve::ListenerExt;
 use queue_core::EngineConfig;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -81,6 +82,13 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();
+    // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm
+    // and delayed acks add tens of milliseconds to a lightly loaded broker.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
