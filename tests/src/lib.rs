@@ -1,1 +1,166 @@
-//! End-to-end tests live in `tests/tests/*.rs`; this crate has no code of its own.
+//! Helpers for the end-to-end tests in `tests/tests/`: start the real `hearth`
+//! binary with the built dashboard, start chromedriver, and open a headless
+//! Chromium session. `cargo xtask test` builds both and sets `HEARTH_BIN`,
+//! `HEARTH_DIST` and `CHROMEDRIVER`; run without them, the helpers say so.
+
+use fantoccini::{Client, ClientBuilder};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long any one wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests with `cargo xtask test`, which builds the broker and dashboard and installs Chromium")
+    })
+}
+
+/// A child process killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real broker serving the built dashboard on a free port.
+pub struct Broker {
+    /// Its address.
+    pub addr: SocketAddr,
+    _process: Running,
+}
+
+impl Broker {
+    /// Starts `$HEARTH_BIN serve --listen 127.0.0.1:0 --dist $HEARTH_DIST`.
+    pub fn start() -> Self {
+        let mut child = Command::new(required_env("HEARTH_BIN"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dist", &required_env("HEARTH_DIST")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("hearth starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("hearth prints its address");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from hearth: {line:?}"));
+        Self { addr, _process: Running(child) }
+    }
+
+    /// The dashboard's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Sends protocol frames over a fresh WebSocket and returns the reply to each.
+    pub async fn request(&self, frames: &[Value]) -> Vec<Value> {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.expect("websocket connects");
+        let mut replies = Vec::new();
+        for frame in frames {
+            ws.send(Message::Text(frame.to_string().into())).await.expect("send");
+            let reply = tokio::time::timeout(WAIT, ws.next()).await.expect("reply in time");
+            let Some(Ok(Message::Text(text))) = reply else { panic!("no reply to {frame}") };
+            replies.push(serde_json::from_str(text.as_str()).expect("reply is JSON"));
+        }
+        ws.send(Message::Text(json!({"type": "bye"}).to_string().into())).await.expect("bye");
+        replies
+    }
+}
+
+/// Chromedriver on a free port, and a headless Chromium session through it.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    _driver: Running,
+}
+
+impl Browser {
+    /// Starts chromedriver and opens a headless Chromium.
+    pub async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let driver = Command::new(required_env("CHROMEDRIVER"))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = Running(driver);
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,800",
+        ];
+        let mut caps = serde_json::Map::new();
+        let mut options = json!({ "args": args });
+        if let Ok(binary) = std::env::var("CHROMIUM") {
+            options["binary"] = json!(binary);
+        }
+        caps.insert("goog:chromeOptions".into(), options);
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&webdriver).await {
+                Ok(client) => break client,
+                Err(err) if Instant::now() < deadline => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("cannot start a Chromium session through chromedriver: {err}"),
+            }
+        };
+        Self { client, _driver: driver }
+    }
+
+    /// Waits until the text of the first element matching `css` satisfies `want`; returns it.
+    pub async fn wait_for_text(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::from("<no such element>");
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(fantoccini::Locator::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if want(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("`{css}` never showed what was expected; last text: {last:?}")
+    }
+
+    /// Texts of every element matching `css`.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for element in self.client.find_all(fantoccini::Locator::Css(css)).await.unwrap_or_default() {
+            out.push(element.text().await.unwrap_or_default());
+        }
+        out
+    }
+
+    /// Ends the browser session.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

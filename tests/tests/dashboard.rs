@@ -1,0 +1,30 @@
+//! The served dashboard, loaded in headless Chromium from the real broker,
+//! shows the broker's queues as they change.
+
+use hearth_e2e::{Broker, Browser};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_dashboard_lists_the_brokers_queues_live() {
+    let broker = Broker::start();
+    let replies = broker
+        .request(&[
+            json!({"type": "declare", "id": 1, "queue": "e2e-jobs"}),
+            json!({"type": "publish", "id": 2, "queue": "e2e-jobs", "payload": "one"}),
+            json!({"type": "publish", "id": 3, "queue": "e2e-jobs", "payload": "two"}),
+        ])
+        .await;
+    assert_eq!(replies[0]["type"], "declared", "{replies:?}");
+    let browser = Browser::start().await;
+    browser.client.goto(&broker.url()).await.expect("page loads");
+    let title = browser.client.title().await.expect("title");
+    assert!(title.contains("Hearth"), "title {title:?}");
+    browser.wait_for_text("[data-testid=queue-name]", |t| t == "e2e-jobs").await;
+    let rows = browser.texts("[data-testid=queue-row]").await;
+    assert!(rows.iter().any(|r| r.contains("e2e-jobs") && r.contains('2')), "rows: {rows:?}");
+
+    // A queue declared after the page loaded appears without a reload.
+    broker.request(&[json!({"type": "declare", "id": 1, "queue": "e2e-later"})]).await;
+    browser.wait_for_text("[data-testid=queue-row]:last-child [data-testid=queue-name]", |t| t == "e2e-later").await;
+    browser.close().await;
+}
