@@ -144,10 +144,10 @@ mod tests {
     fn every_byte_survives_the_json_round_trip() {
         let all: Vec<u8> = (0..=255).collect();
         for payload in [Payload::from("hello ünïcode"), Payload::from(all), Payload::default()] {
-            let json = serde_json::to_string(&payload).unwrap();
-            assert_eq!(serde_json::from_str::<Payload>(&json).unwrap(), payload, "{json}");
+            let json = serde_json::to_string(&payload).expect("payload serializes");
+            assert_eq!(serde_json::from_str::<Payload>(&json).expect("payload deserializes"), payload, "{json}");
         }
-        assert_eq!(serde_json::to_string(&Payload::from(vec![0xff])).unwrap(), r#"{"base64":"/w=="}"#);
+        assert_eq!(serde_json::to_string(&Payload::from(vec![0xff])).expect("payload serializes"), r#"{"base64":"/w=="}"#);
         assert!(serde_json::from_str::<Payload>(r#"{"base64":"!!"}"#).is_err());
         assert!(serde_json::from_str::<Payload>("12").is_err());
     }

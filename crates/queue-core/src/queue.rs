@@ -93,7 +93,6 @@ pub(crate) struct Queue {
     /// Index of the consumer to try first (round robin).
     pub cursor: usize,
     pub next_seq: u64,
-    pub had_consumer: bool,
     pub bindings: BTreeSet<String>,
     pub counters: QueueCounters,
 }
@@ -109,7 +108,6 @@ impl Queue {
             consumers: Vec::new(),
             cursor: 0,
             next_seq: 0,
-            had_consumer: false,
             bindings: BTreeSet::new(),
             counters: QueueCounters::default(),
         }
@@ -148,11 +146,18 @@ impl Queue {
 
     /// The index of the next consumer with room, round robin from the cursor.
     pub fn next_consumer(&self) -> Option<usize> {
-        let n = self.consumers.len();
-        (0..n).map(|i| (self.cursor + i) % n).find(|&i| self.consumers[i].has_capacity())
+        // No modulo: search from the cursor to the end, then wrap to the start.
+        let cursor = self.cursor.min(self.consumers.len());
+        let (head, tail) = self.consumers.split_at(cursor);
+        let found = tail.iter().position(Consumer::has_capacity).map(|i| i + cursor);
+        found.or_else(|| head.iter().position(Consumer::has_capacity))
     }
 
-    pub fn consumer_mut(&mut self, id: u64) -> Option<&mut Consumer> {
-        self.consumers.iter_mut().find(|c| c.id == id)
+    /// A delivery to consumer `id` was settled: one unacked less, one prefetch slot free.
+    pub fn release(&mut self, id: u64) {
+        self.unacked -= 1;
+        if let Some(consumer) = self.consumers.iter_mut().find(|c| c.id == id) {
+            consumer.in_flight -= 1;
+        }
     }
 }

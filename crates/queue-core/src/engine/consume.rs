@@ -1,11 +1,12 @@
 //! Consuming: subscriptions, round-robin dispatch within prefetch windows,
 //! acks, nacks and redelivery.
 
-use super::{ConnId, Engine, InFlight};
+use super::{ConnId, Connection, Engine, InFlight};
 use crate::error::EngineError;
-use crate::event::{DeathReason, Event};
+use crate::event::{DeathReason, Event, StoreOp};
 use crate::protocol::{AckMode, Delivery, ServerFrame};
-use crate::queue::{Consumer, Envelope, QueueId, QueueOptions};
+use crate::queue::{Consumer, Envelope, Queue, QueueId, QueueOptions};
+use crate::stats::Counters;
 use crate::topic::{matches, validate_filter};
 
 impl Engine {
@@ -45,7 +46,6 @@ impl Engine {
         self.next_consumer_id += 1;
         let q = self.queues.get_mut(&qid).ok_or_else(|| EngineError::QueueNotFound(String::new()))?;
         q.consumers.push(Consumer { id: consumer, conn, prefetch, ack, in_flight: 0 });
-        q.had_consumer = true;
         let queue = q.name.clone();
         if let Some(c) = self.conns.get_mut(&conn) {
             c.consumers.push((consumer, qid));
@@ -140,59 +140,23 @@ impl Engine {
                 return;
             }
             let Some(index) = q.next_consumer() else { return };
-            let Some(mut envelope) = q.ready.pop_front() else { return };
+            let conn = q.consumers[index].conn;
+            // Looked up before the pop: a message is never taken for nobody.
+            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(envelope) = q.ready.pop_front() else { return };
             if envelope.expires_at.is_some_and(|at| now >= at) {
                 self.discard(qid, envelope, DeathReason::Expired, now);
                 continue;
             }
-            q.cursor = (index + 1) % q.consumers.len();
-            envelope.delivery_count += 1;
-            let redelivered = envelope.delivery_count > 1;
-            let consumer = &mut q.consumers[index];
-            let (conn, consumer_id, manual) = (consumer.conn, consumer.id, consumer.ack == AckMode::Manual);
-            q.counters.delivered += 1;
-            self.counters.delivered += 1;
-            if redelivered {
-                q.counters.redelivered += 1;
-                self.counters.redelivered += 1;
+            q.cursor = if index + 1 < q.consumers.len() { index + 1 } else { 0 };
+            let (delivery, settled) = hand_over(qid, q, index, c, &mut self.counters, envelope);
+            if let Some(seq) = settled.filter(|_| q.options.durable) {
+                let queue = q.name.clone();
+                self.store(StoreOp::Remove { queue, seq });
             }
-            let Some(c) = self.conns.get_mut(&conn) else { return };
-            let tag = if manual {
-                consumer.in_flight += 1;
-                q.unacked += 1;
-                let tag = c.next_tag;
-                c.next_tag += 1;
-                Some(tag)
-            } else {
-                q.counters.acked += 1;
-                self.counters.acked += 1;
-                None
-            };
-            let m = &envelope.message;
-            let delivery = Delivery {
-                consumer: consumer_id,
-                tag,
-                queue: q.name.clone(),
-                topic: m.topic.clone(),
-                payload: m.payload.clone(),
-                headers: m.headers.clone(),
-                message_id: m.id,
-                published_at: m.published_at,
-                redelivered,
-                delivery_count: envelope.delivery_count,
-                retained: false,
-            };
-            let message_id = m.id;
-            let (queue, durable, seq) = (q.name.clone(), q.options.durable, envelope.seq);
-            match tag {
-                Some(tag) => {
-                    c.in_flight.insert(tag, InFlight { queue: qid, consumer: consumer_id, envelope });
-                }
-                None if durable => self.store(crate::event::StoreOp::Remove { queue: queue.clone(), seq }),
-                None => {}
-            }
+            let (consumer, message_id, redelivered) = (delivery.consumer, delivery.message_id, delivery.redelivered);
             self.send(conn, ServerFrame::Deliver(delivery));
-            self.emit(|| Event::Delivered { queue, message_id, consumer: consumer_id, conn, redelivered });
+            self.emit_for_queue(qid, |queue| Event::Delivered { queue, message_id, consumer, conn, redelivered });
         }
     }
 
@@ -261,24 +225,22 @@ impl Engine {
 
     /// Frees the prefetch slot and unacked count a delivery held.
     fn release(&mut self, flight: &InFlight) {
-        let Some(q) = self.queues.get_mut(&flight.queue) else { return };
-        q.unacked -= 1;
-        if let Some(consumer) = q.consumer_mut(flight.consumer) {
-            consumer.in_flight -= 1;
+        if let Some(q) = self.queues.get_mut(&flight.queue) {
+            q.release(flight.consumer);
         }
     }
 
     fn settle_ack(&mut self, flight: InFlight) {
-        self.release(&flight);
         let Some(q) = self.queues.get_mut(&flight.queue) else { return };
+        q.release(flight.consumer);
         q.counters.acked += 1;
         self.counters.acked += 1;
-        let (queue, seq) = (q.name.clone(), flight.envelope.seq);
         if q.options.durable {
-            self.store(crate::event::StoreOp::Remove { queue: queue.clone(), seq });
+            let (queue, seq) = (q.name.clone(), flight.envelope.seq);
+            self.store(StoreOp::Remove { queue, seq });
         }
         let (message_id, consumer) = (flight.envelope.message.id, flight.consumer);
-        self.emit(|| Event::Acked { queue, message_id, consumer });
+        self.emit_for_queue(flight.queue, |queue| Event::Acked { queue, message_id, consumer });
     }
 
     /// An unacked copy comes back: requeued at its place, unless it expired or
@@ -294,5 +256,61 @@ impl Engine {
             q.requeue(envelope);
             self.emit(|| Event::Requeued { queue, message_id });
         }
+    }
+}
+
+/// Gives `envelope` to the consumer at `index` of `q`: counts the delivery,
+/// holds it in the connection's unacked set (manual ack) or counts it acked
+/// (auto ack), and builds the frame. Returns the frame and, for auto ack, the
+/// settled message's position (for a durable store).
+fn hand_over(
+    qid: QueueId,
+    q: &mut Queue,
+    index: usize,
+    c: &mut Connection,
+    counters: &mut Counters,
+    mut envelope: Envelope,
+) -> (Delivery, Option<u64>) {
+    envelope.delivery_count += 1;
+    let redelivered = envelope.delivery_count > 1;
+    let consumer = &mut q.consumers[index];
+    let consumer_id = consumer.id;
+    q.counters.delivered += 1;
+    counters.delivered += 1;
+    if redelivered {
+        q.counters.redelivered += 1;
+        counters.redelivered += 1;
+    }
+    let tag = (consumer.ack == AckMode::Manual).then(|| {
+        consumer.in_flight += 1;
+        q.unacked += 1;
+        c.next_tag += 1;
+        c.next_tag - 1
+    });
+    if tag.is_none() {
+        q.counters.acked += 1;
+        counters.acked += 1;
+    }
+    let m = &envelope.message;
+    let delivery = Delivery {
+        consumer: consumer_id,
+        tag,
+        queue: q.name.clone(),
+        topic: m.topic.clone(),
+        payload: m.payload.clone(),
+        headers: m.headers.clone(),
+        message_id: m.id,
+        published_at: m.published_at,
+        redelivered,
+        delivery_count: envelope.delivery_count,
+        retained: false,
+    };
+    let seq = envelope.seq;
+    match tag {
+        Some(tag) => {
+            c.in_flight.insert(tag, InFlight { queue: qid, consumer: consumer_id, envelope });
+            (delivery, None)
+        }
+        None => (delivery, Some(seq)),
     }
 }

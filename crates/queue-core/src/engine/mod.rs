@@ -315,6 +315,18 @@ impl Engine {
         }
     }
 
+    /// Emits an event about queue `qid`, cloning its name only when observing
+    /// (the hot paths must not pay for events nobody reads).
+    fn emit_for_queue(&mut self, qid: QueueId, event: impl FnOnce(Arc<str>) -> Event) {
+        if !self.config.observe {
+            return;
+        }
+        if let Some(q) = self.queues.get(&qid) {
+            let event = event(q.name.clone());
+            self.outputs.push_back(Output::Event(event));
+        }
+    }
+
     fn store(&mut self, op: StoreOp) {
         self.outputs.push_back(Output::Store(op));
     }

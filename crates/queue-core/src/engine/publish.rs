@@ -152,13 +152,13 @@ impl Engine {
             self.expiry.push(Reverse((at, qid, envelope.seq)));
         }
         q.counters.enqueued += 1;
-        let (queue, seq, durable) = (q.name.clone(), envelope.seq, q.options.durable);
-        let message = envelope.message.clone();
+        let message_id = envelope.message.id;
+        let stored = q.options.durable.then(|| (q.name.clone(), envelope.seq, envelope.message.clone()));
         q.ready.push_back(envelope);
-        if durable {
-            self.store(StoreOp::Append { queue: queue.clone(), seq, message: message.clone() });
+        if let Some((queue, seq, message)) = stored {
+            self.store(StoreOp::Append { queue, seq, message });
         }
-        self.emit(|| Event::Enqueued { queue, message_id: message.id });
+        self.emit_for_queue(qid, |queue| Event::Enqueued { queue, message_id });
         self.dispatch(qid, now);
         self.trim(qid, now);
         true
