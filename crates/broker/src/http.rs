@@ -38,7 +38,9 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ConnectInf
     // Frames up to 8 × the limit are read and answered with `frame_too_large`;
     // beyond that the socket itself refuses them.
     let hard_cap = state.config.max_frame_bytes.saturating_mul(8);
-    ws.max_message_size(hard_cap).max_frame_size(hard_cap).on_upgrade(move |socket| serve_socket(socket, state, remote))
+    ws.max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| state.sockets.clone().track_future(serve_socket(socket, state, remote)))
 }
 
 async fn snapshot(state: &AppState) -> Result<Snapshot, Response> {

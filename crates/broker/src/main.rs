@@ -90,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn run_serve(config: Config) -> anyhow::Result<()> {
     init_logging();
+    let shutdown = shutdown_signal()?;
     if let Some(dist) = &config.dist {
         hearth::server::check_dist(dist)?;
     }
@@ -98,7 +99,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
     println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws)");
     tracing::info!(%addr, "listening");
-    serve(listener, config, shutdown_signal()).await?;
+    serve(listener, config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -125,25 +126,30 @@ fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now, before the `listening` line
+/// is printed (a supervisor may signal as soon as it reads it; a handler
+/// installed later, on first poll, would let that signal kill the process),
+/// and returns a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+        let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+            tracing::info!("shutting down");
+        })
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    {
+        let mut ctrl_c = tokio::signal::windows::ctrl_c().context("installing the Ctrl-C handler")?;
+        Ok(async move {
+            ctrl_c.recv().await;
+            tracing::info!("shutting down");
+        })
+    }
 }

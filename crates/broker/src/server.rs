@@ -11,12 +11,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Commands waiting for the engine task before senders wait (back-pressure on publishers).
 const COMMAND_QUEUE: usize = 8192;
+
+/// How long shutdown waits for WebSocket connections to send their close frames.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -34,6 +39,9 @@ pub struct Shared {
     pub live: AtomicUsize,
     /// Fired when the broker shuts down.
     pub shutdown: CancellationToken,
+    /// The WebSocket connection tasks. Upgraded connections are not axum's to
+    /// wait for, so [`serve`] waits for these before returning.
+    pub sockets: TaskTracker,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,7 +86,9 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         next_conn: AtomicU64::new(1),
         live: AtomicUsize::new(0),
         shutdown: token.clone(),
+        sockets: TaskTracker::new(),
     }));
+    let sockets = state.sockets.clone();
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();
@@ -96,6 +106,12 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         })
         .await;
     token.cancel();
+    // Each connection now sends its close frame; returning earlier would let
+    // the process exit with those frames unsent.
+    sockets.close();
+    if tokio::time::timeout(CLOSE_GRACE, sockets.wait()).await.is_err() {
+        tracing::warn!(left = sockets.len(), "some connections did not close in time");
+    }
     let _ = engine.await;
     result.map_err(ServeError::from)
 }

@@ -1,0 +1,59 @@
+//! The broker's HTTP side: health, Prometheus metrics, the JSON admin API and
+//! the page shown when no dashboard is built.
+
+mod common;
+
+use common::Broker;
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let broker = Broker::start().await;
+    assert_eq!(broker.get("/healthz").await, (200, "ok\n".to_owned()));
+}
+
+#[tokio::test]
+async fn metrics_and_overview_count_what_was_published() {
+    let broker = Broker::start().await;
+    let mut client = broker.connect().await;
+    client.declare("jobs", json!({})).await;
+    client.publish_to_queue("jobs", "one").await;
+    client.publish_to_queue("jobs", "two").await;
+
+    let (status, metrics) = broker.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.lines().any(|l| l == "hearth_messages_published_total 2"), "{metrics}");
+    assert!(metrics.contains("# TYPE hearth_messages_published_total counter"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == r#"hearth_queue_ready{queue="jobs"} 2"#), "{metrics}");
+
+    let overview = broker.get_json("/api/overview").await;
+    assert_eq!(overview["server"], "hearth");
+    let counters = &overview["counters"];
+    assert_eq!((&counters["published"], &counters["routed"]), (&json!(2), &json!(2)), "{overview}");
+    let gauges = (&overview["queues"], &overview["messages_ready"], &overview["connections"]);
+    assert_eq!(gauges, (&json!(1), &json!(2), &json!(1)), "{overview}");
+}
+
+#[tokio::test]
+async fn the_connections_api_lists_an_open_connection() {
+    let broker = Broker::start().await;
+    let mut client = broker.connect().await;
+    let will = json!({"topic": "home/thermostat/status", "payload": "offline"});
+    client.hello(json!({"client_id": "thermostat", "will": will})).await;
+
+    let connections = broker.get_json("/api/connections").await;
+    let list = connections.as_array().expect("an array");
+    assert_eq!(list.len(), 1, "{connections}");
+    let conn = &list[0];
+    assert_eq!((&conn["client_id"], &conn["has_will"]), (&json!("thermostat"), &json!(true)), "{conn}");
+    assert!(conn["remote"].as_str().is_some_and(|r| r.starts_with("127.0.0.1:")), "{conn}");
+}
+
+#[tokio::test]
+async fn the_root_page_without_a_dashboard_says_how_to_build_one() {
+    let broker = Broker::start().await;
+    let (status, page) = broker.get("/").await;
+    assert_eq!(status, 404, "no dashboard is being served");
+    assert!(page.contains("cargo xtask dist") && page.contains("--dist"), "{page}");
+    assert!(page.contains("/api/overview") && page.contains("/metrics"), "the page points at what does work: {page}");
+}
