@@ -33,7 +33,8 @@ pub fn render(s: &Snapshot) -> String {
     for (name, value, help) in gauges {
         let _ = writeln!(out, "# HELP hearth_{name} {help}.\n# TYPE hearth_{name} gauge\nhearth_{name} {value}");
     }
-    let per_queue: [(&str, &str, fn(&queue_core::QueueStats) -> u64); 3] = [
+    type Gauge = fn(&queue_core::QueueStats) -> u64;
+    let per_queue: [(&str, &str, Gauge); 3] = [
         ("hearth_queue_ready", "Messages waiting for a consumer", |q| q.ready),
         ("hearth_queue_unacked", "Messages delivered and not yet acked", |q| q.unacked),
         ("hearth_queue_consumers", "Consumers attached", |q| q.consumers),
