@@ -373,12 +373,19 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
 ];
 
 /// Reads one client frame, enforcing `max_bytes`. Pure: text in, frame or error out.
+///
+/// A frame that cannot be read gets a [`FrameError`] that names the problem and
+/// carries the request `id` whenever it can be read, oversized frames included,
+/// so a client can tell which request failed.
 pub fn decode_client(text: &str, max_bytes: usize) -> Result<ClientFrame, FrameError> {
     if text.len() > max_bytes {
         return Err(FrameError {
-            id: None,
+            id: probe(text).ok().and_then(|p| p.id),
             code: ErrorCode::FrameTooLarge,
-            message: format!("frame is {} bytes; this broker accepts at most {max_bytes}", text.len()),
+            message: format!(
+                "frame is {} bytes; this broker accepts at most {max_bytes} (its --max-frame-bytes); send a smaller payload",
+                text.len()
+            ),
         });
     }
     serde_json::from_str(text).map_err(|err| explain(text, err))
@@ -390,35 +397,65 @@ pub fn encode_server(frame: &ServerFrame) -> String {
     serde_json::to_string(frame).unwrap_or_else(|e| format!(r#"{{"type":"error","code":"malformed","message":"{e}"}}"#))
 }
 
-/// Works out why a frame failed to decode, reading what it can (type, id).
-fn explain(text: &str, err: serde_json::Error) -> FrameError {
+/// What can be read from a frame that failed to decode: its `type` and `id`.
+#[derive(Default)]
+struct Probe {
+    kind: Option<serde_json::Value>,
+    id: Option<u64>,
+}
+
+/// Reads `type` and `id` from `text` if it is a JSON object; else explains
+/// why it is not one.
+fn probe(text: &str) -> Result<Probe, FrameError> {
     #[derive(Deserialize)]
-    struct Probe {
+    struct Fields {
         #[serde(rename = "type")]
         kind: Option<serde_json::Value>,
         id: Option<serde_json::Value>,
     }
-    let Ok(probe) = serde_json::from_str::<Probe>(text) else {
-        return FrameError {
-            id: None,
-            code: ErrorCode::Malformed,
-            message: format!("not a JSON object: {err}"),
-        };
+    let malformed = |message| FrameError { id: None, code: ErrorCode::Malformed, message };
+    let is_object = text.trim_start().starts_with('{');
+    match serde_json::from_str::<Fields>(text) {
+        Err(err) if err.is_syntax() || err.is_eof() => Err(malformed(format!("not valid JSON: {err}"))),
+        Ok(f) if is_object => Ok(Probe { kind: f.kind, id: f.id.and_then(|v| v.as_u64()) }),
+        // An object whose `type` or `id` repeats: the full decode explains it.
+        Err(_) if is_object => Ok(Probe::default()),
+        _ => Err(malformed(format!(
+            r#"a frame must be a JSON object such as {{"type":"ping","id":1}}, not {}"#,
+            json_kind(text)
+        ))),
+    }
+}
+
+/// "an array", "a string", … for the first value in `text`.
+fn json_kind(text: &str) -> &'static str {
+    match text.trim_start().chars().next() {
+        Some('[') => "an array",
+        Some('"') => "a string",
+        Some('t' | 'f') => "a boolean",
+        Some('n') => "null",
+        _ => "a number",
+    }
+}
+
+/// Works out why a frame failed to decode, reading what it can (type, id).
+fn explain(text: &str, err: serde_json::Error) -> FrameError {
+    let probe = match probe(text) {
+        Ok(probe) => probe,
+        Err(error) => return error,
     };
-    let id = probe.id.and_then(|v| v.as_u64());
+    let id = probe.id;
+    let expected = CLIENT_FRAME_TYPES.join(", ");
+    let invalid = |message| FrameError { id, code: ErrorCode::InvalidFrame, message };
     match probe.kind.as_ref().map(|k| k.as_str()) {
-        None => FrameError {
-            id,
-            code: ErrorCode::InvalidFrame,
-            message: "frame has no `type` field; expected one of: ".to_owned() + &CLIENT_FRAME_TYPES.join(", "),
-        },
+        None => invalid(format!("frame has no `type` field; expected one of: {expected}")),
         Some(Some(kind)) if !CLIENT_FRAME_TYPES.contains(&kind) => FrameError {
             id,
             code: ErrorCode::UnknownType,
-            message: format!("unknown frame type `{kind}`; expected one of: {}", CLIENT_FRAME_TYPES.join(", ")),
+            message: format!("unknown frame type `{}`; expected one of: {expected}", crate::topic::shorten(kind)),
         },
-        Some(None) => FrameError { id, code: ErrorCode::InvalidFrame, message: "`type` must be a string".to_owned() },
-        Some(Some(kind)) => FrameError { id, code: ErrorCode::InvalidFrame, message: format!("bad `{kind}` frame: {err}") },
+        Some(None) => invalid(format!("`type` must be a string, one of: {expected}")),
+        Some(Some(kind)) => invalid(format!("bad `{kind}` frame: {err}")),
     }
 }
 
