@@ -1,0 +1,126 @@
+//! `cargo xtask dist`: the dashboard, built into `dist/`.
+//!
+//! Steps: the wasm32 release build of `frontend` (profile `wasm-release`),
+//! wasm-bindgen for the web (`frontend.js` + `frontend_bg.wasm`), `wasm-opt
+//! -Oz` from npm's binaryen when it can be had, and `index.html` copied from
+//! the root. Bindgen and wasm-opt are skipped when `dist/` is newer than the
+//! wasm cargo produced.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use flate2::{Compression, write::GzEncoder};
+
+use crate::install::{self, WASM_TARGET};
+use crate::proc;
+
+const PROFILE: &str = "wasm-release";
+const OUT_NAME: &str = "frontend";
+
+/// Builds `dist/` and returns its absolute path.
+pub fn build() -> Result<PathBuf> {
+    install::wasm_target()?;
+    proc::run(proc::cargo().args([
+        "build",
+        "-p",
+        "frontend",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        PROFILE,
+    ]))?;
+    let input = proc::target_dir()
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join(format!("{OUT_NAME}.wasm"));
+    let dist = proc::root().join("dist");
+    let wasm = dist.join(format!("{OUT_NAME}_bg.wasm"));
+
+    if is_newer(&wasm, &input) && dist.join(format!("{OUT_NAME}.js")).is_file() {
+        println!("dist/ bindings are up to date");
+    } else {
+        bindgen(&input, &dist)?;
+        optimise(&wasm)?;
+    }
+    fs::copy(proc::root().join("index.html"), dist.join("index.html"))
+        .context("copying index.html into dist/")?;
+    report_sizes(&dist)?;
+    Ok(dist)
+}
+
+/// Runs wasm-bindgen (target web, out name `frontend`) into a fresh `dist/`.
+fn bindgen(input: &Path, dist: &Path) -> Result<()> {
+    if dist.exists() {
+        fs::remove_dir_all(dist).context("clearing dist/")?;
+    }
+    println!(
+        "$ wasm-bindgen --target web --out-name {OUT_NAME} {}",
+        input.display()
+    );
+    let args: [&std::ffi::OsStr; 8] = [
+        "wasm-bindgen".as_ref(),
+        "--target".as_ref(),
+        "web".as_ref(),
+        "--no-typescript".as_ref(),
+        "--out-name".as_ref(),
+        OUT_NAME.as_ref(),
+        "--out-dir".as_ref(),
+        dist.as_os_str(),
+    ];
+    wasm_bindgen_cli::wasm_bindgen::run_cli_with_args(args.into_iter().chain([input.as_os_str()]))
+        .context("wasm-bindgen")
+}
+
+/// Shrinks the bound wasm in place with npm binaryen's `wasm-opt -Oz`, if available.
+fn optimise(wasm: &Path) -> Result<()> {
+    let Some(wasm_opt) = install::wasm_opt() else {
+        return Ok(());
+    };
+    let tmp = wasm.with_extension("opt.wasm");
+    proc::run(
+        Command::new(wasm_opt)
+            .arg("-Oz")
+            .arg(wasm)
+            .arg("-o")
+            .arg(&tmp),
+    )?;
+    let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    println!("wasm-opt: {} B -> {} B", size(wasm), size(&tmp));
+    fs::rename(&tmp, wasm).context("replacing the wasm with its optimised version")
+}
+
+/// Prints raw and gzip sizes of what the browser downloads.
+fn report_sizes(dist: &Path) -> Result<()> {
+    println!("dist: {}", dist.display());
+    for name in ["index.html", "frontend.js", "frontend_bg.wasm"] {
+        let bytes = fs::read(dist.join(name)).with_context(|| format!("reading dist/{name}"))?;
+        println!(
+            "  {name:<18} {:>22} raw  {:>22} gzip",
+            human(bytes.len()),
+            human(gzip_len(&bytes)?)
+        );
+    }
+    Ok(())
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
+}
+
+fn human(bytes: usize) -> String {
+    format!("{bytes} B ({:.1} KiB)", bytes as f64 / 1024.0)
+}
+
+/// Whether `output` exists and was modified after `input`.
+fn is_newer(output: &Path, input: &Path) -> bool {
+    let mtime = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (mtime(output), mtime(input)) {
+        (Some(out), Some(inp)) => out > inp,
+        _ => false,
+    }
+}

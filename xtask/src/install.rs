@@ -1,0 +1,103 @@
+//! Ensure-installed steps: each checks cheaply first and installs only what
+//! is missing, so a warm machine pays nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Result, bail};
+
+use crate::proc;
+
+/// The Rust target the dashboard and the engine's wasm tests build for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Debian's Chromium, driven headless by the browser tests.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's chromedriver, matching [`CHROMIUM`].
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Node.js, which runs the engine's wasm tests.
+pub const NODE: &str = "/usr/bin/node";
+/// The npm package whose `wasm-opt` works on wasm-bindgen 0.2.130 output
+/// (Debian's binaryen 108 silently breaks it: see shared TOOLCHAIN.md).
+const BINARYEN: &str = "binaryen@132";
+
+/// Adds the wasm32 target through rustup when it is not installed yet.
+pub fn wasm_target() -> Result<()> {
+    let installed = proc::output(Command::new("rustup").args(["target", "list", "--installed"]));
+    match installed {
+        Some(list) if list.lines().any(|line| line.trim() == WASM_TARGET) => Ok(()),
+        Some(_) => proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
+        None => {
+            println!("note: rustup not found; assuming the {WASM_TARGET} target is available");
+            Ok(())
+        }
+    }
+}
+
+/// Installs Debian's `chromium` and `chromium-driver` when either is missing.
+pub fn browser() -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian's `nodejs` when `node` is missing.
+pub fn node() -> Result<()> {
+    if Path::new(NODE).exists() || proc::on_path("node") {
+        return Ok(());
+    }
+    apt_install(&["nodejs"])
+}
+
+/// The `wasm-opt` from npm's `binaryen`, installed into `<root>/.tools` on
+/// first use. `None` (with a printed note) when npm is missing or fails: the
+/// caller then ships the unoptimised wasm, which works, only larger.
+pub fn wasm_opt() -> Option<PathBuf> {
+    let tools = proc::root().join(".tools");
+    let bin = tools.join("node_modules/.bin/wasm-opt");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    if !proc::on_path("npm") {
+        println!("note: npm not found, skipping wasm-opt (the wasm stays unoptimised)");
+        return None;
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools)
+        .arg(BINARYEN);
+    match proc::run(&mut npm) {
+        Ok(()) if bin.is_file() => Some(bin),
+        Ok(()) => {
+            println!(
+                "note: npm installed {BINARYEN} but {} is missing; skipping wasm-opt",
+                bin.display()
+            );
+            None
+        }
+        Err(err) => {
+            println!("note: {err:#}; skipping wasm-opt (the wasm stays unoptimised)");
+            None
+        }
+    }
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let list = packages.join(" ");
+    if !proc::is_root() {
+        bail!("missing Debian packages; install them with: sudo apt-get install -y {list}");
+    }
+    println!("installing Debian packages: {list}");
+    proc::run(
+        Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    proc::run(
+        Command::new("apt-get")
+            .args(["install", "-y"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(std::process::Stdio::null()),
+    )
+}

@@ -1,0 +1,136 @@
+//! `cargo xtask test`: every suite, in order, stopping at the first failure.
+//!
+//! 1. toolchain: the wasm32 target, Node, Debian Chromium + chromedriver;
+//! 2. native: `dist/` and the debug `hearth` are built first, then
+//!    `cargo test --workspace` (engine, broker, end-to-end) with `HEARTH_BIN`,
+//!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
+//! 3. the engine's tests again as wasm under Node;
+//! 4. the frontend's tests as wasm in headless Chromium.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::install::{self, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
+use crate::{dist, proc};
+
+/// The env var through which cargo finds the runner for wasm32 binaries.
+const RUNNER_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER";
+
+/// One step: the name `--only` takes, a header, and the work.
+struct Step {
+    id: &'static str,
+    title: &'static str,
+    run: fn() -> Result<()>,
+}
+
+/// Every step, in order.
+const STEPS: [Step; 4] = [
+    Step {
+        id: "toolchain",
+        title: "toolchain: wasm32 target, node, chromium",
+        run: toolchain,
+    },
+    Step {
+        id: "native",
+        title: "native tests: engine, broker, end-to-end",
+        run: native,
+    },
+    Step {
+        id: "engine-wasm",
+        title: "engine tests as wasm under node",
+        run: engine_wasm,
+    },
+    Step {
+        id: "frontend-wasm",
+        title: "frontend tests in headless chromium",
+        run: frontend_wasm,
+    },
+];
+
+/// The ids `--only` accepts.
+pub fn step_ids() -> impl Iterator<Item = &'static str> {
+    STEPS.iter().map(|step| step.id)
+}
+
+/// Runs every step (or, with `only`, the toolchain step and that one),
+/// printing a header per step and a summary at the end.
+pub fn run_all(only: Option<&str>) -> Result<()> {
+    let start = Instant::now();
+    let chosen: Vec<&Step> = STEPS
+        .iter()
+        .filter(|step| only.is_none_or(|id| step.id == "toolchain" || step.id == id))
+        .collect();
+    let mut passed: Vec<(&str, Duration)> = Vec::new();
+    for (number, step) in chosen.iter().enumerate() {
+        println!("\n==> [{}/{}] {}", number + 1, chosen.len(), step.title);
+        let step_start = Instant::now();
+        if let Err(err) = (step.run)() {
+            summary(&passed, start.elapsed());
+            return Err(err.context(format!("step {} ({}) failed", number + 1, step.title)));
+        }
+        passed.push((step.title, step_start.elapsed()));
+    }
+    summary(&passed, start.elapsed());
+    println!("all {} steps passed", chosen.len());
+    Ok(())
+}
+
+fn summary(passed: &[(&str, Duration)], total: Duration) {
+    println!("\n==> summary");
+    for (name, took) in passed {
+        println!("  ok   {name} ({:.1}s)", took.as_secs_f64());
+    }
+    println!("  total {:.1}s", total.as_secs_f64());
+}
+
+fn toolchain() -> Result<()> {
+    install::wasm_target()?;
+    install::node()?;
+    install::browser()
+}
+
+fn native() -> Result<()> {
+    let dist = dist::build()?;
+    proc::run(proc::cargo().args(["build", "-p", "hearth"]))?;
+    let hearth = proc::target_dir().join("debug/hearth");
+    proc::run(
+        proc::cargo()
+            .args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "frontend",
+                "--exclude",
+                "xtask",
+            ])
+            .env("HEARTH_BIN", hearth)
+            .env("HEARTH_DIST", dist)
+            .env("CHROMIUM", CHROMIUM)
+            .env("CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
+
+fn engine_wasm() -> Result<()> {
+    proc::run(&mut wasm_test("queue-core")?)
+}
+
+fn frontend_wasm() -> Result<()> {
+    proc::run(wasm_test("frontend")?.env("CHROMEDRIVER", CHROMEDRIVER))
+}
+
+/// `cargo test -p <package> --target wasm32-unknown-unknown`, run through this
+/// executable's hidden `wasm-test-runner` command.
+fn wasm_test(package: &str) -> Result<Command> {
+    let mut cmd = proc::cargo();
+    cmd.args(["test", "-p", package, "--target", WASM_TARGET])
+        .env(RUNNER_VAR, runner()?);
+    Ok(cmd)
+}
+
+fn runner() -> Result<String> {
+    let exe: PathBuf = std::env::current_exe().context("locating the xtask executable")?;
+    Ok(format!("{} wasm-test-runner", exe.display()))
+}
