@@ -1,0 +1,52 @@
+//! The plain data the views show.
+
+use serde::Deserialize;
+
+/// One queue as listed by the broker's `GET /api/queues`.
+///
+/// Only the fields the dashboard shows; anything else in the JSON is ignored
+/// and a missing field reads as empty or zero, so an older or newer broker
+/// still renders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(default)]
+pub struct QueueInfo {
+    /// The queue's name.
+    pub name: String,
+    /// Messages waiting to be delivered.
+    pub ready: u64,
+    /// Messages delivered but not yet acknowledged.
+    pub unacked: u64,
+    /// Consumers subscribed to the queue.
+    pub consumers: u64,
+}
+
+/// What the dashboard knows about its link to the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// No answer yet.
+    Loading,
+    /// The last request succeeded.
+    Connected,
+    /// The last request failed; the text says how, for a person.
+    Error(String),
+}
+
+impl Status {
+    /// The line shown to the user.
+    pub fn text(&self) -> String {
+        match self {
+            Status::Loading => "loading…".to_string(),
+            Status::Connected => "connected to this broker".to_string(),
+            Status::Error(reason) => reason.clone(),
+        }
+    }
+
+    /// A CSS class, so the line's colour follows its meaning.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Status::Loading => "status loading",
+            Status::Connected => "status ok",
+            Status::Error(_) => "status error",
+        }
+    }
+}

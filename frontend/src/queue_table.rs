@@ -1,0 +1,55 @@
+//! The table of queues, or the empty state when there are none.
+
+use leptos::prelude::*;
+
+use crate::model::QueueInfo;
+
+/// A row per queue: name, ready, unacked, consumers.
+///
+/// Pure: it shows whatever `queues` holds and fetches nothing.
+#[component]
+pub fn QueueTable(
+    /// The queues to show, in order.
+    #[prop(into)]
+    queues: Signal<Vec<QueueInfo>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || queues.with(|list| !list.is_empty()) fallback=empty_state>
+            <table class="queues" data-testid="queue-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Queue"</th>
+                        <th scope="col" class="num">"Ready"</th>
+                        <th scope="col" class="num">"Unacked"</th>
+                        <th scope="col" class="num">"Consumers"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || queues.get() key=QueueInfo::clone children=queue_row />
+                </tbody>
+            </table>
+        </Show>
+    }
+}
+
+/// One queue's row. Keyed by the whole [`QueueInfo`], so a row is rebuilt
+/// exactly when one of its numbers changes.
+fn queue_row(queue: QueueInfo) -> impl IntoView {
+    view! {
+        <tr data-testid="queue-row">
+            <th scope="row" data-testid="queue-name">{queue.name}</th>
+            <td class="num" data-testid="queue-ready">{queue.ready}</td>
+            <td class="num" data-testid="queue-unacked">{queue.unacked}</td>
+            <td class="num" data-testid="queue-consumers">{queue.consumers}</td>
+        </tr>
+    }
+}
+
+/// What an empty broker looks like, with the command that changes that.
+fn empty_state() -> impl IntoView {
+    view! {
+        <p class="empty" data-testid="empty">
+            "No queues yet — declare one with " <code>"hearth pub --declare --queue NAME MESSAGE"</code>
+        </p>
+    }
+}
