@@ -11,6 +11,7 @@ mod install;
 mod proc;
 mod run;
 mod runner;
+mod tally;
 mod test;
 
 use std::ffi::OsString;

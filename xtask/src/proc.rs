@@ -2,8 +2,12 @@
 
 use std::env;
 use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -37,6 +41,43 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("could not start `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Like [`run`], but also hands each line of the command's stdout to
+/// `on_line` as it is echoed. Stdout is read on a thread, and given up a few
+/// seconds after the command exits, in case a grandchild (a browser driver)
+/// still holds the pipe open.
+pub fn run_watching(cmd: &mut Command, on_line: impl FnMut(&str) + Send + 'static) -> Result<()> {
+    let line = describe(cmd);
+    println!("$ {line}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start `{line}`"))?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let on_line = Arc::new(Mutex::new(on_line));
+    let reader = {
+        let on_line = Arc::clone(&on_line);
+        thread::spawn(move || {
+            for text in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("{text}");
+                if let Ok(mut on_line) = on_line.lock() {
+                    on_line(&text);
+                }
+            }
+        })
+    };
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for `{line}`"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !reader.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     if !status.success() {
         bail!("`{line}` failed ({status})");
     }

@@ -6,14 +6,18 @@
 //!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
 //! 3. the engine's tests again as wasm under Node;
 //! 4. the frontend's tests as wasm in headless Chromium.
+//!
+//! It closes on one line, `N passed, M failed`, summed over every suite.
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::install::{self, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
+use crate::tally::Tally;
 use crate::{dist, proc};
 
 /// The env var through which cargo finds the runner for wasm32 binaries.
@@ -23,7 +27,7 @@ const RUNNER_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER";
 struct Step {
     id: &'static str,
     title: &'static str,
-    run: fn() -> Result<()>,
+    run: fn(&Counter) -> Result<()>,
 }
 
 /// Every step, in order.
@@ -50,6 +54,9 @@ const STEPS: [Step; 4] = [
     },
 ];
 
+/// The tests counted so far, shared with the threads that read test output.
+type Counter = Arc<Mutex<Tally>>;
+
 /// The ids `--only` accepts.
 pub fn step_ids() -> impl Iterator<Item = &'static str> {
     STEPS.iter().map(|step| step.id)
@@ -63,40 +70,45 @@ pub fn run_all(only: Option<&str>) -> Result<()> {
         .iter()
         .filter(|step| only.is_none_or(|id| step.id == "toolchain" || step.id == id))
         .collect();
+    let counter = Counter::default();
     let mut passed: Vec<(&str, Duration)> = Vec::new();
     for (number, step) in chosen.iter().enumerate() {
         println!("\n==> [{}/{}] {}", number + 1, chosen.len(), step.title);
         let step_start = Instant::now();
-        if let Err(err) = (step.run)() {
-            summary(&passed, start.elapsed());
+        if let Err(err) = (step.run)(&counter) {
+            summary(&passed, start.elapsed(), &counter);
             return Err(err.context(format!("step {} ({}) failed", number + 1, step.title)));
         }
         passed.push((step.title, step_start.elapsed()));
     }
-    summary(&passed, start.elapsed());
-    println!("all {} steps passed", chosen.len());
+    println!("\nall {} steps passed", chosen.len());
+    summary(&passed, start.elapsed(), &counter);
     Ok(())
 }
 
-fn summary(passed: &[(&str, Duration)], total: Duration) {
+/// Prints the steps that passed, the time, and the closing count line.
+fn summary(passed: &[(&str, Duration)], total: Duration, counter: &Counter) {
     println!("\n==> summary");
     for (name, took) in passed {
         println!("  ok   {name} ({:.1}s)", took.as_secs_f64());
     }
     println!("  total {:.1}s", total.as_secs_f64());
+    let tally = counter.lock().map(|tally| *tally).unwrap_or_default();
+    println!("{} passed, {} failed", tally.passed, tally.failed);
 }
 
-fn toolchain() -> Result<()> {
+fn toolchain(_: &Counter) -> Result<()> {
     install::wasm_target()?;
     install::node()?;
     install::browser()
 }
 
-fn native() -> Result<()> {
+fn native(counter: &Counter) -> Result<()> {
     let dist = dist::build()?;
     proc::run(proc::cargo().args(["build", "-p", "hearth"]))?;
     let hearth = proc::target_dir().join("debug/hearth");
-    proc::run(
+    counted(
+        counter,
         proc::cargo()
             .args([
                 "test",
@@ -113,12 +125,25 @@ fn native() -> Result<()> {
     )
 }
 
-fn engine_wasm() -> Result<()> {
-    proc::run(&mut wasm_test("queue-core")?)
+fn engine_wasm(counter: &Counter) -> Result<()> {
+    counted(counter, &mut wasm_test("queue-core")?)
 }
 
-fn frontend_wasm() -> Result<()> {
-    proc::run(wasm_test("frontend")?.env("CHROMEDRIVER", CHROMEDRIVER))
+fn frontend_wasm(counter: &Counter) -> Result<()> {
+    counted(
+        counter,
+        wasm_test("frontend")?.env("CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
+
+/// Runs a test command, adding the results it reports to `counter`.
+fn counted(counter: &Counter, cmd: &mut Command) -> Result<()> {
+    let counter = Arc::clone(counter);
+    proc::run_watching(cmd, move |line| {
+        if let Ok(mut tally) = counter.lock() {
+            tally.add_line(line);
+        }
+    })
 }
 
 /// `cargo test -p <package> --target wasm32-unknown-unknown`, run through this
