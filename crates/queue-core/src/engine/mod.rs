@@ -180,7 +180,9 @@ impl Engine {
 
     /// The one entry point: applies `input` at time `now` (ms, from the
     /// driver's clock; a `now` earlier than the last one is treated as the last
-    /// one). Due timers run first. Results are read with [`Engine::poll_output`].
+    /// one). Due timers run first, and again after the input, so that nothing
+    /// due at `now` (a message published with a TTL of 0) is left for later.
+    /// Results are read with [`Engine::poll_output`].
     pub fn handle(&mut self, now: u64, input: Input) {
         let now = self.advance(now);
         self.fire_timers(now);
@@ -188,8 +190,9 @@ impl Engine {
             Input::Connect { conn } => self.connect(conn, now),
             Input::Frame { conn, frame } => self.frame(conn, frame, now),
             Input::Disconnect { conn } => self.disconnect(conn, now),
-            Input::Tick => {}
+            Input::Tick => return,
         }
+        self.fire_timers(now);
     }
 
     /// The next output, if any. Drain it after every [`Engine::handle`].

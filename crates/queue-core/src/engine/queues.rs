@@ -1,6 +1,6 @@
 //! Declaring, deleting and binding queues.
 
-use super::{ConnId, Engine, Output};
+use super::{ConnId, Engine};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
 use crate::protocol::ServerFrame;
@@ -89,30 +89,38 @@ impl Engine {
             self.trie.remove(filter, qid);
         }
         for consumer in std::mem::take(&mut q.consumers) {
-            let Some(c) = self.conns.get_mut(&consumer.conn) else { continue };
-            c.consumers.retain(|(id, _)| *id != consumer.id);
-            let before = c.in_flight.len();
-            c.in_flight.retain(|_, f| f.consumer != consumer.id);
-            let lost = (before - c.in_flight.len()) as u64;
-            self.counters.dropped += lost;
-            let reason = format!("queue `{}` was deleted", q.name);
-            self.outputs.push_back(Output::Send {
-                conn: consumer.conn,
-                frame: ServerFrame::Cancelled { consumer: consumer.id, reason },
-            });
+            self.cancel(&q.name, consumer.conn, consumer.id);
         }
         if let Some(owner) = q.owner.and_then(|owner| self.conns.get_mut(&owner)) {
             owner.exclusive.retain(|id| *id != qid);
         }
         for envelope in std::mem::take(&mut q.ready) {
-            self.counters.dropped += 1;
-            let queue = q.name.clone();
-            self.emit(|| Event::Dropped { queue, message_id: envelope.message.id, reason: DeathReason::QueueDeleted });
+            self.dropped_with_queue(&q.name, envelope.message.id);
         }
         if q.options.durable {
             self.store(StoreOp::DeleteQueue { name: q.name.clone() });
         }
         self.emit(|| Event::QueueDeleted { queue: q.name });
+    }
+
+    /// Cancels a consumer of a deleted queue: its unacked deliveries are
+    /// dropped with the queue, and its client is told.
+    fn cancel(&mut self, queue: &Arc<str>, conn: ConnId, consumer: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.consumers.retain(|(id, _)| *id != consumer);
+        let mut tags: Vec<u64> = c.in_flight.iter().filter(|(_, f)| f.consumer == consumer).map(|(t, _)| *t).collect();
+        tags.sort_unstable();
+        let lost: Vec<u64> = tags.iter().filter_map(|t| c.in_flight.remove(t)).map(|f| f.envelope.message.id).collect();
+        let reason = format!("queue `{queue}` was deleted");
+        self.send(conn, ServerFrame::Cancelled { consumer, reason });
+        for message_id in lost {
+            self.dropped_with_queue(queue, message_id);
+        }
+    }
+
+    fn dropped_with_queue(&mut self, queue: &Arc<str>, message_id: u64) {
+        self.counters.dropped += 1;
+        self.emit(|| Event::Dropped { queue: queue.clone(), message_id, reason: DeathReason::QueueDeleted });
     }
 
     pub(super) fn bind(&mut self, conn: ConnId, id: u64, name: &str, filter: String) -> Result<(), EngineError> {
