@@ -118,6 +118,7 @@ impl Engine {
         }
     }
 
+    /// Counts and reports one copy dropped because its queue was deleted.
     fn dropped_with_queue(&mut self, queue: &Arc<str>, message_id: u64) {
         self.counters.dropped += 1;
         self.emit(|| Event::Dropped { queue: queue.clone(), message_id, reason: DeathReason::QueueDeleted });
