@@ -211,8 +211,8 @@ impl Driver {
     fn cut_slow_consumer(&mut self, conn: ConnId, backlog: usize) {
         tracing::warn!(conn, backlog, "closing slow consumer");
         if let Some(peer) = self.peers.remove(&conn) {
-            let message = format!("{backlog} frames waiting: this connection reads too slowly; lower prefetch or ack mode auto");
-            let frame = ServerFrame::Error { id: None, code: ErrorCode::ProtocolViolation, message };
+            let message = format!("{backlog} frames waiting: this connection reads too slowly; lower its prefetch or use manual acks");
+            let frame = ServerFrame::Error { id: None, code: ErrorCode::SlowConsumer, message };
             let _ = peer.outbox.send_frames(vec![frame]);
             let _ = peer.outbox.tx.send(Outbound::Close(1008, "slow consumer".into()));
         }

@@ -345,6 +345,8 @@ pub enum ErrorCode {
     TooManyConnections,
     /// Nothing was heard for longer than the keep-alive allows.
     KeepAliveTimeout,
+    /// The connection reads its frames too slowly; the broker closes it.
+    SlowConsumer,
 }
 
 /// A client frame that could not be read, with what to tell the client.

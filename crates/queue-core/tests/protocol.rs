@@ -369,6 +369,7 @@ fn the_docs_explain_every_error_code() {
         ErrorCode::ProtocolViolation,
         ErrorCode::TooManyConnections,
         ErrorCode::KeepAliveTimeout,
+        ErrorCode::SlowConsumer,
     ];
     for code in codes {
         let name = serde_json::to_value(code).expect("serializes");
