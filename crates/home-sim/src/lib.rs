@@ -1,0 +1,1 @@
+//! The smart-home simulation (work in progress: see issue 4).
