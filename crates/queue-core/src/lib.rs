@@ -57,7 +57,7 @@ pub mod stats;
 pub mod topic;
 pub mod trie;
 
-pub use engine::{ConnId, Engine, EngineConfig, Input, Output};
+pub use engine::{ConnId, ConsumerContents, Engine, EngineConfig, Input, Output, QueueContents, ReadyMessage};
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};
 pub use message::{Headers, Message, Payload};

@@ -60,6 +60,9 @@ pub(crate) struct Envelope {
     pub delivery_count: u32,
     /// When it expires in this queue, if it does.
     pub expires_at: Option<u64>,
+    /// When it entered this queue (engine ms); a policy change recomputes
+    /// `expires_at` from it.
+    pub enqueued_at: u64,
 }
 
 /// A consumer attached to a queue.
@@ -122,11 +125,18 @@ impl Queue {
     pub fn envelope(&mut self, message: Arc<Message>, now: u64) -> Envelope {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let expires_at = self.expiry_for(&message, now);
+        Envelope { seq, message, delivery_count: 0, expires_at, enqueued_at: now }
+    }
+
+    /// When `message`, entering at `enqueued_at`, expires under this queue's
+    /// TTL and its own (the shorter wins).
+    pub fn expiry_for(&self, message: &Message, enqueued_at: u64) -> Option<u64> {
         let ttl = match (self.options.message_ttl_ms, message.ttl_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Envelope { seq, message, delivery_count: 0, expires_at: ttl.map(|ttl| now.saturating_add(ttl)) }
+        ttl.map(|ttl| enqueued_at.saturating_add(ttl))
     }
 
     /// Puts a returned message back at its place in arrival order.
@@ -135,11 +145,13 @@ impl Queue {
         self.ready.insert(at, envelope);
     }
 
-    /// Removes the ready message with `seq`, if it is still ready.
-    pub fn take_ready(&mut self, seq: u64) -> Option<Envelope> {
+    /// Removes the ready message with `seq` if it is still ready and has
+    /// expired by `now` (a policy change may have moved its expiry since the
+    /// timer was set).
+    pub fn take_expired(&mut self, seq: u64, now: u64) -> Option<Envelope> {
         let at = self.ready.partition_point(|e| e.seq < seq);
         match self.ready.get(at) {
-            Some(e) if e.seq == seq => self.ready.remove(at),
+            Some(e) if e.seq == seq && e.expires_at.is_some_and(|t| t <= now) => self.ready.remove(at),
             _ => None,
         }
     }

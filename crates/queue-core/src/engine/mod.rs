@@ -3,9 +3,13 @@
 
 mod connection;
 mod consume;
+mod inspect;
+mod policy;
 mod publish;
 mod queues;
 mod timers;
+
+pub use inspect::{ConsumerContents, QueueContents, ReadyMessage};
 
 use crate::event::{Event, StoreOp};
 use crate::message::Message;

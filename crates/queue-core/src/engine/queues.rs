@@ -179,7 +179,7 @@ fn validate_queue_name(name: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn validate_options(name: &str, options: &QueueOptions) -> Result<(), EngineError> {
+pub(super) fn validate_options(name: &str, options: &QueueOptions) -> Result<(), EngineError> {
     if options.dead_letter.as_deref() == Some(name) {
         return Err(EngineError::InvalidOption("a queue cannot be its own dead-letter queue".into()));
     }

@@ -22,8 +22,8 @@ impl Engine {
                 return;
             }
             self.expiry.pop();
-            // Stale entries (delivered, acked, deleted) find nothing and are skipped.
-            let Some(envelope) = self.queues.get_mut(&qid).and_then(|q| q.take_ready(seq)) else { continue };
+            // Stale entries (delivered, acked, deleted, expiry moved) find nothing and are skipped.
+            let Some(envelope) = self.queues.get_mut(&qid).and_then(|q| q.take_expired(seq, now)) else { continue };
             self.discard(qid, envelope, DeathReason::Expired, now);
         }
     }
