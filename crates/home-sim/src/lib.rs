@@ -1,1 +1,65 @@
-//! The smart-home simulation (work in progress: see issue 4).
+//! # home-sim: the smart-home simulation
+//!
+//! This crate owns the simulator behind Hearth's dashboard: a smart home
+//! whose devices, automations and consumers exchange messages through a real
+//! [`queue_core::Engine`] under a virtual clock. It owns the devices and what
+//! they publish, the automations, the teaching controls, the event log, the
+//! per-queue history, the lessons and the URL-hash settings. It never touches
+//! the DOM, a socket, a real clock or the OS's randomness: the page supplies
+//! elapsed time, and a seed decides every jitter, so the same seed and the
+//! same actions at the same virtual times give the same state.
+//!
+//! ## Driving it
+//!
+//! ```
+//! use home_sim::{Scenario, Simulation};
+//!
+//! let mut sim = Simulation::new(Scenario::smart_home(), 42).expect("the built-in scenario starts");
+//! sim.advance(5_000); // five simulated seconds
+//! sim.publish("home/hall/door/lock/set", r#"{"locked":false}"#, false).expect("valid topic");
+//! sim.advance(1_000);
+//! let lock = sim.device("door-lock").expect("the house has a front-door lock");
+//! assert_eq!(lock.state.as_deref(), Some(r#"{"locked":false}"#));
+//! // A page calls `sim.step(real_ms)` each frame (speed and pause apply),
+//! // then reads `devices()`, `queue(name, limit)`, `flights()`, `log_lines(filter)`.
+//! ```
+//!
+//! ## Modules
+//!
+//! [`clock`] and [`rng`] are the virtual time and seeded randomness;
+//! [`devices`], [`automations`] and [`scenario`] describe the house;
+//! [`simulation`] runs it (with controls in `controls` and `house`, views in
+//! [`views`]); [`log`], [`history`] and [`flights`] observe it; [`lessons`]
+//! teach with it; [`hash`] saves its settings in a URL.
+
+pub mod automations;
+pub mod clock;
+mod controls;
+pub mod devices;
+pub mod error;
+pub mod flights;
+pub mod hash;
+pub mod history;
+mod house;
+pub mod lessons;
+pub mod log;
+pub mod rng;
+pub mod scenario;
+pub mod simulation;
+pub mod views;
+pub mod workers;
+
+pub use automations::{AutomationSpec, Rule};
+pub use controls::{MAX_PREFETCH, QueuePolicy};
+pub use devices::{DeviceKind, DeviceSpec};
+pub use error::SimError;
+pub use flights::{Flight, Hop};
+pub use history::Bucket;
+//LESSONS
+pub use log::{LogEntry, LogFilter, LogKind};
+pub use scenario::{DEAD_LETTERS, Scenario};
+pub use simulation::{Facts, Simulation};
+pub use views::{AutomationView, ConsumerView, DeviceView, MessageChip, QueueView, SimSnapshot};
+pub use workers::{ConsumerSettings, WorkerId};
+pub use queue_core::protocol::AckMode;
+pub use queue_core::Overflow;
