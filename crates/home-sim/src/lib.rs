@@ -55,7 +55,7 @@ pub use devices::{DeviceKind, DeviceSpec};
 pub use error::SimError;
 pub use flights::{Flight, Hop};
 pub use history::Bucket;
-//LESSONS
+pub use lessons::{Lesson, lessons};
 pub use log::{LogEntry, LogFilter, LogKind};
 pub use scenario::{DEAD_LETTERS, Scenario};
 pub use simulation::{Facts, Simulation};
