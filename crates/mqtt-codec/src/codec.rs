@@ -19,7 +19,11 @@ struct Header {
 
 /// Reads the fixed header at the start of `buf`: `Ok(None)` if more bytes
 /// are needed to know the packet's length. Checks type, flags and size.
-fn parse_header(buf: &[u8], version: ProtocolVersion, max_packet_size: u32) -> Result<Option<Header>, DecodeError> {
+fn parse_header(
+    buf: &[u8],
+    version: ProtocolVersion,
+    max_packet_size: u32,
+) -> Result<Option<Header>, DecodeError> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
@@ -27,17 +31,31 @@ fn parse_header(buf: &[u8], version: ProtocolVersion, max_packet_size: u32) -> R
     let kind = PacketKind::from_type(type_nibble)
         .filter(|k| *k != PacketKind::Auth || version == ProtocolVersion::V5)
         .ok_or(DecodeError::ReservedPacketType(type_nibble))?;
-    if kind.required_flags().is_some_and(|required| required != flags) {
-        return Err(DecodeError::BadFlags { packet_type: type_nibble, flags });
+    if kind
+        .required_flags()
+        .is_some_and(|required| required != flags)
+    {
+        return Err(DecodeError::BadFlags {
+            packet_type: type_nibble,
+            flags,
+        });
     }
     let Some((remaining, len_bytes)) = parse_varint(&buf[1..])? else {
         return Ok(None);
     };
     let total = 1 + len_bytes as u64 + u64::from(remaining);
     if total > u64::from(max_packet_size) {
-        return Err(DecodeError::PacketTooLarge { size: total, max: max_packet_size });
+        return Err(DecodeError::PacketTooLarge {
+            size: total,
+            max: max_packet_size,
+        });
     }
-    Ok(Some(Header { kind, flags, header_len: 1 + len_bytes, total_len: total as usize }))
+    Ok(Some(Header {
+        kind,
+        flags,
+        header_len: 1 + len_bytes,
+        total_len: total as usize,
+    }))
 }
 
 /// Decodes one packet from the front of `buf`, removing its bytes.
@@ -48,7 +66,11 @@ fn parse_header(buf: &[u8], version: ProtocolVersion, max_packet_size: u32) -> R
 /// bounds the whole packet, fixed header included; an oversize packet is
 /// refused as soon as its length is known, before its body arrives.
 /// After an error the connection should be closed; `buf` is then unspecified.
-pub fn decode(buf: &mut BytesMut, version: ProtocolVersion, max_packet_size: u32) -> Result<Option<Packet>, DecodeError> {
+pub fn decode(
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+    max_packet_size: u32,
+) -> Result<Option<Packet>, DecodeError> {
     let Some(header) = parse_header(buf, version, max_packet_size)? else {
         return Ok(None);
     };
@@ -65,7 +87,11 @@ pub fn decode(buf: &mut BytesMut, version: ProtocolVersion, max_packet_size: u32
 /// MQTT 5-only fields are dropped for 3.1.1 (AUTH itself is refused). On
 /// error nothing is appended. The caller checks the result against the
 /// peer's maximum packet size (`out` grew by the packet's size).
-pub fn encode(packet: &Packet, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
+pub fn encode(
+    packet: &Packet,
+    version: ProtocolVersion,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
     let mut body = BytesMut::new();
     packet.encode_body(version, &mut body)?;
     let remaining = u32::try_from(body.len()).map_err(|_| EncodeError::PacketTooLarge)?;

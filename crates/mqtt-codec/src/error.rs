@@ -120,15 +120,27 @@ impl DecodeError {
             PacketTooLarge { .. } => ReasonCode::PacketTooLarge,
             UnsupportedProtocolVersion { .. } => ReasonCode::UnsupportedProtocolVersion,
             WildcardInTopic => ReasonCode::TopicNameInvalid,
-            ZeroPacketId | DupOnQos0 | DuplicateProperty(_) | InvalidPropertyValue(_)
-            | BadProtocolName | EmptyTopic | NoTopicFilters | NotConnect | InvalidRetainHandling => {
-                ReasonCode::ProtocolError
-            }
-            MalformedVarInt | ReservedPacketType(_) | BadFlags { .. } | UnexpectedEof
-            | TrailingBytes | InvalidUtf8 | NullCharacter | InvalidQos | ReservedBitSet
-            | PropertyNotAllowed { .. } | InvalidReasonCode { .. } | PasswordWithoutUsername => {
-                ReasonCode::MalformedPacket
-            }
+            ZeroPacketId
+            | DupOnQos0
+            | DuplicateProperty(_)
+            | InvalidPropertyValue(_)
+            | BadProtocolName
+            | EmptyTopic
+            | NoTopicFilters
+            | NotConnect
+            | InvalidRetainHandling => ReasonCode::ProtocolError,
+            MalformedVarInt
+            | ReservedPacketType(_)
+            | BadFlags { .. }
+            | UnexpectedEof
+            | TrailingBytes
+            | InvalidUtf8
+            | NullCharacter
+            | InvalidQos
+            | ReservedBitSet
+            | PropertyNotAllowed { .. }
+            | InvalidReasonCode { .. }
+            | PasswordWithoutUsername => ReasonCode::MalformedPacket,
         }
     }
 }

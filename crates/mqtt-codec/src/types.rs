@@ -94,8 +94,21 @@ impl PacketKind {
     pub fn from_type(nibble: u8) -> Option<Self> {
         use PacketKind::*;
         const ALL: [PacketKind; 15] = [
-            Connect, ConnAck, Publish, PubAck, PubRec, PubRel, PubComp, Subscribe, SubAck,
-            Unsubscribe, UnsubAck, PingReq, PingResp, Disconnect, Auth,
+            Connect,
+            ConnAck,
+            Publish,
+            PubAck,
+            PubRec,
+            PubRel,
+            PubComp,
+            Subscribe,
+            SubAck,
+            Unsubscribe,
+            UnsubAck,
+            PingReq,
+            PingResp,
+            Disconnect,
+            Auth,
         ];
         ALL.get(usize::from(nibble).checked_sub(1)?).copied()
     }
