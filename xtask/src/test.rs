@@ -4,7 +4,7 @@
 //! 2. native: `dist/` and the debug `hearth` are built first, then
 //!    `cargo test --workspace` (engine, broker, end-to-end) with `HEARTH_BIN`,
 //!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
-//! 3. the engine's tests again as wasm under Node;
+//! 3. the engine's and the simulator's (`home-sim`) tests again as wasm under Node;
 //! 4. the frontend's tests as wasm in headless Chromium.
 //!
 //! It closes on one line, `N passed, M failed`, summed over every suite.
@@ -44,7 +44,7 @@ const STEPS: [Step; 4] = [
     },
     Step {
         id: "engine-wasm",
-        title: "engine tests as wasm under node",
+        title: "engine and simulator tests as wasm under node",
         run: engine_wasm,
     },
     Step {
@@ -126,7 +126,8 @@ fn native(counter: &Counter) -> Result<()> {
 }
 
 fn engine_wasm(counter: &Counter) -> Result<()> {
-    counted(counter, &mut wasm_test("queue-core")?)
+    counted(counter, &mut wasm_test("queue-core")?)?;
+    counted(counter, &mut wasm_test("home-sim")?)
 }
 
 fn frontend_wasm(counter: &Counter) -> Result<()> {
