@@ -177,3 +177,46 @@ fn controls_refuse_bad_input_with_reasons() {
     assert!(matches!(sim.set_speed(0.1), Err(SimError::InvalidSpeed(_))));
     assert!(matches!(sim.pause_automation("nope"), Err(SimError::UnknownAutomation(_))));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn devices_and_automations_come_and_go() {
+    use home_sim::{AutomationSpec, DeviceKind, DeviceSpec, Rule};
+    let mut sim = home(12);
+    let lamp = DeviceSpec::new("garage-light", "Garage light", "garage", DeviceKind::Light, "home/garage/light", 0.1);
+    sim.add_device(lamp.clone()).expect("add");
+    assert_eq!(sim.add_device(lamp), Err(SimError::DuplicateId("garage-light".into())));
+    assert!(sim.device("garage-light").expect("lamp").online);
+    sim.remove_device("garage-light").expect("remove");
+    assert!(sim.device("garage-light").is_err());
+    assert!(sim.queue("garage-light", 1).is_err(), "its command queue is deleted");
+    assert!(sim.log_lines(&LogFilter::default()).iter().all(|l| !l.contains("garage-light's last will")));
+
+    sim.pause_automation("door-light").expect("pause");
+    sim.publish("home/hall/door/lock/set", r#"{"locked":false}"#, false).expect("unlock");
+    sim.advance(2_000);
+    assert_eq!(sim.queue("auto-door-light", 5).expect("queue").ready_total, 1, "triggers wait while paused");
+    assert!(!sim.device("hall-light").expect("light").state.unwrap_or_default().contains(r#""on":true"#));
+    sim.resume_automation("door-light").expect("resume");
+    sim.advance(2_000);
+    assert!(sim.device("hall-light").expect("light").state.unwrap_or_default().contains(r#""on":true"#));
+    sim.remove_automation("door-light").expect("remove");
+    assert!(sim.queue("auto-door-light", 1).is_err());
+    sim.add_automation(AutomationSpec::new("door-light-2", Rule::DoorLight)).expect("add");
+    assert_eq!(sim.automations().iter().filter(|a| a.consumer.is_some()).count(), 4);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn auto_ack_floods_the_consumer_and_step_honours_speed_and_pause() {
+    let mut sim = home(13);
+    let recorder = sim.queue("telemetry", 0).expect("queue").consumers[0].worker.expect("recorder");
+    let auto = ConsumerSettings { prefetch: 1, ack: AckMode::Auto, processing_ms: 5_000 };
+    sim.set_consumer_settings(recorder, auto).expect("settings");
+    sim.set_speed(10.0).expect("speed");
+    sim.step(1_000.0);
+    assert_eq!(sim.now(), 10_000);
+    let q = sim.queue("telemetry", 5).expect("queue");
+    assert_eq!((q.ready_total, q.unacked_total), (0, 0), "auto ack: nothing waits, nothing is unacked");
+    sim.set_paused(true);
+    sim.step(1_000.0);
+    assert_eq!(sim.now(), 10_000);
+}
