@@ -137,13 +137,15 @@ impl Browser {
         let deadline = Instant::now() + WAIT;
         let mut last = String::from("<no such element>");
         while Instant::now() < deadline {
-            if let Ok(element) = self.client.find(fantoccini::Locator::Css(css)).await {
-                if let Ok(text) = element.text().await {
-                    if want(&text) {
-                        return text;
-                    }
-                    last = text;
+            let found = self.client.find(fantoccini::Locator::Css(css)).await;
+            if let Ok(text) = match found {
+                Ok(element) => element.text().await,
+                Err(err) => Err(err),
+            } {
+                if want(&text) {
+                    return text;
                 }
+                last = text;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
