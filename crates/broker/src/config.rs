@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address for HTTP, the dashboard and `/ws`.
     pub listen: SocketAddr,
+    /// Address for MQTT 3.1.1 and 5.0 over TCP (port 0 picks a free port).
+    pub mqtt_listen: SocketAddr,
     /// Folder holding the built dashboard (`index.html`, wasm, js).
     pub dist: Option<PathBuf>,
     /// Largest client frame accepted, in bytes; larger ones get `frame_too_large`.
+    /// Also the largest MQTT packet accepted (announced as MQTT 5's maximum packet size).
     pub max_frame_bytes: usize,
     /// Most simultaneous WebSocket connections.
     pub max_connections: usize,
@@ -29,6 +32,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
             dist: None,
             max_frame_bytes: 1024 * 1024,
             max_connections: 10_000,

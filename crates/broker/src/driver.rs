@@ -3,7 +3,8 @@
 //! routes the engine's outputs back to connections in per-connection batches.
 
 use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
-use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Output, StatsSnapshot};
+use queue_core::topic::matches;
+use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ const BATCH: usize = 512;
 /// What the engine task is asked to do.
 #[derive(Debug)]
 pub enum Command {
-    /// A WebSocket connection opened.
+    /// A connection (WebSocket or MQTT) opened.
     Connect {
         /// Its number.
         conn: ConnId,
@@ -42,6 +43,14 @@ pub enum Command {
     },
     /// A snapshot for the HTTP API and metrics.
     Snapshot(oneshot::Sender<Snapshot>),
+    /// The retained messages whose topics match a filter (MQTT replays them
+    /// itself at SUBSCRIBE, honouring each subscription's retain handling).
+    Retained {
+        /// Topic filter, MQTT wildcards allowed.
+        filter: String,
+        /// Where the matching messages go, in topic order.
+        reply: oneshot::Sender<Vec<Message>>,
+    },
 }
 
 /// What the engine task sends to a connection's writer.
@@ -173,6 +182,10 @@ impl Driver {
             }
             Command::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Retained { filter, reply } => {
+                let found = self.engine.retained().filter(|m| matches(&filter, &m.topic)).cloned().collect();
+                let _ = reply.send(found);
             }
         }
     }

@@ -5,6 +5,9 @@
 //! frames and forwards them, and a writer that encodes what comes back
 //! ([`ws`]). HTTP ([`http`]) serves the dashboard at `/`, the protocol at
 //! `/ws`, JSON under `/api`, Prometheus text at `/metrics` and `/healthz`.
+//! MQTT 3.1.1 and 5.0 clients connect on a second listener ([`mqtt`]); their
+//! connection tasks translate packets into the same engine frames, so MQTT
+//! devices and WebSocket clients meet in one engine.
 //!
 //! [`serve`] takes its listener, config and shutdown future, so tests bind
 //! port 0 and run brokers side by side. The terminal tools (`hearth pub`,
@@ -18,8 +21,9 @@ pub mod config;
 pub mod driver;
 pub mod http;
 pub mod metrics;
+pub mod mqtt;
 pub mod server;
 pub mod ws;
 
 pub use config::Config;
-pub use server::{ServeError, serve};
+pub use server::{Listeners, ServeError, serve};

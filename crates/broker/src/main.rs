@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth::bench::{BenchArgs, run_bench};
 use hearth::cli::{PubArgs, SubArgs, run_pub, run_sub};
+use hearth::server::Listeners;
 use hearth::{Config, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the broker: WebSocket at /ws, dashboard at /, JSON at /api, metrics at /metrics.
+    /// Run the broker: WebSocket at /ws, MQTT on --mqtt-listen, dashboard at /, JSON at /api, metrics at /metrics.
     Serve(ServeArgs),
     /// Publish a message to a topic or a queue.
     Pub(PubArgs),
@@ -34,6 +35,9 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, short = 'l')]
     listen: Option<SocketAddr>,
+    /// Address for MQTT over TCP (default 127.0.0.1:1883; port 0 picks a free port).
+    #[arg(long)]
+    mqtt_listen: Option<SocketAddr>,
     /// Folder of the built dashboard (made by `cargo xtask dist`).
     #[arg(long)]
     dist: Option<PathBuf>,
@@ -58,6 +62,7 @@ impl ServeArgs {
             None => Config::default(),
         };
         config.listen = self.listen.unwrap_or(config.listen);
+        config.mqtt_listen = self.mqtt_listen.unwrap_or(config.mqtt_listen);
         config.dist = self.dist.or(config.dist);
         config.max_frame_bytes = self.max_frame_bytes.unwrap_or(config.max_frame_bytes);
         config.max_connections = self.max_connections.unwrap_or(config.max_connections);
@@ -94,21 +99,24 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let Some(dist) = &config.dist {
         hearth::server::check_dist(dist)?;
     }
-    let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err))?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let mqtt = TcpListener::bind(config.mqtt_listen).await.map_err(|err| bind_error(config.mqtt_listen, err, "--mqtt-listen"))?;
+    let mqtt_addr = mqtt.local_addr().context("reading the bound MQTT address")?;
     let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
-    println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws)");
-    tracing::info!(%addr, "listening");
-    serve(listener, config, shutdown).await?;
+    // Parsers read the token after `http://`; the MQTT address goes inside the parentheses.
+    println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws, MQTT at {mqtt_addr})");
+    tracing::info!(%addr, %mqtt_addr, "listening");
+    serve(Listeners { http: listener, mqtt: Some(mqtt) }, config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn bind_error(addr: SocketAddr, err: std::io::Error) -> anyhow::Error {
+fn bind_error(addr: SocketAddr, err: std::io::Error, flag: &str) -> anyhow::Error {
     match err.kind() {
         std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
             "{addr} is already in use: another program (perhaps another hearth) listens there. \
-             Stop it, or pick another address with --listen 127.0.0.1:PORT"
+             Stop it, or pick another address with {flag} 127.0.0.1:PORT"
         ),
         std::io::ErrorKind::AddrNotAvailable => {
             anyhow::anyhow!("{addr} is not an address of this machine; try --listen 127.0.0.1:8080")

@@ -1,4 +1,4 @@
-//! `hearth serve`: binds nothing itself; takes a listener, a config and a
+//! `hearth serve`: binds nothing itself; takes its listeners, a config and a
 //! shutdown future, so tests can run many brokers on port 0 in one process.
 
 use crate::config::Config;
@@ -39,9 +39,27 @@ pub struct Shared {
     pub live: AtomicUsize,
     /// Fired when the broker shuts down.
     pub shutdown: CancellationToken,
-    /// The WebSocket connection tasks. Upgraded connections are not axum's to
-    /// wait for, so [`serve`] waits for these before returning.
+    /// The WebSocket and MQTT connection tasks. Upgraded connections are not
+    /// axum's to wait for, so [`serve`] waits for these before returning.
     pub sockets: TaskTracker,
+    /// MQTT client ids in use, for session takeover.
+    pub mqtt_sessions: crate::mqtt::Registry,
+}
+
+/// The sockets a broker serves: HTTP (dashboard, `/ws`, `/api`) and, when
+/// given, MQTT over TCP. A bare `TcpListener` converts into HTTP only.
+#[derive(Debug)]
+pub struct Listeners {
+    /// HTTP listener.
+    pub http: TcpListener,
+    /// MQTT listener, if MQTT over TCP is served.
+    pub mqtt: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(http: TcpListener) -> Self {
+        Self { http, mqtt: None }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -70,9 +88,14 @@ pub fn check_dist(dist: &std::path::Path) -> Result<(), ServeError> {
     }
 }
 
-/// Serves the broker on `listener` until `shutdown` completes, then closes
+/// Serves the broker on `listeners` until `shutdown` completes, then closes
 /// every connection and returns.
-pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    listeners: impl Into<Listeners>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let Listeners { http: listener, mqtt } = listeners.into();
     if let Some(dist) = &config.dist {
         check_dist(dist)?;
     }
@@ -87,9 +110,13 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         live: AtomicUsize::new(0),
         shutdown: token.clone(),
         sockets: TaskTracker::new(),
+        mqtt_sessions: crate::mqtt::Registry::default(),
     }));
     let sockets = state.sockets.clone();
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
+    if let Some(mqtt) = mqtt {
+        sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone()));
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop = token.clone();
     // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm

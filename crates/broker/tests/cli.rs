@@ -60,7 +60,7 @@ async fn hearth_pub_to_a_missing_queue_fails_with_a_clear_message() {
 async fn serve_on_a_busy_port_fails_saying_the_address_is_already_in_use() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let addr = taken.local_addr().expect("bound address").to_string();
-    let out = run_hearth(&["serve", "--listen", &addr]).await;
+    let out = run_hearth(&["serve", "--listen", &addr, "--mqtt-listen", "127.0.0.1:0"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve on a busy port must fail");
     assert!(stderr.contains("already in use") && stderr.contains(&addr), "stderr: {stderr}");
@@ -68,7 +68,7 @@ async fn serve_on_a_busy_port_fails_saying_the_address_is_already_in_use() {
 
 #[tokio::test]
 async fn serve_with_a_missing_dashboard_folder_fails_mentioning_index_html() {
-    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--dist", "/nonexistent"]).await;
+    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--dist", "/nonexistent"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve --dist /nonexistent must fail");
     assert!(stderr.contains("index.html") && stderr.contains("/nonexistent"), "stderr: {stderr}");
@@ -76,7 +76,7 @@ async fn serve_with_a_missing_dashboard_folder_fails_mentioning_index_html() {
 
 #[tokio::test]
 async fn serve_with_an_unknown_flag_fails_with_usage() {
-    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--frobnicate"]).await;
+    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--frobnicate"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an unknown flag must fail");
     assert!(stderr.contains("unexpected argument '--frobnicate'") && stderr.contains("Usage"), "stderr: {stderr}");

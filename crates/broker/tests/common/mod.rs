@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod mqtt;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -61,8 +63,10 @@ pub struct Broker {
     child: Child,
     /// Kept open so the broker never writes to a closed pipe.
     _stdout: BufReader<ChildStdout>,
-    /// Where it listens.
+    /// Where it listens for HTTP and WebSocket.
     pub addr: SocketAddr,
+    /// Where it listens for MQTT over TCP.
+    pub mqtt: SocketAddr,
 }
 
 impl Broker {
@@ -71,10 +75,11 @@ impl Broker {
         Self::start_with(&[]).await
     }
 
-    /// Starts `hearth serve --listen 127.0.0.1:0 EXTRA…` and reads its port from stdout.
+    /// Starts `hearth serve --listen 127.0.0.1:0 --mqtt-listen 127.0.0.1:0 EXTRA…`
+    /// and reads its ports from stdout.
     pub async fn start_with(extra: &[&str]) -> Self {
         let mut child = hearth()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -85,7 +90,8 @@ impl Broker {
         let mut line = String::new();
         within("the broker's `listening` line", stdout.read_line(&mut line)).await.expect("stdout is readable");
         let addr = parse_listen_line(&line);
-        Self { child, _stdout: stdout, addr }
+        let mqtt = parse_mqtt_addr(&line);
+        Self { child, _stdout: stdout, addr, mqtt }
     }
 
     /// The broker's process id.
@@ -143,6 +149,15 @@ fn parse_listen_line(line: &str) -> SocketAddr {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|addr| addr.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line from hearth serve: {line:?}"))
+}
+
+/// Reads the `MQTT at ADDR` part of the `listening` line.
+fn parse_mqtt_addr(line: &str) -> SocketAddr {
+    line.split("MQTT at ")
+        .nth(1)
+        .map(|rest| rest.trim_end().trim_end_matches(')'))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no MQTT address in hearth serve's first line: {line:?}"))
 }
 
 /// A hand-written HTTP/1.1 GET; the body is read to the end (`Connection: close`).

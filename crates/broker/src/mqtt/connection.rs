@@ -1,0 +1,293 @@
+//! One MQTT connection: the only code that touches its socket. It reads and
+//! decodes packets, lets the [`Session`] translate them into engine frames,
+//! forwards those to the engine task, and writes back what the session makes
+//! of the engine's replies. Keep-alive, takeover and shutdown end it here.
+
+use super::handshake::{client_id, read_connect, refuse};
+use super::io::append;
+use super::session::{Pending, Session, Step, engine_will};
+use crate::driver::{Command, Outbound, Outbox};
+use crate::server::AppState;
+use bytes::BytesMut;
+use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCode, decode};
+use queue_core::protocol::{AckMode, ClientFrame, ServerFrame};
+use queue_core::queue::QueueOptions;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// How long a new connection may take to send its CONNECT.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the engine may take to set a session up.
+const SETUP_WAIT: Duration = Duration::from_secs(5);
+
+/// Prefetch of an MQTT 3.1.1 session (3.1.1 has no receive maximum).
+const V311_IN_FLIGHT: u32 = 100;
+
+/// Decrements the live-connection count when a connection ends, however it ends.
+struct Slot<'a>(&'a AppState);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one MQTT connection until either side closes it.
+pub async fn serve_connection<S>(mut stream: S, state: AppState, remote: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
+    let _slot = Slot(&state);
+    let max_packet = u32::try_from(state.config.max_frame_bytes).unwrap_or(u32::MAX);
+    let mut inbox = BytesMut::with_capacity(4096);
+    let read = tokio::time::timeout(CONNECT_WAIT, read_connect(&mut stream, &mut inbox, max_packet));
+    let Ok(Some(connect)) = read.await else { return };
+    let version = connect.protocol;
+    if live > state.config.max_connections {
+        return refuse(&mut stream, version, ReasonCode::ServerBusy).await;
+    }
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (client_id, assigned) = match client_id(&connect, conn) {
+        Ok(found) => found,
+        Err(reason) => return refuse(&mut stream, version, reason).await,
+    };
+    let claim = state.mqtt_sessions.claim(&client_id, conn).await;
+    let (outbox, outbound) = Outbox::new();
+    if state.commands.send(Command::Connect { conn, outbox: outbox.clone(), remote }).await.is_err() {
+        return;
+    }
+    tracing::debug!(conn, %remote, client_id, "MQTT connected");
+    let mut link = Link {
+        stream,
+        inbox,
+        out: BytesMut::new(),
+        session: Session::new(version, client_id),
+        state: &state,
+        conn,
+        outbox,
+        outbound,
+        max_packet,
+        peer_max: connect.properties.maximum_packet_size.map_or(u32::MAX, |m| m.get()),
+        keep_alive: Duration::from_millis(u64::from(connect.keep_alive) * 1500),
+    };
+    if link.open(&connect, assigned).await {
+        tokio::select! {
+            () = link.run() => {}
+            () = claim.kicked.cancelled() => link.close(Some(ReasonCode::SessionTakenOver)).await,
+        }
+    }
+    let _ = state.commands.send(Command::Disconnect { conn }).await;
+    drop(claim);
+    tracing::debug!(conn, "MQTT disconnected");
+}
+
+/// A connection after its CONNECT: socket, buffers and session.
+struct Link<'a, S> {
+    stream: S,
+    inbox: BytesMut,
+    out: BytesMut,
+    session: Session,
+    state: &'a AppState,
+    conn: u64,
+    outbox: Outbox,
+    outbound: mpsc::UnboundedReceiver<Outbound>,
+    max_packet: u32,
+    peer_max: u32,
+    /// 1.5 × the client's keep-alive; zero: none.
+    keep_alive: Duration,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
+    /// Sets the session up in the engine and answers CONNACK; false if refused.
+    async fn open(&mut self, connect: &Connect, assigned: bool) -> bool {
+        let prefetch = match self.session.version {
+            ProtocolVersion::V311 => V311_IN_FLIGHT,
+            ProtocolVersion::V5 => connect.properties.receive_maximum.map_or(65_535, |m| u32::from(m.get())),
+        };
+        let queue = self.session.queue.clone();
+        let options = QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() };
+        let subscribe = self.session.request(Pending::Nothing);
+        let frames = [
+            ClientFrame::Hello {
+                id: None,
+                client_id: Some(self.session.client_id.clone()),
+                keep_alive_ms: 0,
+                will: connect.will.as_ref().map(engine_will),
+            },
+            ClientFrame::Declare { id: self.session.request(Pending::Nothing), queue: queue.clone(), options },
+            ClientFrame::Subscribe { id: subscribe, queue: Some(queue), topic: None, prefetch: Some(prefetch), ack: AckMode::Manual },
+        ];
+        for frame in frames {
+            self.to_engine(frame).await;
+        }
+        let ready = tokio::time::timeout(SETUP_WAIT, self.await_subscribed(subscribe)).await.unwrap_or(false);
+        let reason = if ready { ReasonCode::Success } else { ReasonCode::ServerUnavailable };
+        let mut connack = ConnAck { session_present: false, reason, properties: Default::default() };
+        if assigned {
+            connack.properties.assigned_client_identifier = Some(self.session.client_id.clone());
+        }
+        connack.properties.maximum_packet_size = std::num::NonZeroU32::new(self.max_packet);
+        connack.properties.shared_subscription_available = Some(false);
+        connack.properties.subscription_identifier_available = Some(false);
+        self.send(&Packet::ConnAck(connack));
+        self.flush().await && ready
+    }
+
+    /// Reads the engine's replies until the session's consumer exists.
+    async fn await_subscribed(&mut self, subscribe: u64) -> bool {
+        while let Some(item) = self.outbound.recv().await {
+            let Outbound::Frames(frames) = item else { return false };
+            self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
+            for frame in frames {
+                match frame {
+                    ServerFrame::Subscribed { id, .. } if id == subscribe => return true,
+                    ServerFrame::Error { code, message, .. } => {
+                        tracing::warn!(client_id = %self.session.client_id, ?code, %message, "cannot open MQTT session");
+                        return false;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
+    /// The connection's loop: packets in, frames out, frames in, packets out.
+    async fn run(&mut self) {
+        let mut deadline = self.next_deadline();
+        loop {
+            let mut steps = Vec::new();
+            tokio::select! {
+                read = self.stream.read_buf(&mut self.inbox) => {
+                    if !matches!(read, Ok(n) if n > 0) {
+                        return;
+                    }
+                    deadline = self.next_deadline();
+                    self.decode_packets(&mut steps);
+                }
+                item = self.outbound.recv() => match item {
+                    Some(Outbound::Frames(frames)) => {
+                        self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
+                        for frame in frames {
+                            self.session.on_frame(frame, &mut steps);
+                        }
+                    }
+                    Some(Outbound::Ping) => {}
+                    Some(Outbound::Close(code, _)) => steps.push(Step::Close(close_reason(code))),
+                    None => return,
+                },
+                () = sleep_until(deadline) => steps.push(Step::Close(Some(ReasonCode::KeepAliveTimeout))),
+                () = self.state.shutdown.cancelled() => steps.push(Step::Close(Some(ReasonCode::ServerShuttingDown))),
+            }
+            if !self.carry_out(steps).await {
+                return;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        (!self.keep_alive.is_zero()).then(|| Instant::now() + self.keep_alive)
+    }
+
+    /// Decodes every complete packet read so far; a broken one closes the connection.
+    fn decode_packets(&mut self, steps: &mut Vec<Step>) {
+        loop {
+            match decode(&mut self.inbox, self.session.version, self.max_packet) {
+                Ok(Some(packet)) => self.session.on_packet(packet, steps),
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::debug!(conn = self.conn, %err, "bad MQTT packet; closing");
+                    steps.push(Step::Close(Some(err.reason_code())));
+                    return;
+                }
+            }
+            if matches!(steps.last(), Some(Step::Close(_))) {
+                return;
+            }
+        }
+    }
+
+    /// Carries out steps in order, then writes; false when the connection is to close.
+    async fn carry_out(&mut self, steps: Vec<Step>) -> bool {
+        for step in steps {
+            match step {
+                Step::Engine(frame) => self.to_engine(frame).await,
+                Step::Send(packet) => self.send(&packet),
+                Step::Retained(filter) => self.replay_retained(filter).await,
+                Step::Close(reason) => {
+                    self.close(reason).await;
+                    return false;
+                }
+            }
+        }
+        self.flush().await
+    }
+
+    async fn replay_retained(&mut self, filter: String) {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Retained { filter: filter.clone(), reply };
+        if self.state.commands.send(command).await.is_err() {
+            return;
+        }
+        let Ok(messages) = answer.await else { return };
+        let mut steps = Vec::new();
+        self.session.retained(&filter, messages, &mut steps);
+        for step in steps {
+            if let Step::Send(packet) = step {
+                self.send(&packet);
+            }
+        }
+    }
+
+    async fn to_engine(&self, frame: ClientFrame) {
+        let _ = self.state.commands.send(Command::Frame { conn: self.conn, frame }).await;
+    }
+
+    fn send(&mut self, packet: &Packet) {
+        if !append(&mut self.out, packet, self.session.version, self.peer_max) {
+            tracing::debug!(conn = self.conn, kind = ?packet.kind(), "packet over the client's maximum size; not sent");
+        }
+    }
+
+    /// Writes what is buffered; false if the socket is gone.
+    async fn flush(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        let ok = self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok();
+        self.out.clear();
+        ok
+    }
+
+    /// Sends DISCONNECT with `reason` (MQTT 5 only) and closes the socket.
+    async fn close(&mut self, reason: Option<ReasonCode>) {
+        if let (Some(reason), ProtocolVersion::V5) = (reason, self.session.version) {
+            self.send(&Packet::Disconnect(Disconnect { reason, properties: Default::default() }));
+        }
+        self.flush().await;
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+/// The DISCONNECT reason for the engine task's close code.
+fn close_reason(code: u16) -> Option<ReasonCode> {
+    match code {
+        1000 => None,
+        1001 => Some(ReasonCode::ServerShuttingDown),
+        1008 => Some(ReasonCode::QuotaExceeded),
+        _ => Some(ReasonCode::UnspecifiedError),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,60 @@
+//! MQTT 3.1.1 and 5.0 on the engine, mapped as RabbitMQ's MQTT plugin maps
+//! MQTT onto queues.
+//!
+//! Each connection task ([`connection`]) owns its socket and its MQTT
+//! session state ([`session`]: packet ids, QoS 1 and 2 in flight,
+//! subscriptions) and speaks to the engine task with the same
+//! [`ClientFrame`](queue_core::protocol::ClientFrame)s a WebSocket client
+//! sends, so MQTT devices and native clients meet in one engine:
+//!
+//! * the session is a queue, `mqtt.<client id>` (exclusive: it goes with the
+//!   connection), consumed with manual acks and a prefetch equal to the
+//!   client's receive maximum; each subscription binds it to the filter;
+//! * a QoS 0 delivery is acked to the engine once written, a QoS 1 one when
+//!   PUBACK arrives, a QoS 2 one at PUBCOMP;
+//! * a PUBLISH is an engine `publish` (with a confirm id for QoS 1 and 2,
+//!   answered by PUBACK / PUBREC); its QoS rides in the
+//!   [`QOS_HEADER`](session::QOS_HEADER) header;
+//! * retained messages and wills are the engine's: the will is `hello`'s, a
+//!   clean DISCONNECT is `bye`, and retained messages are replayed at
+//!   SUBSCRIBE according to the subscription's retain handling;
+//! * a second connection with the same client id takes the session over
+//!   ([`registry`]).
+//!
+//! The codec is the `mqtt-codec` crate: bytes in, packets out, no IO.
+
+pub mod connection;
+pub mod handshake;
+pub mod io;
+pub mod outbound;
+pub mod registry;
+pub mod session;
+
+pub use registry::Registry;
+
+use crate::server::AppState;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Accepts MQTT connections on `listener` until the broker shuts down; each
+/// gets its own task, tracked so that shutdown waits for its DISCONNECT.
+pub async fn accept_loop(listener: TcpListener, state: AppState) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, remote)) => {
+                    if let Err(err) = tcp.set_nodelay(true) {
+                        tracing::warn!(%err, "cannot set TCP_NODELAY");
+                    }
+                    state.sockets.spawn(connection::serve_connection(tcp, state.clone(), remote));
+                }
+                Err(err) => {
+                    // Out of file descriptors, usually: wait instead of spinning.
+                    tracing::warn!(%err, "cannot accept an MQTT connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = state.shutdown.cancelled() => return,
+        }
+    }
+}

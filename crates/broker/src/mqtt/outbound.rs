@@ -1,0 +1,118 @@
+//! The engine's frames, translated into packets for an MQTT client:
+//! deliveries become PUBLISHes at the QoS the subscription and the publisher
+//! agree on, confirms become PUBACK / PUBREC, and retained messages are
+//! replayed at SUBSCRIBE.
+
+use super::session::{Outgoing, Pending, QOS_HEADER, Session, Step, ack, publish_packet};
+use mqtt_codec::{Packet, QoS, ReasonCode};
+use queue_core::Message;
+use queue_core::message::Headers;
+use queue_core::protocol::{ClientFrame, Delivery, ErrorCode, ServerFrame};
+use queue_core::topic::matches;
+use std::collections::hash_map::Entry;
+
+impl Session {
+    /// Translates one frame the engine sent to this connection.
+    pub fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Step>) {
+        match frame {
+            ServerFrame::Deliver(delivery) => self.deliver(delivery, out),
+            ServerFrame::Confirm { id, routed } => {
+                let reason = if routed == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success };
+                self.answer(id, reason, out);
+            }
+            ServerFrame::Error { id: Some(id), code, message } => {
+                tracing::debug!(client = %self.client_id, ?code, %message, "engine refused a request");
+                self.answer(id, reason_for(code), out);
+            }
+            ServerFrame::Cancelled { .. } => out.push(Step::Close(Some(ReasonCode::AdministrativeAction))),
+            _ => {}
+        }
+    }
+
+    /// Replays retained messages matched by a new subscription to `filter`.
+    pub fn retained(&mut self, filter: &str, messages: Vec<Message>, out: &mut Vec<Step>) {
+        let Some(options) = self.subs.get(filter).copied() else { return };
+        for message in messages {
+            let qos = options.qos.min(published_qos(&message.headers));
+            let Some(pid) = self.packet_id_for(qos, None) else { continue };
+            let publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
+            out.push(Step::Send(Packet::Publish(publish)));
+        }
+    }
+
+    /// Answers the client's publish that engine request `id` carried.
+    fn answer(&mut self, id: u64, reason: ReasonCode, out: &mut Vec<Step>) {
+        match self.pending.remove(&id) {
+            Some(Pending::PubAck(pid)) => out.push(Step::Send(Packet::PubAck(ack(pid, reason)))),
+            Some(Pending::PubRec(pid)) => {
+                if reason.is_error() {
+                    // A refused QoS 2 publish ends here (MQTT 5 §4.3.3).
+                    self.incoming_qos2.remove(&pid);
+                }
+                out.push(Step::Send(Packet::PubRec(ack(pid, reason))));
+            }
+            Some(Pending::Nothing) | None => {}
+        }
+    }
+
+    fn deliver(&mut self, delivery: Delivery, out: &mut Vec<Step>) {
+        let granted = self.subs.iter().filter(|(filter, _)| matches(filter, &delivery.topic)).map(|(_, o)| o.qos).max();
+        let Some(granted) = granted else {
+            // Unsubscribed while it was on its way: settle it, send nothing.
+            if let Some(tag) = delivery.tag {
+                out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+            }
+            return;
+        };
+        let qos = granted.min(published_qos(&delivery.headers));
+        let Some(pid) = self.packet_id_for(qos, delivery.tag) else {
+            if let Some(tag) = delivery.tag {
+                out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+            }
+            return;
+        };
+        let mut publish = publish_packet(&delivery.topic, delivery.payload.0, qos, delivery.retained, pid);
+        publish.dup = delivery.redelivered && qos != QoS::AtMostOnce;
+        out.push(Step::Send(Packet::Publish(publish)));
+        if let (QoS::AtMostOnce, Some(tag)) = (qos, delivery.tag) {
+            out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+        }
+    }
+
+    /// A packet id for an outgoing publish (0 for QoS 0), remembering the
+    /// engine tag to ack when the client acknowledges. `None` if all 65 535
+    /// ids are in flight.
+    fn packet_id_for(&mut self, qos: QoS, tag: Option<u64>) -> Option<u16> {
+        if qos == QoS::AtMostOnce {
+            return Some(0);
+        }
+        for _ in 0..u16::MAX {
+            let pid = self.next_packet_id;
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            if let Entry::Vacant(slot) = self.outgoing.entry(pid) {
+                slot.insert(Outgoing { tag, released: false });
+                return Some(pid);
+            }
+        }
+        None
+    }
+}
+
+/// The QoS a message was published with: its [`QOS_HEADER`], else 1.
+pub fn published_qos(headers: &Headers) -> QoS {
+    match headers.get(QOS_HEADER).map(String::as_str) {
+        Some("0") => QoS::AtMostOnce,
+        Some("2") => QoS::ExactlyOnce,
+        _ => QoS::AtLeastOnce,
+    }
+}
+
+/// The PUBACK / PUBREC reason for an engine error.
+fn reason_for(code: ErrorCode) -> ReasonCode {
+    match code {
+        ErrorCode::InvalidTopic => ReasonCode::TopicNameInvalid,
+        ErrorCode::QueueFull => ReasonCode::QuotaExceeded,
+        ErrorCode::FrameTooLarge => ReasonCode::PacketTooLarge,
+        _ => ReasonCode::ImplementationSpecificError,
+    }
+}

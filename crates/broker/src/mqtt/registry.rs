@@ -1,0 +1,66 @@
+//! Which MQTT client ids are connected, so that a second connection with the
+//! same id takes the session over: the first is told to leave, and the second
+//! waits until the engine has forgotten it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a new connection waits for the one it takes over to leave.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
+
+/// Connected MQTT client ids.
+#[derive(Debug, Default, Clone)]
+pub struct Registry(Arc<Mutex<HashMap<String, Entry>>>);
+
+#[derive(Debug, Clone)]
+struct Entry {
+    conn: u64,
+    /// Cancelled to ask the holder to leave.
+    kick: CancellationToken,
+    /// Cancelled by the holder once the engine has its disconnect.
+    gone: CancellationToken,
+}
+
+/// A connection's hold on its client id. Dropping it (after the engine was
+/// told of the disconnect) releases the id and lets a successor proceed.
+#[derive(Debug)]
+pub struct Claim {
+    registry: Registry,
+    client_id: String,
+    conn: u64,
+    /// Cancelled when another connection takes the session over.
+    pub kicked: CancellationToken,
+    gone: CancellationToken,
+}
+
+impl Registry {
+    /// Claims `client_id` for `conn`, taking it from any connection holding
+    /// it: that one is asked to leave, and this waits (bounded) until it has.
+    pub async fn claim(&self, client_id: &str, conn: u64) -> Claim {
+        let entry = Entry { conn, kick: CancellationToken::new(), gone: CancellationToken::new() };
+        let previous = self.lock().insert(client_id.to_owned(), entry.clone());
+        if let Some(previous) = previous {
+            previous.kick.cancel();
+            if tokio::time::timeout(TAKEOVER_WAIT, previous.gone.cancelled()).await.is_err() {
+                tracing::warn!(client_id, "the session's previous connection did not leave in time");
+            }
+        }
+        Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicked: entry.kick, gone: entry.gone }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut map = self.registry.lock();
+        if map.get(&self.client_id).is_some_and(|e| e.conn == self.conn) {
+            map.remove(&self.client_id);
+        }
+        self.gone.cancel();
+    }
+}

@@ -1,0 +1,274 @@
+//! An MQTT session as the engine sees it: the pure translation between MQTT
+//! packets and engine frames. No IO: [`Session::on_packet`] and
+//! [`Session::on_frame`](super::outbound) turn one input into [`Step`]s that
+//! the connection task carries out in order.
+//!
+//! The mapping follows RabbitMQ's MQTT plugin: the session owns one queue,
+//! `mqtt.<client id>`, consumed by one manual-ack consumer whose prefetch is
+//! the client's receive maximum; each subscription binds that queue to its
+//! filter. The QoS a message was published with travels in the
+//! [`QOS_HEADER`] header.
+
+use bytes::Bytes;
+use mqtt_codec::{
+    Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions,
+    UnsubAck, Unsubscribe,
+};
+use queue_core::message::{Headers, Payload};
+use queue_core::protocol::{ClientFrame, Will};
+use queue_core::topic::validate_filter;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Header carrying the QoS an MQTT client published with (as RabbitMQ's
+/// `x-mqtt-publish-qos`). Messages without it (native publishes) count as QoS 1.
+pub const QOS_HEADER: &str = "x-mqtt-publish-qos";
+
+/// One thing the connection task must do, in order.
+// Steps live briefly in one Vec per wake-up; boxing packets would cost an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send a frame to the engine.
+    Engine(ClientFrame),
+    /// Write a packet to the client.
+    Send(Packet),
+    /// Ask the engine for the retained messages matching a filter, and pass
+    /// them to [`Session::retained`](super::outbound).
+    Retained(String),
+    /// Close the connection; with a DISCONNECT reason first (MQTT 5 only).
+    Close(Option<ReasonCode>),
+}
+
+/// What an engine reply to one of the session's requests means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pending {
+    /// A QoS 1 publish: answer with PUBACK.
+    PubAck(u16),
+    /// A QoS 2 publish: answer with PUBREC.
+    PubRec(u16),
+    /// Nothing to answer (binds, unbinds).
+    Nothing,
+}
+
+/// A delivery written to the client and not yet acknowledged by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Outgoing {
+    /// The engine delivery tag to ack when the client acknowledges (none for retained replays).
+    pub tag: Option<u64>,
+    /// QoS 2: PUBREC seen, PUBREL sent, waiting for PUBCOMP.
+    pub released: bool,
+}
+
+/// One client's session state.
+#[derive(Debug)]
+pub struct Session {
+    /// The version the client speaks.
+    pub version: ProtocolVersion,
+    /// The client identifier (assigned when the client gave none).
+    pub client_id: String,
+    /// The session queue's name.
+    pub queue: String,
+    /// Subscriptions: topic filter → options.
+    pub(super) subs: BTreeMap<String, SubscriptionOptions>,
+    pub(super) next_request: u64,
+    pub(super) pending: HashMap<u64, Pending>,
+    pub(super) outgoing: HashMap<u16, Outgoing>,
+    pub(super) next_packet_id: u16,
+    /// QoS 2 packet ids received (PUBREC sent) and not yet released.
+    pub(super) incoming_qos2: HashSet<u16>,
+}
+
+impl Session {
+    /// A fresh session for `client_id`, speaking `version`.
+    pub fn new(version: ProtocolVersion, client_id: String) -> Self {
+        Self {
+            version,
+            queue: queue_name(&client_id),
+            client_id,
+            subs: BTreeMap::new(),
+            next_request: 1,
+            pending: HashMap::new(),
+            outgoing: HashMap::new(),
+            next_packet_id: 1,
+            incoming_qos2: HashSet::new(),
+        }
+    }
+
+    /// The engine request id for a new request whose reply means `pending`.
+    pub(super) fn request(&mut self, pending: Pending) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.pending.insert(id, pending);
+        id
+    }
+
+    /// Translates one packet from the client.
+    pub fn on_packet(&mut self, packet: Packet, out: &mut Vec<Step>) {
+        match packet {
+            Packet::Publish(publish) => self.publish(publish, out),
+            Packet::PubAck(ack) | Packet::PubComp(ack) => self.settled(ack.packet_id, out),
+            Packet::PubRec(ack) => self.received(ack.packet_id, out),
+            Packet::PubRel(ack) => self.release(ack.packet_id, out),
+            Packet::Subscribe(subscribe) => self.subscribe(subscribe, out),
+            Packet::Unsubscribe(unsubscribe) => self.unsubscribe(unsubscribe, out),
+            Packet::PingReq => out.push(Step::Send(Packet::PingResp)),
+            Packet::Disconnect(disconnect) => self.disconnect(&disconnect, out),
+            // A second CONNECT, AUTH without a method, or a server-only packet.
+            _ => out.push(Step::Close(Some(ReasonCode::ProtocolError))),
+        }
+    }
+
+    fn publish(&mut self, publish: Publish, out: &mut Vec<Step>) {
+        let pid = publish.packet_id;
+        let id = match publish.qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce => Some(self.request(Pending::PubAck(pid))),
+            QoS::ExactlyOnce if self.incoming_qos2.contains(&pid) => {
+                // A resent PUBLISH whose first copy was taken: do not publish twice.
+                out.push(Step::Send(Packet::PubRec(ack(pid, ReasonCode::Success))));
+                return;
+            }
+            QoS::ExactlyOnce => {
+                self.incoming_qos2.insert(pid);
+                Some(self.request(Pending::PubRec(pid)))
+            }
+        };
+        let frame = ClientFrame::Publish {
+            id,
+            topic: Some(publish.topic),
+            queue: None,
+            payload: Payload(publish.payload),
+            headers: qos_headers(publish.qos),
+            retain: publish.retain,
+            ttl_ms: None,
+        };
+        out.push(Step::Engine(frame));
+    }
+
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the client has the message; ack it to the engine.
+    fn settled(&mut self, pid: u16, out: &mut Vec<Step>) {
+        if let Some(Outgoing { tag: Some(tag), .. }) = self.outgoing.remove(&pid) {
+            out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+        }
+    }
+
+    /// PUBREC: the client received a QoS 2 message; release it.
+    fn received(&mut self, pid: u16, out: &mut Vec<Step>) {
+        let reason = match self.outgoing.get_mut(&pid) {
+            Some(entry) => {
+                entry.released = true;
+                ReasonCode::Success
+            }
+            None => ReasonCode::PacketIdentifierNotFound,
+        };
+        out.push(Step::Send(Packet::PubRel(ack(pid, reason))));
+    }
+
+    /// PUBREL: the client releases a QoS 2 message it sent; complete it.
+    fn release(&mut self, pid: u16, out: &mut Vec<Step>) {
+        let reason =
+            if self.incoming_qos2.remove(&pid) { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
+        out.push(Step::Send(Packet::PubComp(ack(pid, reason))));
+    }
+
+    fn subscribe(&mut self, subscribe: Subscribe, out: &mut Vec<Step>) {
+        let mut reasons = Vec::with_capacity(subscribe.subscriptions.len());
+        let mut replay = Vec::new();
+        for sub in subscribe.subscriptions {
+            let (reason, new) = self.add_subscription(&sub.filter, sub.options, out);
+            let wanted = match sub.options.retain_handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendIfNew => new,
+                RetainHandling::DoNotSend => false,
+            };
+            if !reason.is_error() && wanted {
+                replay.push(sub.filter);
+            }
+            reasons.push(reason);
+        }
+        let suback = SubAck { packet_id: subscribe.packet_id, reasons, properties: Default::default() };
+        out.push(Step::Send(Packet::SubAck(suback)));
+        out.extend(replay.into_iter().map(Step::Retained));
+    }
+
+    /// Binds the session queue to `filter`; returns the SUBACK reason code
+    /// and whether the subscription is new.
+    fn add_subscription(
+        &mut self,
+        filter: &str,
+        options: SubscriptionOptions,
+        out: &mut Vec<Step>,
+    ) -> (ReasonCode, bool) {
+        if filter.starts_with("$share/") {
+            return (ReasonCode::SharedSubscriptionsNotSupported, false);
+        }
+        if validate_filter(filter).is_err() {
+            return (ReasonCode::TopicFilterInvalid, false);
+        }
+        let existed = self.subs.insert(filter.to_owned(), options).is_some();
+        if !existed {
+            let id = self.request(Pending::Nothing);
+            out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
+        }
+        let granted = match options.qos {
+            QoS::AtMostOnce => ReasonCode::Success,
+            QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+            QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+        };
+        (granted, !existed)
+    }
+
+    fn unsubscribe(&mut self, unsubscribe: Unsubscribe, out: &mut Vec<Step>) {
+        let mut reasons = Vec::with_capacity(unsubscribe.filters.len());
+        for filter in unsubscribe.filters {
+            if self.subs.remove(&filter).is_some() {
+                let id = self.request(Pending::Nothing);
+                out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue.clone(), filter }));
+                reasons.push(ReasonCode::Success);
+            } else {
+                reasons.push(ReasonCode::NoSubscriptionExisted);
+            }
+        }
+        let unsuback = UnsubAck { packet_id: unsubscribe.packet_id, reasons, properties: Default::default() };
+        out.push(Step::Send(Packet::UnsubAck(unsuback)));
+    }
+
+    /// DISCONNECT: a clean goodbye drops the will, unless MQTT 5 asks to send it.
+    fn disconnect(&mut self, disconnect: &Disconnect, out: &mut Vec<Step>) {
+        if disconnect.reason != ReasonCode::DisconnectWithWillMessage {
+            out.push(Step::Engine(ClientFrame::Bye));
+        }
+        out.push(Step::Close(None));
+    }
+}
+
+/// The session queue of `client_id`.
+pub fn queue_name(client_id: &str) -> String {
+    format!("mqtt.{client_id}")
+}
+
+/// Headers recording the QoS a message was published with.
+pub fn qos_headers(qos: QoS) -> Headers {
+    Headers::from([(QOS_HEADER.to_owned(), (qos as u8).to_string())])
+}
+
+/// The engine's will for an MQTT will.
+pub fn engine_will(will: &mqtt_codec::Will) -> Will {
+    Will {
+        topic: will.topic.clone(),
+        payload: Payload(will.payload.clone()),
+        retain: will.retain,
+        headers: qos_headers(will.qos),
+    }
+}
+
+/// An acknowledgement packet body.
+pub(super) fn ack(packet_id: u16, reason: ReasonCode) -> Ack {
+    Ack { packet_id, reason, properties: Default::default() }
+}
+
+/// A PUBLISH with no properties.
+pub(super) fn publish_packet(topic: &str, payload: Bytes, qos: QoS, retain: bool, packet_id: u16) -> Publish {
+    Publish { dup: false, qos, retain, topic: topic.to_owned(), packet_id, payload, properties: Default::default() }
+}
