@@ -14,6 +14,10 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// Debian's chromedriver, matching [`CHROMIUM`].
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's `mosquitto_pub`, one of the MQTT peers the broker's tests drive.
+pub const MOSQUITTO_PUB: &str = "/usr/bin/mosquitto_pub";
+/// Debian's `mosquitto_sub`, the other.
+pub const MOSQUITTO_SUB: &str = "/usr/bin/mosquitto_sub";
 /// Node.js, which runs the engine's wasm tests.
 pub const NODE: &str = "/usr/bin/node";
 /// The npm package whose `wasm-opt` works on wasm-bindgen 0.2.130 output
@@ -39,6 +43,14 @@ pub fn browser() -> Result<()> {
         return Ok(());
     }
     apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian's `mosquitto-clients` when either client is missing.
+pub fn mosquitto_clients() -> Result<()> {
+    if Path::new(MOSQUITTO_PUB).exists() && Path::new(MOSQUITTO_SUB).exists() {
+        return Ok(());
+    }
+    apt_install(&["mosquitto-clients"])
 }
 
 /// Installs Debian's `nodejs` when `node` is missing.

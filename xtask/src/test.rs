@@ -34,7 +34,7 @@ struct Step {
 const STEPS: [Step; 4] = [
     Step {
         id: "toolchain",
-        title: "toolchain: wasm32 target, node, chromium",
+        title: "toolchain: wasm32 target, node, mosquitto clients, chromium",
         run: toolchain,
     },
     Step {
@@ -100,6 +100,7 @@ fn summary(passed: &[(&str, Duration)], total: Duration, counter: &Counter) {
 fn toolchain(_: &Counter) -> Result<()> {
     install::wasm_target()?;
     install::node()?;
+    install::mosquitto_clients()?;
     install::browser()
 }
 
