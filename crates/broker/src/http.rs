@@ -1,7 +1,9 @@
-//! HTTP routes: the dashboard, `/ws`, the JSON admin API, metrics, health.
+//! HTTP routes: the dashboard, `/ws`, MQTT over WebSocket at `/mqtt`, the
+//! JSON admin API, metrics, health.
 
 use crate::driver::{Command, Snapshot};
 use crate::metrics;
+use crate::mqtt::websocket::serve_mqtt_socket;
 use crate::server::AppState;
 use crate::ws::serve_socket;
 use axum::Json;
@@ -19,6 +21,7 @@ use tower_http::services::{ServeDir, ServeFile};
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/ws", get(upgrade))
+        .route("/mqtt", get(upgrade_mqtt))
         .route("/api/overview", get(overview))
         .route("/api/queues", get(queues))
         .route("/api/connections", get(connections))
@@ -41,6 +44,20 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ConnectInf
     ws.max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| state.sockets.clone().track_future(serve_socket(socket, state, remote)))
+}
+
+/// MQTT over WebSocket: binary messages, subprotocol `mqtt`.
+async fn upgrade_mqtt(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+) -> Response {
+    // A packet may span messages; the MQTT codec enforces the packet size.
+    let cap = state.config.max_frame_bytes.saturating_mul(2);
+    ws.protocols(["mqtt"])
+        .max_message_size(cap)
+        .max_frame_size(cap)
+        .on_upgrade(move |socket| state.sockets.clone().track_future(serve_mqtt_socket(socket, state, remote)))
 }
 
 async fn snapshot(state: &AppState) -> Result<Snapshot, Response> {

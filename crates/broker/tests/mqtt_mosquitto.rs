@@ -97,3 +97,19 @@ async fn dollar_topics_are_not_matched_by_leading_wildcards() {
     assert_eq!(sys.next().await, "$SYS/uptime 42");
     all.expect_silence("`#` does not match topics starting with `$`").await;
 }
+
+#[tokio::test]
+async fn qos2_messages_round_trip_exactly_once_in_3_1_1_and_5() {
+    let broker = Broker::start().await;
+    for version in ["mqttv311", "mqttv5"] {
+        let mut sub = broker.mosquitto_sub(&["-V", version, "-q", "2", "-t", "alarm/#"]).await;
+        for i in 0..5 {
+            broker.mosquitto_pub(&["-V", version, "-q", "2", "-t", "alarm/siren", "-m", &format!("m{i}")]).await;
+        }
+        let expected: Vec<String> = (0..5).map(|i| format!("alarm/siren m{i}")).collect();
+        assert_eq!(sub.take(5).await, expected, "{version}");
+        sub.expect_silence("each QoS 2 message arrives once").await;
+    }
+    let stats = broker.get_json("/api/overview").await;
+    assert_eq!(stats["counters"]["delivered"], stats["counters"]["acked"], "PUBCOMP acks each delivery: {stats}");
+}

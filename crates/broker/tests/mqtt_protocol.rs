@@ -119,3 +119,53 @@ async fn a_client_silent_for_one_and_a_half_keep_alives_is_disconnected_and_its_
     assert!(waited >= std::time::Duration::from_millis(1400), "closed after {waited:?}, before 1.5 × 1 s");
     assert_eq!(watcher.next().await, "devices/sleepy gone");
 }
+
+#[tokio::test]
+async fn mqtt_over_websocket_at_slash_mqtt_meets_mqtt_over_tcp() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let broker = Broker::start().await;
+    let mut request = format!("ws://{}/mqtt", broker.addr).into_client_request().expect("a valid request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("a header value"));
+    let (mut ws, response) = common::within("the /mqtt handshake", tokio_tungstenite::connect_async(request)).await.expect("upgrades");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "mqtt");
+
+    let encode = |packet: &Packet| {
+        let mut out = bytes::BytesMut::new();
+        mqtt_codec::encode(packet, V5, &mut out).expect("encodes");
+        Message::binary(out.to_vec())
+    };
+    ws.send(encode(&Packet::Connect(Box::new(connect(V5, "browser", 30))))).await.expect("sent");
+    let subscribe = mqtt_codec::Subscribe {
+        packet_id: 1,
+        subscriptions: vec![mqtt_codec::Subscription { filter: "home/#".into(), options: Default::default() }],
+        properties: Default::default(),
+    };
+    ws.send(encode(&Packet::Subscribe(subscribe))).await.expect("sent");
+    let mut packets = Vec::new();
+    let mut inbox = bytes::BytesMut::new();
+    let mut published = false;
+    loop {
+        while let Some(packet) = mqtt_codec::decode(&mut inbox, V5, u32::MAX).expect("decodes") {
+            packets.push(packet);
+        }
+        if packets.len() == 2 && !published {
+            // Subscribed (SUBACK seen): now publish over TCP.
+            broker.mosquitto_pub(&["-t", "home/den/light", "-m", "on"]).await;
+            published = true;
+        }
+        if packets.len() >= 3 {
+            break;
+        }
+        match common::within("a binary message", ws.next()).await {
+            Some(Ok(Message::Binary(bytes))) => inbox.extend_from_slice(&bytes),
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+    assert!(matches!(&packets[0], Packet::ConnAck(ack) if ack.reason == ReasonCode::Success), "{packets:?}");
+    assert!(matches!(&packets[1], Packet::SubAck(_)), "{packets:?}");
+    match &packets[2] {
+        Packet::Publish(p) => assert_eq!((p.topic.as_str(), &p.payload[..]), ("home/den/light", &b"on"[..])),
+        other => panic!("expected the PUBLISH, got {other:?}"),
+    }
+}

@@ -21,7 +21,9 @@
 //! * a second connection with the same client id takes the session over
 //!   ([`registry`]).
 //!
-//! The codec is the `mqtt-codec` crate: bytes in, packets out, no IO.
+//! MQTT over WebSocket (`/mqtt`, subprotocol `mqtt`) pipes binary messages
+//! into the same connection task ([`websocket`]). The codec is the
+//! `mqtt-codec` crate: bytes in, packets out, no IO.
 
 pub mod connection;
 pub mod handshake;
@@ -29,6 +31,7 @@ pub mod io;
 pub mod outbound;
 pub mod registry;
 pub mod session;
+pub mod websocket;
 
 pub use registry::Registry;
 
