@@ -46,6 +46,7 @@ pub mod log;
 pub mod rng;
 pub mod scenario;
 pub mod simulation;
+mod summary;
 pub mod views;
 pub mod workers;
 
