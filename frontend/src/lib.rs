@@ -1,20 +1,44 @@
 //! Hearth's dashboard, a Leptos client-side app compiled to wasm.
 //!
 //! It owns what a person sees in the browser; it never decides anything about
-//! queues itself (that is `queue-core`'s job, and the broker's). Today it
-//! monitors the broker that served it: [`App`] polls `GET /api/queues` every
-//! second and shows the answer with [`QueueTable`] and [`StatusLine`].
+//! queues itself (that is `queue-core`'s job, run by `home-sim` in the page
+//! and by the broker live). [`App`] opens on the simulator: a smart home from
+//! `home-sim` driven by animation frames ([`Simulator`]), drawn as a floor
+//! plan ([`FloorPlan`]), queues as FIFOs ([`QueueCard`]), with controls,
+//! lessons and an event log. The Live tab monitors the broker that served
+//! the page ([`QueueTable`], [`StatusLine`]).
 //!
-//! Views are small functions over plain data ([`QueueInfo`], [`Status`]), so
-//! tests mount them with fixed values and no broker.
+//! Components are small functions over [`SimHandle`] or plain data, so tests
+//! mount them with a hand-driven simulation and no broker.
 
 mod api;
-mod app;
+mod charts;
+mod clock;
+mod controls;
+mod floorplan;
+mod handle;
+mod icons;
+mod layout;
+mod lessons;
+mod live;
+mod log;
 mod model;
 mod queue_table;
+mod queues;
+mod shell;
+mod simulator;
 mod status;
 
-pub use app::App;
+pub use clock::{ClockBar, Counters};
+pub use controls::{Controls, PublishForm};
+pub use floorplan::{DeviceCard, FloorPlan};
+pub use handle::SimHandle;
+pub use lessons::Lessons;
+pub use live::Live;
+pub use log::EventLog;
 pub use model::{QueueInfo, Status};
 pub use queue_table::QueueTable;
+pub use queues::{QueueCard, Queues};
+pub use shell::App;
+pub use simulator::Simulator;
 pub use status::StatusLine;

@@ -1,6 +1,7 @@
 //! The served dashboard, loaded in headless Chromium from the real broker,
-//! shows the broker's queues as they change.
+//! shows the broker's queues as they change (Live tab).
 
+use fantoccini::Locator;
 use hearth_e2e::{Broker, Browser};
 use serde_json::json;
 
@@ -19,6 +20,9 @@ async fn the_served_dashboard_lists_the_brokers_queues_live() {
     browser.client.goto(&broker.url()).await.expect("page loads");
     let title = browser.client.title().await.expect("title");
     assert!(title.contains("Hearth"), "title {title:?}");
+    // The page opens on the simulator; the broker's queues are under Live.
+    let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
+    live.click().await.expect("Live tab clicks");
     browser.wait_for_text("[data-testid=queue-name]", |t| t == "e2e-jobs").await;
     let rows = browser.texts("[data-testid=queue-row]").await;
     assert!(rows.iter().any(|r| r.contains("e2e-jobs") && r.contains('2')), "rows: {rows:?}");

@@ -1,4 +1,6 @@
-//! The page: title, status line and queue table, refreshed every second.
+//! Live mode: the broker that served the page, polled through its admin API.
+//! Today it lists the broker's queues; the stats stream, device cards and the
+//! publish / subscribe panels come next.
 
 use std::time::Duration;
 
@@ -13,28 +15,23 @@ use crate::status::StatusLine;
 /// How often the queue list is fetched again.
 const REFRESH: Duration = Duration::from_secs(1);
 
-/// The dashboard, monitoring the broker that served it.
+/// The live view of the serving broker.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn Live() -> impl IntoView {
     let queues = RwSignal::new(Vec::<QueueInfo>::new());
     let loaded = RwSignal::new(false);
     let status = RwSignal::new(Status::Loading);
     poll_queues(queues, loaded, status);
-
     view! {
-        <main class="hearth">
-            <header>
-                <h1>"Hearth"</h1>
-                <p class="tagline">"A message queue for the smart home"</p>
+        <section class="live panel">
+            <header class="panel-head">
+                <h2>"Broker queues"</h2>
+                <StatusLine status=status />
             </header>
-            <StatusLine status=status />
-            <section>
-                <h2>"Queues"</h2>
-                <Show when=move || loaded.get() fallback=no_list_yet>
-                    <QueueTable queues=queues />
-                </Show>
-            </section>
-        </main>
+            <Show when=move || loaded.get() fallback=no_list_yet>
+                <QueueTable queues=queues />
+            </Show>
+        </section>
     }
 }
 
@@ -65,9 +62,9 @@ fn poll_queues(queues: RwSignal<Vec<QueueInfo>>, loaded: RwSignal<bool>, status:
                     loaded.set(true);
                     status.set(Status::Connected);
                 }
-                Err(reason) if loaded.get_untracked() => status.set(Status::Error(format!(
-                    "{reason} (showing the last list received)"
-                ))),
+                Err(reason) if loaded.get_untracked() => {
+                    status.set(Status::Error(format!("{reason} (showing the last list received)")))
+                }
                 Err(reason) => status.set(Status::Error(reason)),
             }
             in_flight.set(false);
@@ -76,8 +73,6 @@ fn poll_queues(queues: RwSignal<Vec<QueueInfo>>, loaded: RwSignal<bool>, status:
     refresh();
     match set_interval_with_handle(refresh, REFRESH) {
         Ok(handle) => on_cleanup(move || handle.clear()),
-        Err(_) => status.set(Status::Error(
-            "this browser refused a timer, so the list will not refresh".to_string(),
-        )),
+        Err(_) => status.set(Status::Error("this browser refused a timer, so the list will not refresh".to_string())),
     }
 }

@@ -1,0 +1,271 @@
+//! The teaching controls: queues (consumers, TTL, max length, dead letters),
+//! consumers (prefetch, ack mode, processing time, crash), devices (cut off,
+//! reconnect, rate), automations, and a publish form. Each is a small form
+//! over [`SimHandle::act`]; what it does shows up in the drawing and the log.
+
+use home_sim::{AckMode, AutomationSpec, ConsumerSettings, DEAD_LETTERS, Overflow, QueuePolicy, Rule, WorkerId};
+use leptos::prelude::*;
+
+use crate::handle::SimHandle;
+
+/// Every control group, stacked.
+#[component]
+pub fn Controls(sim: SimHandle) -> impl IntoView {
+    view! {
+        <div class="controls">
+            <PublishForm sim=sim />
+            <QueueControls sim=sim />
+            <ConsumerControls sim=sim />
+            <DeviceControls sim=sim />
+            <AutomationControls sim=sim />
+        </div>
+    }
+}
+
+fn num<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.trim().parse().ok()
+}
+
+/// Publish a custom message from "you".
+#[component]
+pub fn PublishForm(sim: SimHandle) -> impl IntoView {
+    let topic = RwSignal::new("home/garage/temperature".to_string());
+    let payload = RwSignal::new(r#"{"celsius":18.5}"#.to_string());
+    let retain = RwSignal::new(false);
+    let sent = RwSignal::new(None::<u64>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (t, p, r) = (topic.get_untracked(), payload.get_untracked(), retain.get_untracked());
+        sent.set(sim.act(|s| s.publish(&t, &p, r)));
+    };
+    view! {
+        <form class="group" on:submit=submit aria-labelledby="publish-h">
+            <h3 id="publish-h">"Publish a message"</h3>
+            <label>"Topic"<input type="text" bind:value=topic data-testid="publish-topic" spellcheck="false" /></label>
+            <label>"Payload"<input type="text" bind:value=payload data-testid="publish-payload" spellcheck="false" /></label>
+            <div class="row">
+                <label class="check"><input type="checkbox" bind:checked=retain />"Retain"</label>
+                <button type="submit" class="primary" data-testid="publish">"Publish"</button>
+                <span class="note">{move || sent.get().map(|id| format!("sent as #{id}"))}</span>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn QueueControls(sim: SimHandle) -> impl IntoView {
+    let names = Memo::new(move |_| sim.read(|s| s.queue_names()));
+    let queue = RwSignal::new("telemetry".to_string());
+    let max_len = RwSignal::new(String::new());
+    let overflow = RwSignal::new("drop-oldest".to_string());
+    let ttl = RwSignal::new(String::new());
+    let dead = RwSignal::new(true);
+    let add = move |_| {
+        let q = queue.get_untracked();
+        sim.act(|s| s.add_consumer(&q));
+    };
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let q = queue.get_untracked();
+        let policy = QueuePolicy {
+            max_length: num(&max_len.get_untracked()),
+            overflow: if overflow.get_untracked() == "reject-publish" { Overflow::RejectPublish } else { Overflow::DropOldest },
+            ttl_ms: num::<f64>(&ttl.get_untracked()).map(|s| (s * 1000.0).round() as u64),
+            dead_letter: (dead.get_untracked() && q != DEAD_LETTERS).then(|| DEAD_LETTERS.to_string()),
+        };
+        sim.act(|s| s.set_queue_policy(&q, policy));
+    };
+    view! {
+        <form class="group" on:submit=apply aria-labelledby="queue-h">
+            <h3 id="queue-h">"Queue"</h3>
+            <div class="row">
+                <label class="grow">"Queue"
+                    <select bind:value=queue data-testid="control-queue">
+                        <For each=move || names.get() key=|n| n.clone() let:n>
+                            <option value=n.clone()>{n.clone()}</option>
+                        </For>
+                    </select>
+                </label>
+                <button type="button" on:click=add data-testid="add-consumer" title="Competing consumers share the queue round robin">"Add consumer"</button>
+            </div>
+            <div class="row">
+                <label>"Max length"<input type="number" min="0" placeholder="∞" bind:value=max_len data-testid="max-length" /></label>
+                <label>"Overflow"
+                    <select bind:value=overflow>
+                        <option value="drop-oldest">"drop oldest"</option>
+                        <option value="reject-publish">"reject new"</option>
+                    </select>
+                </label>
+                <label>"TTL (s)"<input type="number" min="0" step="0.5" placeholder="none" bind:value=ttl data-testid="ttl" /></label>
+            </div>
+            <div class="row">
+                <label class="check"><input type="checkbox" bind:checked=dead />"Dead letters to " <code>{DEAD_LETTERS}</code></label>
+                <button type="submit" data-testid="apply-policy">"Apply policy"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ConsumerControls(sim: SimHandle) -> impl IntoView {
+    let consumers = Memo::new(move |_| {
+        sim.read(|s| {
+            s.queue_names()
+                .iter()
+                .filter_map(|n| s.queue(n, 0).ok())
+                .flat_map(|q| q.consumers.into_iter().filter_map(move |c| Some((c.worker?, format!("{} on {}", c.label, q.name), c.settings))))
+                .collect::<Vec<(WorkerId, String, ConsumerSettings)>>()
+        })
+    });
+    let chosen = RwSignal::new(String::new());
+    let prefetch = RwSignal::new("3".to_string());
+    let ack = RwSignal::new("manual".to_string());
+    let work = RwSignal::new("400".to_string());
+    let current = move || {
+        let id: Option<WorkerId> = num(&chosen.get());
+        consumers.with(|list| id.and_then(|id| list.iter().find(|c| c.0 == id)).or(list.first()).cloned())
+    };
+    // Show the chosen consumer's settings in the fields.
+    Effect::new(move |_| {
+        if let Some((_, _, s)) = current() {
+            prefetch.set(s.prefetch.to_string());
+            ack.set(if s.ack == AckMode::Manual { "manual" } else { "auto" }.into());
+            work.set(s.processing_ms.to_string());
+        }
+    });
+    let target = move || current().map(|c| c.0);
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = target() else { return };
+        let settings = ConsumerSettings {
+            prefetch: num(&prefetch.get_untracked()).unwrap_or(1),
+            ack: if ack.get_untracked() == "auto" { AckMode::Auto } else { AckMode::Manual },
+            processing_ms: num(&work.get_untracked()).unwrap_or(0),
+        };
+        sim.act(|s| s.set_consumer_settings(id, settings));
+    };
+    let crash = move |_| {
+        if let Some(id) = target() {
+            sim.act(|s| s.crash_consumer(id));
+        }
+    };
+    view! {
+        <form class="group" on:submit=apply aria-labelledby="consumer-h">
+            <h3 id="consumer-h">"Consumer"</h3>
+            <label>"Consumer"
+                <select on:change=move |ev| chosen.set(event_target_value(&ev)) data-testid="control-consumer">
+                    {move || consumers.get().into_iter().map(|(id, label, _)| {
+                        let selected = target() == Some(id);
+                        view! { <option value=id.to_string() selected=selected>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <div class="row">
+                <label>"Prefetch"<input type="number" min="1" max="1000" bind:value=prefetch data-testid="prefetch" /></label>
+                <label>"Ack"
+                    <select bind:value=ack>
+                        <option value="manual">"manual"</option>
+                        <option value="auto">"auto"</option>
+                    </select>
+                </label>
+                <label>"Work (ms)"<input type="number" min="0" step="100" bind:value=work data-testid="processing" /></label>
+            </div>
+            <div class="row">
+                <button type="submit" data-testid="apply-consumer">"Apply"</button>
+                <button type="button" class="danger" on:click=crash>"Crash it"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn DeviceControls(sim: SimHandle) -> impl IntoView {
+    let devices = Memo::new(move |_| sim.read(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>()));
+    let chosen = RwSignal::new("door-lock".to_string());
+    let rate = RwSignal::new(String::new());
+    let current = move || devices.with(|list| list.iter().find(|d| d.0 == chosen.get()).cloned());
+    Effect::new(move |_| {
+        if let Some(d) = current() {
+            rate.set(d.3.to_string());
+        }
+    });
+    let toggle = move |_| {
+        let Some((id, _, connected, _)) = current() else { return };
+        sim.act(|s| if connected { s.cut_off(&id) } else { s.reconnect(&id) });
+    };
+    let set_rate = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(r) = num::<f64>(&rate.get_untracked()) else { return };
+        let id = chosen.get_untracked();
+        sim.act(|s| s.set_device_rate(&id, r));
+    };
+    view! {
+        <form class="group" on:submit=set_rate aria-labelledby="device-h">
+            <h3 id="device-h">"Device"</h3>
+            <div class="row">
+                <label class="grow">"Device"
+                    <select bind:value=chosen data-testid="control-device">
+                        {move || devices.get().into_iter().map(|(id, name, ..)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" on:click=toggle data-testid="cut-off"
+                    title="Drop its connection: the broker publishes its last will">
+                    {move || if current().is_some_and(|d| d.2) { "Cut off" } else { "Reconnect" }}
+                </button>
+            </div>
+            <div class="row">
+                <label>"Publishes / s"<input type="number" min="0" max="1000" step="0.1" bind:value=rate data-testid="rate" /></label>
+                <button type="submit">"Set rate"</button>
+            </div>
+        </form>
+    }
+}
+
+fn rule_id(rule: Rule) -> &'static str {
+    match rule {
+        Rule::DoorLight => "door-light",
+        Rule::MotionSiren => "motion-siren",
+        Rule::SmokeResponse => "smoke-response",
+        Rule::Climate => "climate",
+    }
+}
+
+#[component]
+fn AutomationControls(sim: SimHandle) -> impl IntoView {
+    let list = Memo::new(move |_| sim.read(|s| s.automations()));
+    let add = move |rule: Rule| {
+        sim.act(|s| {
+            let taken: Vec<String> = s.automations().into_iter().map(|a| a.id).collect();
+            let base = rule_id(rule);
+            let id = (1..).map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") }).find(|id| !taken.contains(id)).unwrap_or_default();
+            s.add_automation(AutomationSpec::new(&id, rule))
+        });
+    };
+    view! {
+        <section class="group" aria-labelledby="auto-h">
+            <h3 id="auto-h">"Automations"</h3>
+            <ul class="automations">
+                {move || list.get().into_iter().map(|a| {
+                    let (id1, id2) = (a.id.clone(), a.id.clone());
+                    let running = a.consumer.is_some();
+                    let toggle = move |_| { sim.act(|s| if running { s.pause_automation(&id1) } else { s.resume_automation(&id1) }); };
+                    let remove = move |_| { sim.act(|s| s.remove_automation(&id2)); };
+                    view! {
+                        <li class=if running { "automation" } else { "automation paused" } data-testid="automation">
+                            <span class="auto-text"><strong>{a.id.clone()}</strong>" — "{a.description}
+                                <small>{format!(" · fired {}", a.fired)}</small></span>
+                            <button type="button" class="small" on:click=toggle>{if running { "Pause" } else { "Resume" }}</button>
+                            <button type="button" class="small danger" on:click=remove aria-label=format!("Remove {}", a.id)>"Remove"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <div class="row wrap">
+                <span class="note">"Add:"</span>
+                {Rule::ALL.into_iter().map(|rule| view! {
+                    <button type="button" class="small" on:click=move |_| add(rule) title=rule.describe()>{rule_id(rule)}</button>
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,183 @@
+//! The floor plan: rooms with device cards, the router, the queue column and
+//! the consumers, with messages drawn travelling between them.
+
+use home_sim::{DeviceView, Simulation};
+use leptos::prelude::*;
+
+use crate::clock::now_ms;
+use crate::handle::SimHandle;
+use crate::icons::device_icon;
+use crate::layout::{self, CARD, CONSUMER_X, Layout, QUEUE_X, ROOM_W, ROOMS, ROUTER};
+
+/// A card pulses this long (virtual ms) after its device sent or received.
+const PULSE_MS: u64 = 600;
+/// Most dots on screen at once.
+const MAX_DOTS: usize = 48;
+/// Most new dots per frame (the rest of a busy step is summarised by the counters).
+const NEW_PER_FRAME: usize = 8;
+/// How long a dot flies (real ms; matches the CSS animation).
+const DOT_MS: f64 = 650.0;
+
+/// A hop to draw: from, to, CSS class.
+type Segment = ((f64, f64), (f64, f64), &'static str);
+
+/// One message hop being drawn.
+#[derive(Debug, Clone, PartialEq)]
+struct Dot {
+    key: u64,
+    from: (f64, f64),
+    to: (f64, f64),
+    class: &'static str,
+    born: f64,
+}
+
+/// The house, the router and the queues, with messages moving between them.
+#[component]
+pub fn FloorPlan(sim: SimHandle) -> impl IntoView {
+    let layout = Memo::new(move |_| sim.read(|s| Layout::new(&s.devices(), &s.queue_names())));
+    let dots = RwSignal::new(Vec::<Dot>::new());
+    let next_key = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let fresh = sim.read(|s| new_dots(s, &layout.get_untracked()));
+        let now = now_ms();
+        dots.update(|list| {
+            list.retain(|d| now - d.born < DOT_MS);
+            for (from, to, class) in fresh.into_iter().take(MAX_DOTS.saturating_sub(list.len())) {
+                let key = next_key.get_value();
+                next_key.set_value(key + 1);
+                list.push(Dot { key, from, to, class, born: now });
+            }
+        });
+    });
+    let view_box = format!("0 0 {} {}", layout::WIDTH, layout::HEIGHT);
+    view! {
+        <svg class="floorplan" viewBox=view_box role="img" aria-label="Floor plan: devices, router, queues and consumers" data-testid="floorplan">
+            {rooms()}
+            <Router />
+            <QueueColumn sim=sim layout=layout />
+            <For each=move || layout.get().devices key=|d| d.0.clone() let:d>
+                <DeviceCard sim=sim id=d.0 x=d.1 y=d.2 />
+            </For>
+            <g class="dots" aria-hidden="true">
+                <For each=move || dots.get() key=|d| d.key let:d>
+                    <circle class=d.class cx=d.from.0 cy=d.from.1 r="4.5"
+                        style=format!("--dx:{:.1}px;--dy:{:.1}px", d.to.0 - d.from.0, d.to.1 - d.from.1) />
+                </For>
+            </g>
+        </svg>
+    }
+}
+
+/// The hops of the last step, thinned to [`NEW_PER_FRAME`] evenly spread ones.
+fn new_dots(sim: &Simulation, layout: &Layout) -> Vec<Segment> {
+    let list = sim.flights().list();
+    let stride = list.len().div_ceil(NEW_PER_FRAME).max(1);
+    list.iter()
+        .step_by(stride)
+        .filter_map(|f| layout.segment(&f.hop).map(|(a, b)| (a, b, layout::hop_class(&f.hop))))
+        .collect()
+}
+
+fn rooms() -> impl IntoView {
+    ROOMS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, label))| {
+            let x = layout::room_x(i);
+            view! {
+                <g class="room">
+                    <rect x=x y="12" width=ROOM_W height=layout::HEIGHT - 24.0 rx="10" />
+                    <text x=x + 12.0 y="34" class="room-label">{*label}</text>
+                </g>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+fn Router() -> impl IntoView {
+    view! {
+        <g class="router">
+            <circle cx=layout::CONSOLE.0 cy=layout::CONSOLE.1 r="16" class="console" />
+            <text x=layout::CONSOLE.0 y=layout::CONSOLE.1 - 24.0 class="node-label">"you"</text>
+            <circle cx=ROUTER.0 cy=ROUTER.1 r="34" />
+            <text x=ROUTER.0 y=ROUTER.1 - 2.0 class="node-label strong">"Router"</text>
+            <text x=ROUTER.0 y=ROUTER.1 + 13.0 class="node-label">"topic trie"</text>
+        </g>
+    }
+}
+
+/// The queues as rows: name and a bar of ready (solid) and unacked (light).
+#[component]
+fn QueueColumn(sim: SimHandle, layout: Memo<Layout>) -> impl IntoView {
+    let depths = Memo::new(move |_| {
+        sim.read(|s| s.stats().queues.into_iter().map(|q| (q.name, q.ready, q.unacked, q.consumers)).collect::<Vec<_>>())
+    });
+    let rows = move || {
+        let l = layout.get();
+        depths.get().into_iter().filter_map(|(name, ready, unacked, consumers)| {
+            let y = l.queues.iter().find(|(q, _)| *q == name)?.1;
+            Some((name, y, l.row_h, ready, unacked, consumers))
+        }).collect::<Vec<_>>()
+    };
+    view! {
+        <g class="queue-column">
+            <text x=QUEUE_X.0 y="8" class="column-label">"Queues"</text>
+            <text x=CONSUMER_X y="8" class="column-label middle">"Consumers"</text>
+            {move || rows().into_iter().map(|(name, y, h, ready, unacked, consumers)| {
+                let scale = |n: u64| (n.min(40) as f64) * 2.0;
+                let bar_y = y + h - 7.0;
+                view! {
+                    <g class="queue-row">
+                        <rect x=QUEUE_X.0 y=y + 1.0 width=QUEUE_X.1 height=h - 2.0 rx="5" class="queue-box" />
+                        <text x=QUEUE_X.0 + 8.0 y=y + h / 2.0 - 1.0 class="queue-label">{name.clone()}</text>
+                        <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=y + h / 2.0 - 1.0 class="queue-depth">{format!("{ready}·{unacked}")}</text>
+                        <rect x=QUEUE_X.0 + 8.0 y=bar_y width=scale(ready) height="3" class="bar-ready" />
+                        <rect x=QUEUE_X.0 + 8.0 + scale(ready) y=bar_y width=scale(unacked) height="3" class="bar-unacked" />
+                        <circle cx=CONSUMER_X cy=y + h / 2.0 r={if consumers > 0 { 7.0 } else { 3.0 }} class="consumer-node" />
+                        <text x=CONSUMER_X + 12.0 y=y + h / 2.0 + 4.0 class="consumer-count">{(consumers > 0).then(|| format!("×{consumers}"))}</text>
+                    </g>
+                }
+            }).collect_view()}
+        </g>
+    }
+}
+
+/// One device: icon, name, state from its retained message, online, pulse.
+#[component]
+pub fn DeviceCard(sim: SimHandle, id: String, x: f64, y: f64) -> impl IntoView {
+    let card = Memo::new({
+        let id = id.clone();
+        move |_| sim.read(|s| s.device(&id).ok().map(|d| (d.clone(), pulsing(&d, s.now()))))
+    });
+    let get = move |f: fn(&DeviceView) -> String| move || card.with(|c| c.as_ref().map(|(d, _)| f(d)).unwrap_or_default());
+    let class = move || {
+        card.with(|c| match c {
+            Some((d, pulse)) => format!(
+                "device{}{}{}",
+                if d.online { "" } else { " offline" },
+                if *pulse { " pulse" } else { "" },
+                if d.alert() { " alert" } else { "" }
+            ),
+            None => "device".into(),
+        })
+    };
+    let kind = card.with_untracked(|c| c.as_ref().map(|(d, _)| d.kind));
+    view! {
+        <g class=class data-testid="device-card" data-device=id transform=format!("translate({x},{y})")>
+            <rect class="pulse-ring" x="-3" y="-3" width=CARD.0 + 6.0 height=CARD.1 + 6.0 rx="11" />
+            <rect class="card" width=CARD.0 height=CARD.1 rx="9" />
+            <g transform="translate(9,10)" class="icon-box">{kind.map(device_icon)}</g>
+            <text x="40" y="22" class="device-name" data-testid="device-name">{get(|d| d.name.clone())}</text>
+            <text x="40" y="41" class="device-state" data-testid="device-state">{get(DeviceView::summary)}</text>
+            <circle cx="44" cy="53" r="3.5" class="online-dot" />
+            <text x="52" y="57" class="device-online" data-testid="device-online">
+                {get(|d| if d.online { "online".into() } else { "offline (last will)".into() })}
+            </text>
+        </g>
+    }
+}
+
+fn pulsing(d: &DeviceView, now: u64) -> bool {
+    d.last_activity_ms.is_some_and(|t| now.saturating_sub(t) < PULSE_MS)
+}

@@ -1,0 +1,120 @@
+//! Where things sit in the floor-plan drawing (SVG user units), so the house,
+//! the router, the queue column and the moving dots agree. Pure geometry.
+
+use home_sim::{DeviceView, Hop};
+
+/// The drawing's size.
+pub const WIDTH: f64 = 1000.0;
+/// The drawing's height.
+pub const HEIGHT: f64 = 380.0;
+/// Rooms in drawing order: (id, label).
+pub const ROOMS: [(&str, &str); 3] = [("hall", "Hall"), ("living", "Living room"), ("kitchen", "Kitchen")];
+/// A room's width.
+pub const ROOM_W: f64 = 198.0;
+/// A device card's size.
+pub const CARD: (f64, f64) = (182.0, 64.0);
+/// The router's centre.
+pub const ROUTER: (f64, f64) = (676.0, 200.0);
+/// Where messages from the publish form start.
+pub const CONSOLE: (f64, f64) = (676.0, 56.0);
+/// The queue column's left edge and width.
+pub const QUEUE_X: (f64, f64) = (738.0, 168.0);
+/// Where the consumers of a queue row sit.
+pub const CONSUMER_X: f64 = 940.0;
+
+/// One room's left edge.
+pub fn room_x(index: usize) -> f64 {
+    10.0 + index as f64 * (ROOM_W + 6.0)
+}
+
+/// Positions of everything that can send or receive.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Layout {
+    /// Device id → card's top-left corner.
+    pub devices: Vec<(String, f64, f64)>,
+    /// Queue name → row's top, with the row height.
+    pub queues: Vec<(String, f64)>,
+    /// Height of one queue row.
+    pub row_h: f64,
+}
+
+impl Layout {
+    /// Places `devices` in their rooms (others in the last room) and `queues` down the column.
+    pub fn new(devices: &[DeviceView], queues: &[String]) -> Self {
+        let mut per_room = [0usize; ROOMS.len()];
+        let devices = devices
+            .iter()
+            .map(|d| {
+                let room = ROOMS.iter().position(|(id, _)| *id == d.room).unwrap_or(ROOMS.len() - 1);
+                let slot = per_room[room];
+                per_room[room] += 1;
+                (d.id.clone(), room_x(room) + 8.0, 48.0 + slot as f64 * (CARD.1 + 18.0))
+            })
+            .collect();
+        let row_h = ((HEIGHT - 24.0) / queues.len().max(1) as f64).min(30.0);
+        let queues = queues.iter().enumerate().map(|(i, q)| (q.clone(), 12.0 + i as f64 * row_h)).collect();
+        Self { devices, queues, row_h }
+    }
+
+    /// A device card's centre.
+    pub fn device(&self, id: &str) -> Option<(f64, f64)> {
+        self.devices.iter().find(|(d, ..)| d == id).map(|(_, x, y)| (x + CARD.0 / 2.0, y + CARD.1 / 2.0))
+    }
+
+    fn row(&self, queue: &str) -> Option<f64> {
+        self.queues.iter().find(|(q, _)| q == queue).map(|(_, y)| y + self.row_h / 2.0)
+    }
+
+    /// Where a queue row receives messages.
+    pub fn queue_in(&self, queue: &str) -> Option<(f64, f64)> {
+        self.row(queue).map(|y| (QUEUE_X.0, y))
+    }
+
+    /// Where a queue row hands messages out.
+    pub fn queue_out(&self, queue: &str) -> Option<(f64, f64)> {
+        self.row(queue).map(|y| (QUEUE_X.0 + QUEUE_X.1, y))
+    }
+
+    /// Where a consumer of `queue` called `label` sits: its device card, or
+    /// the consumer column of the queue's row.
+    pub fn consumer(&self, queue: &str, label: &str) -> Option<(f64, f64)> {
+        self.device(label).or_else(|| self.row(queue).map(|y| (CONSUMER_X, y)))
+    }
+
+    /// Where a publisher sits: a device, an automation's consumer, or the console.
+    pub fn publisher(&self, from: &str) -> (f64, f64) {
+        if let Some(at) = self.device(from) {
+            return at;
+        }
+        from.strip_prefix("automation ")
+            .and_then(|a| self.row(&format!("auto-{a}")))
+            .map_or(CONSOLE, |y| (CONSUMER_X, y))
+    }
+
+    /// The segment a hop travels, if both ends are on the drawing.
+    pub fn segment(&self, hop: &Hop) -> Option<((f64, f64), (f64, f64))> {
+        match hop {
+            Hop::Publish { from, .. } => Some((self.publisher(from), ROUTER)),
+            Hop::Route { queue } => Some((ROUTER, self.queue_in(queue)?)),
+            Hop::Deliver { queue, to, .. } => Some((self.queue_out(queue)?, self.consumer(queue, to)?)),
+            Hop::Requeue { queue } => Some(((CONSUMER_X, self.row(queue)?), self.queue_out(queue)?)),
+            Hop::DeadLetter { from, to } => Some((self.queue_out(from)?, self.queue_out(to)?)),
+            Hop::Drop { queue } => {
+                let (x, y) = self.queue_out(queue)?;
+                Some(((x, y), (x + 40.0, y + 24.0)))
+            }
+        }
+    }
+}
+
+/// The CSS class of a hop's dot (its colour).
+pub fn hop_class(hop: &Hop) -> &'static str {
+    match hop {
+        Hop::Publish { .. } => "dot publish",
+        Hop::Route { .. } => "dot route",
+        Hop::Deliver { redelivered: true, .. } | Hop::Requeue { .. } => "dot redeliver",
+        Hop::Deliver { .. } => "dot deliver",
+        Hop::DeadLetter { .. } => "dot dead",
+        Hop::Drop { .. } => "dot drop",
+    }
+}
