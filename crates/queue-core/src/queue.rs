@@ -36,6 +36,12 @@ pub struct QueueOptions {
     /// After this many deliveries a message is dead-lettered instead of requeued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_deliveries: Option<u32>,
+    /// A queue unused this many ms is deleted with its messages, as
+    /// RabbitMQ's `x-expires`: unused means no consumers and not redeclared;
+    /// the count starts at its declaration, at each redeclaration and when
+    /// its last consumer leaves. MQTT's session expiry interval is this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
 }
 
 /// What a queue at its max length does with a new message.
@@ -98,10 +104,12 @@ pub(crate) struct Queue {
     pub next_seq: u64,
     pub bindings: BTreeSet<String>,
     pub counters: QueueCounters,
+    /// When it was last declared or last lost its last consumer (engine ms).
+    pub last_used: u64,
 }
 
 impl Queue {
-    pub fn new(name: Arc<str>, options: QueueOptions, owner: Option<u64>) -> Self {
+    pub fn new(name: Arc<str>, options: QueueOptions, owner: Option<u64>, now: u64) -> Self {
         Self {
             name,
             options,
@@ -113,7 +121,14 @@ impl Queue {
             next_seq: 0,
             bindings: BTreeSet::new(),
             counters: QueueCounters::default(),
+            last_used: now,
         }
+    }
+
+    /// When this queue expires for want of use, if it does and is unused now.
+    pub fn unused_expiry(&self) -> Option<u64> {
+        let expires = self.options.expires_ms?;
+        self.consumers.is_empty().then(|| self.last_used.saturating_add(expires))
     }
 
     /// Whether one more message would exceed `max_length`.

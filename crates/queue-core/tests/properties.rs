@@ -48,6 +48,7 @@ impl Spec {
             message_ttl_ms,
             dead_letter: (queue < 3 && dead_letter).then(|| format!("d{queue}")),
             max_deliveries,
+            expires_ms: None,
         }
     }
 }

@@ -75,6 +75,7 @@ fn client_frames() -> Vec<ClientFrame> {
         message_ttl_ms: Some(60_000),
         dead_letter: Some("dead".into()),
         max_deliveries: Some(3),
+        expires_ms: Some(86_400_000),
     };
     let publish = |payload: Payload, retain| ClientFrame::Publish {
         id: Some(4),

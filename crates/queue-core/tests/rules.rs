@@ -346,6 +346,29 @@ fn an_auto_delete_queue_goes_when_its_last_consumer_leaves() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn an_expiring_queue_outlives_its_consumer_and_goes_after_expires_ms_unused() {
+    let mut h = Harness::new();
+    setup_queue(&mut h, json!({"expires_ms": 1000}));
+    h.bind(1, "jobs", "a/#");
+    h.connect(2);
+    let consumer = h.subscribe(2, "jobs", 5, "manual");
+    h.advance(5000);
+    assert!(h.engine.queue_stats("jobs").is_some(), "a consumed queue does not expire");
+    h.send(2, json!({"type": "unsubscribe", "id": 4, "consumer": consumer}));
+    h.publish_topic(1, "a/b", "kept while unused");
+    h.advance(900);
+    assert_eq!(h.queue("jobs").ready, 1, "unused for less than expires_ms: still there");
+    h.declare(1, "jobs", json!({"expires_ms": 1000}));
+    h.advance(900);
+    assert!(h.engine.queue_stats("jobs").is_some(), "a redeclare restarts the count");
+    h.advance(100);
+    assert!(h.engine.queue_stats("jobs").is_none(), "unused for expires_ms: deleted");
+    assert_eq!(h.engine.counters().dropped, 1);
+    h.publish_topic(1, "a/b", "unroutable now");
+    assert_eq!(h.engine.counters().unroutable, 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn declare_is_idempotent_but_refuses_different_options() {
     let mut h = Harness::new();
     setup_queue(&mut h, json!({"max_length": 5}));

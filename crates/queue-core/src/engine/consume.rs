@@ -128,6 +128,7 @@ impl Engine {
         if auto_delete {
             self.delete_queue(qid, now);
         } else {
+            self.touch_queue(qid, now);
             self.dispatch(qid, now);
         }
     }

@@ -130,6 +130,8 @@ pub struct Engine {
     retained: BTreeMap<Arc<str>, Arc<Message>>,
     /// (expires at, queue, seq) of ready messages with a TTL; stale entries are skipped.
     expiry: BinaryHeap<Reverse<(u64, QueueId, u64)>>,
+    /// (expires at, queue) of unused queues with `expires_ms`; stale entries are skipped.
+    queue_expiry: BTreeSet<(u64, QueueId)>,
     /// (next stats at, connection) for watching connections.
     watchers: BTreeSet<(u64, ConnId)>,
     keep_alive_check_at: Option<u64>,
@@ -160,6 +162,7 @@ impl Engine {
             conns: FxHashMap::default(),
             retained: BTreeMap::new(),
             expiry: BinaryHeap::new(),
+            queue_expiry: BTreeSet::new(),
             watchers: BTreeSet::new(),
             keep_alive_check_at: None,
             outputs: VecDeque::new(),
@@ -204,12 +207,13 @@ impl Engine {
         self.outputs.pop_front()
     }
 
-    /// When the engine next needs a [`Input::Tick`] (TTL expiry, keep-alive,
-    /// stats streams), if ever.
+    /// When the engine next needs a [`Input::Tick`] (TTL expiry, unused queues,
+    /// keep-alive, stats streams), if ever.
     pub fn next_deadline(&self) -> Option<u64> {
         let expiry = self.expiry.peek().map(|Reverse((at, _, _))| *at);
         let watch = self.watchers.first().map(|(at, _)| *at);
-        [expiry, watch, self.keep_alive_check_at].into_iter().flatten().min()
+        let unused = self.queue_expiry.first().map(|(at, _)| *at);
+        [expiry, watch, unused, self.keep_alive_check_at].into_iter().flatten().min()
     }
 
     /// Engine-wide counters.

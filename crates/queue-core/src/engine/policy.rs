@@ -23,6 +23,8 @@ impl Engine {
     ///   until it is below the limit.
     /// * `dead_letter`, `max_deliveries`: apply to the next message that dies
     ///   or comes back.
+    /// * `expires_ms`: counted from the queue's last use; an unused queue
+    ///   already past it is deleted now.
     ///
     /// `durable`, `exclusive` and `auto_delete` describe what a queue is, not
     /// a limit, and cannot change: asking to is an [`EngineError::InvalidOption`].
@@ -42,6 +44,9 @@ impl Engine {
             ));
         }
         q.options = options;
+        if let Some(at) = q.unused_expiry() {
+            self.queue_expiry.insert((at, qid));
+        }
         self.recompute_expiry(qid);
         if self.queues[&qid].options.overflow == Overflow::DropOldest {
             self.trim_to_limit(qid, now);

@@ -32,6 +32,7 @@ impl Engine {
                 if q.options != options {
                     return Err(EngineError::QueueExistsDifferently(name));
                 }
+                self.touch_queue(qid, now);
                 qid
             }
             None => self.create_queue(conn, name.into(), options, now),
@@ -43,7 +44,7 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn create_queue(&mut self, conn: ConnId, name: Arc<str>, options: QueueOptions, _now: u64) -> QueueId {
+    pub(super) fn create_queue(&mut self, conn: ConnId, name: Arc<str>, options: QueueOptions, now: u64) -> QueueId {
         let qid = self.next_queue_id;
         self.next_queue_id += 1;
         let owner = options.exclusive.then_some(conn);
@@ -54,7 +55,8 @@ impl Engine {
             self.store(StoreOp::DeclareQueue { name: name.clone(), options: options.clone() });
         }
         self.names.insert(name.clone(), qid);
-        self.queues.insert(qid, Queue::new(name.clone(), options, owner));
+        self.queues.insert(qid, Queue::new(name.clone(), options, owner, now));
+        self.touch_queue(qid, now);
         self.emit(|| Event::QueueDeclared { queue: name });
         qid
     }

@@ -1,7 +1,8 @@
-//! Timers: TTL expiry, keep-alive and stats streams. All are data; the engine
+//! Timers: TTL expiry, unused-queue expiry, keep-alive and stats streams. All are data; the engine
 //! reports the earliest through `next_deadline` and runs the due ones on input.
 
 use super::{ConnId, Engine, Output};
+use crate::queue::QueueId;
 use crate::error::EngineError;
 use crate::event::DeathReason;
 use crate::protocol::{ErrorCode, ServerFrame};
@@ -10,6 +11,7 @@ use std::cmp::Reverse;
 impl Engine {
     pub(super) fn fire_timers(&mut self, now: u64) {
         self.expire_due(now);
+        self.expire_unused_queues(now);
         if self.keep_alive_check_at.is_some_and(|at| now >= at) {
             self.check_keep_alive(now);
         }
@@ -25,6 +27,30 @@ impl Engine {
             // Stale entries (delivered, acked, deleted, expiry moved) find nothing and are skipped.
             let Some(envelope) = self.queues.get_mut(&qid).and_then(|q| q.take_expired(seq, now)) else { continue };
             self.discard(qid, envelope, DeathReason::Expired, now);
+        }
+    }
+
+    /// Marks queue `qid` used at `now` and, if it has `expires_ms` and no
+    /// consumers, schedules its deletion.
+    pub(super) fn touch_queue(&mut self, qid: QueueId, now: u64) {
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        q.last_used = now;
+        if let Some(at) = q.unused_expiry() {
+            self.queue_expiry.insert((at, qid));
+        }
+    }
+
+    /// Deletes the queues unused for their `expires_ms`.
+    fn expire_unused_queues(&mut self, now: u64) {
+        while let Some(&(at, qid)) = self.queue_expiry.first() {
+            if at > now {
+                return;
+            }
+            self.queue_expiry.pop_first();
+            // Stale entries (used since, consumed, deleted) are skipped.
+            if self.queues.get(&qid).and_then(|q| q.unused_expiry()).is_some_and(|due| due <= now) {
+                self.delete_queue(qid, now);
+            }
         }
     }
 
