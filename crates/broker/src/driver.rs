@@ -4,6 +4,7 @@
 
 use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
 use queue_core::topic::matches;
+use queue_core::queue::QueueOptions;
 use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -50,6 +51,23 @@ pub enum Command {
         filter: String,
         /// Where the matching messages go, in topic order.
         reply: oneshot::Sender<Vec<Message>>,
+    },
+    /// Prepares an MQTT session queue before its connection declares it: a
+    /// clean start deletes the old one; a persistent one that survives takes
+    /// `options` as its policy if only limits (the expiry) differ. The
+    /// reply is the surviving queue's options: `None` means no session was
+    /// present.
+    OpenSession {
+        /// The MQTT connection (already connected).
+        conn: ConnId,
+        /// The session queue's name.
+        queue: String,
+        /// Discard any old session.
+        clean: bool,
+        /// The options the connection wants.
+        options: QueueOptions,
+        /// The options of the queue that survives, if any.
+        reply: oneshot::Sender<Option<QueueOptions>>,
     },
 }
 
@@ -187,7 +205,28 @@ impl Driver {
                 let found = self.engine.retained().filter(|m| matches(&filter, &m.topic)).cloned().collect();
                 let _ = reply.send(found);
             }
+            Command::OpenSession { conn, queue, clean, options, reply } => {
+                let _ = reply.send(self.open_session(now, conn, &queue, clean, options));
+            }
         }
+    }
+
+    /// See [`Command::OpenSession`].
+    fn open_session(&mut self, now: u64, conn: ConnId, queue: &str, clean: bool, options: QueueOptions) -> Option<QueueOptions> {
+        let existing = self.engine.queue_stats(queue).map(|s| s.options)?;
+        if clean {
+            let frame = ClientFrame::Delete { id: 0, queue: queue.to_owned(), if_empty: false };
+            self.engine.handle(now, Input::Frame { conn, frame });
+            return None;
+        }
+        let persistent = |o: &QueueOptions| !o.exclusive && !o.auto_delete;
+        if existing != options && persistent(&existing) && persistent(&options) {
+            match self.engine.set_queue_policy(now, queue, options.clone()) {
+                Ok(()) => return Some(options),
+                Err(err) => tracing::warn!(queue, %err, "cannot change the session's expiry"),
+            }
+        }
+        Some(existing)
     }
 
     /// Routes the engine's outputs, one batch per connection.

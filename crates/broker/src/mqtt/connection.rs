@@ -5,6 +5,7 @@
 
 use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
+use super::lifetime::Lifetime;
 use super::session::{Pending, Session, Step, engine_will};
 use crate::driver::{Command, Outbound, Outbox};
 use crate::server::AppState;
@@ -75,6 +76,8 @@ where
         max_packet,
         peer_max: connect.properties.maximum_packet_size.map_or(u32::MAX, |m| m.get()),
         keep_alive: Duration::from_millis(u64::from(connect.keep_alive) * 1500),
+        lifetime: Lifetime::of(&connect),
+        delete_on_close: false,
     };
     if link.open(&connect, assigned).await {
         tokio::select! {
@@ -82,6 +85,7 @@ where
             () = claim.kicked.cancelled() => link.close(Some(ReasonCode::SessionTakenOver)).await,
         }
     }
+    link.finish().await;
     let _ = state.commands.send(Command::Disconnect { conn }).await;
     drop(claim);
     tracing::debug!(conn, "MQTT disconnected");
@@ -101,6 +105,9 @@ struct Link<'a, S> {
     peer_max: u32,
     /// 1.5 × the client's keep-alive; zero: none.
     keep_alive: Duration,
+    lifetime: Lifetime,
+    /// A clean session resumed a persistent queue: delete it at the end.
+    delete_on_close: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
@@ -111,24 +118,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             ProtocolVersion::V5 => connect.properties.receive_maximum.map_or(65_535, |m| u32::from(m.get())),
         };
         let queue = self.session.queue.clone();
-        let options = QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() };
+        let hello = ClientFrame::Hello {
+            id: None,
+            client_id: Some(self.session.client_id.clone()),
+            keep_alive_ms: 0,
+            will: connect.will.as_ref().map(engine_will),
+        };
+        self.to_engine(hello).await;
+        let Some((options, present)) = self.resume(connect.clean_start).await else { return false };
         let subscribe = self.session.request(Pending::Nothing);
         let frames = [
-            ClientFrame::Hello {
-                id: None,
-                client_id: Some(self.session.client_id.clone()),
-                keep_alive_ms: 0,
-                will: connect.will.as_ref().map(engine_will),
-            },
             ClientFrame::Declare { id: self.session.request(Pending::Nothing), queue: queue.clone(), options },
             ClientFrame::Subscribe { id: subscribe, queue: Some(queue), topic: None, prefetch: Some(prefetch), ack: AckMode::Manual },
         ];
         for frame in frames {
             self.to_engine(frame).await;
         }
-        let ready = tokio::time::timeout(SETUP_WAIT, self.await_subscribed(subscribe)).await.unwrap_or(false);
+        let early = tokio::time::timeout(SETUP_WAIT, self.await_subscribed(subscribe)).await.ok().flatten();
+        let ready = early.is_some();
         let reason = if ready { ReasonCode::Success } else { ReasonCode::ServerUnavailable };
-        let mut connack = ConnAck { session_present: false, reason, properties: Default::default() };
+        let mut connack = ConnAck { session_present: present && ready, reason, properties: Default::default() };
         if assigned {
             connack.properties.assigned_client_identifier = Some(self.session.client_id.clone());
         }
@@ -136,26 +145,63 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         connack.properties.shared_subscription_available = Some(false);
         connack.properties.subscription_identifier_available = Some(false);
         self.send(&Packet::ConnAck(connack));
-        self.flush().await && ready
+        let mut steps = Vec::new();
+        for frame in early.into_iter().flatten() {
+            self.session.on_frame(frame, &mut steps);
+        }
+        self.carry_out(steps).await && ready
     }
 
-    /// Reads the engine's replies until the session's consumer exists.
-    async fn await_subscribed(&mut self, subscribe: u64) -> bool {
+    /// Finds the client's old session (a clean start discards it) and takes
+    /// back its saved state; returns the options to declare the session
+    /// queue with and whether a session was present. `None`: the engine is gone.
+    async fn resume(&mut self, clean: bool) -> Option<(QueueOptions, bool)> {
+        let wanted = self.lifetime.queue_options();
+        let (reply, answer) = oneshot::channel();
+        let queue = self.session.queue.clone();
+        let command = Command::OpenSession { conn: self.conn, queue, clean, options: wanted.clone(), reply };
+        self.state.commands.send(command).await.ok()?;
+        let existing = answer.await.ok()?;
+        let saved = self.state.mqtt_sessions.take_saved(&self.session.client_id);
+        let Some(options) = existing else { return Some((wanted, false)) };
+        if let Some(saved) = saved {
+            self.session.restore(saved);
+        }
+        self.delete_on_close = !self.lifetime.is_persistent() && !options.exclusive;
+        Some((options, true))
+    }
+
+    /// At the end of the connection: a persistent session saves its state,
+    /// a clean one that resumed a persistent queue deletes it.
+    async fn finish(&mut self) {
+        if self.lifetime.is_persistent() {
+            self.state.mqtt_sessions.save(&self.session.client_id, self.session.saved());
+        } else if self.delete_on_close {
+            let queue = self.session.queue.clone();
+            self.to_engine(ClientFrame::Delete { id: 0, queue, if_empty: false }).await;
+        }
+    }
+
+    /// Reads the engine's replies until the session's consumer exists;
+    /// returns the frames that came after it (a resumed session's first
+    /// deliveries), or `None` if the session could not be opened.
+    async fn await_subscribed(&mut self, subscribe: u64) -> Option<Vec<ServerFrame>> {
         while let Some(item) = self.outbound.recv().await {
-            let Outbound::Frames(frames) = item else { return false };
+            let Outbound::Frames(frames) = item else { return None };
             self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
-            for frame in frames {
+            let mut frames = frames.into_iter();
+            while let Some(frame) = frames.next() {
                 match frame {
-                    ServerFrame::Subscribed { id, .. } if id == subscribe => return true,
+                    ServerFrame::Subscribed { id, .. } if id == subscribe => return Some(frames.collect()),
                     ServerFrame::Error { code, message, .. } => {
                         tracing::warn!(client_id = %self.session.client_id, ?code, %message, "cannot open MQTT session");
-                        return false;
+                        return None;
                     }
                     _ => {}
                 }
             }
         }
-        false
+        None
     }
 
     /// The connection's loop: packets in, frames out, frames in, packets out.

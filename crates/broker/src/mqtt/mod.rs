@@ -7,9 +7,12 @@
 //! [`ClientFrame`](queue_core::protocol::ClientFrame)s a WebSocket client
 //! sends, so MQTT devices and native clients meet in one engine:
 //!
-//! * the session is a queue, `mqtt.<client id>` (exclusive: it goes with the
-//!   connection), consumed with manual acks and a prefetch equal to the
-//!   client's receive maximum; each subscription binds it to the filter;
+//! * the session is a queue, `mqtt.<client id>`, consumed with manual acks
+//!   and a prefetch equal to the client's receive maximum; each subscription
+//!   binds it to the filter. A clean session's queue is exclusive and goes
+//!   with the connection; a persistent one's outlives it, collecting
+//!   messages while the client is away, until the session expiry interval
+//!   ([`lifetime`]);
 //! * a QoS 0 delivery is acked to the engine once written, a QoS 1 one when
 //!   PUBACK arrives, a QoS 2 one at PUBCOMP;
 //! * a PUBLISH is an engine `publish` (with a confirm id for QoS 1 and 2,
@@ -28,6 +31,7 @@
 pub mod connection;
 pub mod handshake;
 pub mod io;
+pub mod lifetime;
 pub mod outbound;
 pub mod registry;
 pub mod session;

@@ -56,6 +56,11 @@ impl Session {
     }
 
     fn deliver(&mut self, delivery: Delivery, out: &mut Vec<Step>) {
+        if delivery.tag.is_none() {
+            // The engine's own retained replay to a resumed session's consumer:
+            // MQTT sends retained messages at SUBSCRIBE only.
+            return;
+        }
         let granted = self.subs.iter().filter(|(filter, _)| matches(filter, &delivery.topic)).map(|(_, o)| o.qos).max();
         let Some(granted) = granted else {
             // Unsubscribed while it was on its way: settle it, send nothing.

@@ -1,8 +1,11 @@
 //! Which MQTT client ids are connected, so that a second connection with the
 //! same id takes the session over: the first is told to leave, and the second
-//! waits until the engine has forgotten it.
+//! waits until the engine has forgotten it. It also keeps what a persistent
+//! session remembers between connections besides its queue: the
+//! subscriptions' options and the QoS 2 packet ids not yet released.
 
-use std::collections::HashMap;
+use mqtt_codec::SubscriptionOptions;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -10,9 +13,22 @@ use tokio_util::sync::CancellationToken;
 /// How long a new connection waits for the one it takes over to leave.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 
-/// Connected MQTT client ids.
+/// Connected MQTT client ids, and the saved state of persistent sessions.
 #[derive(Debug, Default, Clone)]
-pub struct Registry(Arc<Mutex<HashMap<String, Entry>>>);
+pub struct Registry {
+    claims: Arc<Mutex<HashMap<String, Entry>>>,
+    saved: Arc<Mutex<HashMap<String, Saved>>>,
+}
+
+/// What a persistent session keeps while its client is away (its messages
+/// wait in its queue, in the engine).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// Subscriptions: topic filter → options.
+    pub subs: BTreeMap<String, SubscriptionOptions>,
+    /// QoS 2 packet ids received and not yet released (PUBREL).
+    pub incoming_qos2: HashSet<u16>,
+}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -50,8 +66,18 @@ impl Registry {
         Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicked: entry.kick, gone: entry.gone }
     }
 
+    /// Saves a persistent session's state when its connection ends.
+    pub fn save(&self, client_id: &str, saved: Saved) {
+        self.saved.lock().unwrap_or_else(PoisonError::into_inner).insert(client_id.to_owned(), saved);
+    }
+
+    /// Takes the saved state of `client_id`'s session, if any.
+    pub fn take_saved(&self, client_id: &str) -> Option<Saved> {
+        self.saved.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -14,6 +14,7 @@ use mqtt_codec::{
     Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions,
     UnsubAck, Unsubscribe,
 };
+use super::registry::Saved;
 use queue_core::message::{Headers, Payload};
 use queue_core::protocol::{ClientFrame, Will};
 use queue_core::topic::validate_filter;
@@ -93,6 +94,17 @@ impl Session {
             next_packet_id: 1,
             incoming_qos2: HashSet::new(),
         }
+    }
+
+    /// Takes back what a persistent session saved when its last connection ended.
+    pub fn restore(&mut self, saved: Saved) {
+        self.subs = saved.subs;
+        self.incoming_qos2 = saved.incoming_qos2;
+    }
+
+    /// What a persistent session keeps while its client is away.
+    pub fn saved(&self) -> Saved {
+        Saved { subs: self.subs.clone(), incoming_qos2: self.incoming_qos2.clone() }
     }
 
     /// The engine request id for a new request whose reply means `pending`.

@@ -54,6 +54,37 @@ impl Broker {
         sub
     }
 
+    /// Starts `mosquitto_sub -v -p PORT ARGS…` without waiting for its
+    /// SUBACK: a resumed persistent session may deliver before it.
+    pub async fn mosquitto_sub_resume(&self, args: &[&str]) -> Sub {
+        let mut child = Command::new("stdbuf")
+            .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", &self.mqtt.port().to_string(), "-v"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mosquitto_sub starts (apt-get install mosquitto-clients)");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        Sub { child, lines: BufReader::new(stdout).lines() }
+    }
+
+    /// Polls `/api/queues` until `name`'s consumer count is `n` (`None`: until it is gone).
+    pub async fn wait_for_queue(&self, name: &str, consumers: Option<u64>) {
+        within(&format!("queue {name} with {consumers:?} consumers"), async {
+            loop {
+                let queues = self.get_json("/api/queues").await;
+                let found = queues.as_array().and_then(|l| l.iter().find(|q| q["name"] == name).cloned());
+                if found.map(|q| q["consumers"].as_u64().unwrap_or(0)) == consumers {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    }
+
     /// A raw MQTT connection that has sent `connect` (and not yet read CONNACK).
     pub async fn raw_mqtt(&self, connect: Connect) -> Raw {
         let tcp = within("an MQTT connection", TcpStream::connect(self.mqtt)).await.expect("the broker accepts MQTT");
