@@ -80,7 +80,7 @@ impl SimHandle {
     pub fn step(&self, real_ms: f64) {
         self.sim.update_value(|s| s.step(real_ms));
         self.frame.update(|f| *f += 1);
-        if self.frame.get_untracked() % SLOW_FRAMES == 0 {
+        if self.frame.get_untracked().is_multiple_of(SLOW_FRAMES) {
             self.slow.update(|s| *s += 1);
         }
     }
