@@ -117,6 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             ProtocolVersion::V311 => V311_IN_FLIGHT,
             ProtocolVersion::V5 => connect.properties.receive_maximum.map_or(65_535, |m| u32::from(m.get())),
         };
+        self.session.prefetch = prefetch;
         let queue = self.session.queue.clone();
         let hello = ClientFrame::Hello {
             id: None,
@@ -142,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             connack.properties.assigned_client_identifier = Some(self.session.client_id.clone());
         }
         connack.properties.maximum_packet_size = std::num::NonZeroU32::new(self.max_packet);
-        connack.properties.shared_subscription_available = Some(false);
+        connack.properties.shared_subscription_available = Some(true);
         connack.properties.subscription_identifier_available = Some(false);
         self.send(&Packet::ConnAck(connack));
         let mut steps = Vec::new();

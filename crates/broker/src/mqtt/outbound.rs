@@ -24,6 +24,11 @@ impl Session {
                 tracing::debug!(client = %self.client_id, ?code, %message, "engine refused a request");
                 self.answer(id, reason_for(code), out);
             }
+            ServerFrame::Subscribed { id, consumer, .. } => {
+                if let Some(Pending::Consumer(filter)) = self.pending.remove(&id) {
+                    self.shared_subscribed(&filter, consumer, out);
+                }
+            }
             ServerFrame::Cancelled { .. } => out.push(Step::Close(Some(ReasonCode::AdministrativeAction))),
             _ => {}
         }
@@ -51,7 +56,7 @@ impl Session {
                 }
                 out.push(Step::Send(Packet::PubRec(ack(pid, reason))));
             }
-            Some(Pending::Nothing) | None => {}
+            Some(Pending::Nothing | Pending::Consumer(_)) | None => {}
         }
     }
 
@@ -61,7 +66,11 @@ impl Session {
             // MQTT sends retained messages at SUBSCRIBE only.
             return;
         }
-        let granted = self.subs.iter().filter(|(filter, _)| matches(filter, &delivery.topic)).map(|(_, o)| o.qos).max();
+        let granted = if *delivery.queue == *self.queue {
+            self.subs.iter().filter(|(filter, _)| matches(filter, &delivery.topic)).map(|(_, o)| o.qos).max()
+        } else {
+            self.shared_options(&delivery.queue).map(|o| o.qos)
+        };
         let Some(granted) = granted else {
             // Unsubscribed while it was on its way: settle it, send nothing.
             if let Some(tag) = delivery.tag {

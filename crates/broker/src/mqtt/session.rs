@@ -15,6 +15,7 @@ use mqtt_codec::{
     UnsubAck, Unsubscribe,
 };
 use super::registry::Saved;
+use super::shared::{Shared, is_shared};
 use queue_core::message::{Headers, Payload};
 use queue_core::protocol::{ClientFrame, Will};
 use queue_core::topic::validate_filter;
@@ -42,7 +43,7 @@ pub enum Step {
 }
 
 /// What an engine reply to one of the session's requests means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Pending {
     /// A QoS 1 publish: answer with PUBACK.
     PubAck(u16),
@@ -50,6 +51,8 @@ pub(super) enum Pending {
     PubRec(u16),
     /// Nothing to answer (binds, unbinds).
     Nothing,
+    /// The consumer of the shared subscription to this filter.
+    Consumer(String),
 }
 
 /// A delivery written to the client and not yet acknowledged by it.
@@ -72,6 +75,10 @@ pub struct Session {
     pub queue: String,
     /// Subscriptions: topic filter → options.
     pub(super) subs: BTreeMap<String, SubscriptionOptions>,
+    /// Shared subscriptions: `$share/…` filter → its group's queue.
+    pub(super) shared: BTreeMap<String, Shared>,
+    /// Prefetch of each of the session's consumers (the receive maximum).
+    pub prefetch: u32,
     pub(super) next_request: u64,
     pub(super) pending: HashMap<u64, Pending>,
     pub(super) outgoing: HashMap<u16, Outgoing>,
@@ -88,6 +95,8 @@ impl Session {
             queue: queue_name(&client_id),
             client_id,
             subs: BTreeMap::new(),
+            shared: BTreeMap::new(),
+            prefetch: 100,
             next_request: 1,
             pending: HashMap::new(),
             outgoing: HashMap::new(),
@@ -212,8 +221,9 @@ impl Session {
         options: SubscriptionOptions,
         out: &mut Vec<Step>,
     ) -> (ReasonCode, bool) {
-        if filter.starts_with("$share/") {
-            return (ReasonCode::SharedSubscriptionsNotSupported, false);
+        if is_shared(filter) {
+            // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
+            return (self.add_shared(filter, options, out), false);
         }
         if validate_filter(filter).is_err() {
             return (ReasonCode::TopicFilterInvalid, false);
@@ -223,18 +233,15 @@ impl Session {
             let id = self.request(Pending::Nothing);
             out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
         }
-        let granted = match options.qos {
-            QoS::AtMostOnce => ReasonCode::Success,
-            QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
-            QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
-        };
-        (granted, !existed)
+        (granted(options.qos), !existed)
     }
 
     fn unsubscribe(&mut self, unsubscribe: Unsubscribe, out: &mut Vec<Step>) {
         let mut reasons = Vec::with_capacity(unsubscribe.filters.len());
         for filter in unsubscribe.filters {
-            if self.subs.remove(&filter).is_some() {
+            if self.remove_shared(&filter, out) {
+                reasons.push(ReasonCode::Success);
+            } else if self.subs.remove(&filter).is_some() {
                 let id = self.request(Pending::Nothing);
                 out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue.clone(), filter }));
                 reasons.push(ReasonCode::Success);
@@ -252,6 +259,15 @@ impl Session {
             out.push(Step::Engine(ClientFrame::Bye));
         }
         out.push(Step::Close(None));
+    }
+}
+
+/// The SUBACK reason granting `qos`.
+pub(super) fn granted(qos: QoS) -> ReasonCode {
+    match qos {
+        QoS::AtMostOnce => ReasonCode::Success,
+        QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+        QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
     }
 }
 
