@@ -1,4 +1,5 @@
-//! `hearth bench`: a load generator over real WebSocket connections.
+//! `hearth bench`: a load generator over real WebSocket connections (or
+//! MQTT ones: [`crate::bench_mqtt`], `--protocol mqtt`).
 //!
 //! P publishers and C consumers per queue; one queue (competing consumers) or
 //! a fan-out of K queues bound to one topic. Each payload starts with its send
@@ -51,6 +52,22 @@ pub struct BenchArgs {
     /// Stop after this many seconds, whatever arrived.
     #[arg(long, default_value_t = 60)]
     pub duration: u64,
+    /// Protocol to load the broker with; with `mqtt`, `--url` is the MQTT
+    /// listener's host:port (any MQTT 3.1.1 broker).
+    #[arg(long, value_enum, default_value_t = BenchProtocol::Ws)]
+    pub protocol: BenchProtocol,
+    /// MQTT only: QoS of publishes and subscriptions (0 or 1).
+    #[arg(long, default_value_t = 0)]
+    pub qos: u8,
+}
+
+/// The protocol `hearth bench` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchProtocol {
+    /// Hearth's native WebSocket protocol.
+    Ws,
+    /// MQTT 3.1.1 over TCP.
+    Mqtt,
 }
 
 /// The figures of one run.
@@ -71,7 +88,7 @@ pub struct BenchReport {
 }
 
 /// Payload bytes taken by the send time.
-const STAMP: usize = 20;
+pub const STAMP: usize = 20;
 
 /// Runs the benchmark and prints a report.
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -81,7 +98,10 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     if args.publishers == 0 || args.consumers == 0 {
         bail!("--publishers and --consumers must be at least 1");
     }
-    let report = bench(&args).await?;
+    let report = match args.protocol {
+        BenchProtocol::Ws => bench(&args).await?,
+        BenchProtocol::Mqtt => crate::bench_mqtt::bench(&args).await?,
+    };
     print_report(&args, &report);
     Ok(())
 }
@@ -131,25 +151,40 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let timeout = Duration::from_secs(args.duration);
     let _ = tokio::time::timeout(timeout, done.cancelled()).await;
     done.cancel();
+    let mut results = Vec::new();
+    for consumer in consumers {
+        results.push(consumer.await.context("consumer task")?);
+    }
+    let report = report(sent, send_secs, delivered.load(Ordering::Relaxed), expected, started, results);
+    let _ = control.close().await;
+    Ok(report)
+}
+
+/// The figures of a run from its consumers' (latencies in ns, last delivery) pairs.
+pub(crate) fn report(
+    sent: u64,
+    send_secs: f64,
+    delivered: u64,
+    expected: u64,
+    started: Duration,
+    consumers: Vec<(Vec<u64>, Duration)>,
+) -> BenchReport {
     let mut latencies = Vec::new();
     let mut last = Duration::ZERO;
-    for consumer in consumers {
-        let (lat, last_at) = consumer.await.context("consumer task")?;
+    for (lat, last_at) in consumers {
         latencies.extend(lat);
         last = last.max(last_at);
     }
     latencies.sort_unstable();
     let pick = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
-    let report = BenchReport {
+    BenchReport {
         sent,
         send_secs,
-        delivered: delivered.load(Ordering::Relaxed),
+        delivered,
         expected,
         deliver_secs: (last.saturating_sub(started)).as_secs_f64(),
         latency_us: (pick(0.5) / 1000, pick(0.99) / 1000, latencies.last().copied().unwrap_or(0) / 1000),
-    };
-    let _ = control.close().await;
-    Ok(report)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -271,7 +306,11 @@ fn print_report(args: &BenchArgs, r: &BenchReport) {
     } else {
         format!("{} publisher(s) → 1 queue → {} consumer(s)", args.publishers, args.consumers)
     };
-    let ack = if args.auto_ack { "auto ack" } else { "manual ack" };
+    let ack = match args.protocol {
+        BenchProtocol::Mqtt => format!("MQTT QoS {}", args.qos),
+        BenchProtocol::Ws if args.auto_ack => "auto ack".to_owned(),
+        BenchProtocol::Ws => "manual ack".to_owned(),
+    };
     println!("hearth bench: {shape}, {} messages of {} B, prefetch {}, {ack}", args.messages, args.size, args.prefetch);
     let rate = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
     println!("sent       {:>10} in {:>7.3} s  {:>10.0} msg/s", r.sent, r.send_secs, rate(r.sent, r.send_secs));

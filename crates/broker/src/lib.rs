@@ -15,6 +15,7 @@
 //! small [`client`].
 
 pub mod bench;
+pub mod bench_mqtt;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -81,3 +81,17 @@ async fn serve_with_an_unknown_flag_fails_with_usage() {
     assert!(!out.status.success(), "an unknown flag must fail");
     assert!(stderr.contains("unexpected argument '--frobnicate'") && stderr.contains("Usage"), "stderr: {stderr}");
 }
+
+#[tokio::test]
+async fn hearth_bench_in_mqtt_mode_delivers_every_message_at_qos_0_and_1() {
+    let broker = Broker::start().await;
+    let addr = broker.mqtt.to_string();
+    for (qos, extra) in [("0", &["-C", "1"][..]), ("1", &["-C", "2"][..]), ("1", &["--fanout", "3"][..])] {
+        let mut args = vec!["bench", "--protocol", "mqtt", "-u", &addr, "-n", "2000", "--qos", qos, "--duration", "10"];
+        args.extend_from_slice(extra);
+        let out = run_hearth(&args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "hearth bench {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("delivered") && !stdout.contains("INCOMPLETE"), "{args:?}: {stdout}");
+    }
+}
