@@ -53,6 +53,21 @@ pub fn mosquitto_clients() -> Result<()> {
     apt_install(&["mosquitto-clients"])
 }
 
+/// Installs Eclipse paho-mqtt (Python, from PyPI with pip) when `python3`
+/// cannot import it: the other MQTT peer the broker's tests drive.
+pub fn paho_mqtt() -> Result<()> {
+    let probe = Command::new("python3").args(["-c", "import paho.mqtt.client"]).output();
+    if probe.is_ok_and(|out| out.status.success()) {
+        return Ok(());
+    }
+    let pip = Command::new("python3").args(["-m", "pip", "--version"]).output();
+    if !pip.is_ok_and(|out| out.status.success()) {
+        apt_install(&["python3-pip"])?;
+    }
+    println!("installing paho-mqtt with pip");
+    proc::run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--break-system-packages", "paho-mqtt>=2,<3"]))
+}
+
 /// Installs Debian's `nodejs` when `node` is missing.
 pub fn node() -> Result<()> {
     if Path::new(NODE).exists() || proc::on_path("node") {

@@ -34,7 +34,7 @@ struct Step {
 const STEPS: [Step; 4] = [
     Step {
         id: "toolchain",
-        title: "toolchain: wasm32 target, node, mosquitto clients, chromium",
+        title: "toolchain: wasm32 target, node, mosquitto clients, paho-mqtt, chromium",
         run: toolchain,
     },
     Step {
@@ -101,6 +101,7 @@ fn toolchain(_: &Counter) -> Result<()> {
     install::wasm_target()?;
     install::node()?;
     install::mosquitto_clients()?;
+    install::paho_mqtt()?;
     install::browser()
 }
 
