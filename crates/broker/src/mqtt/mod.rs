@@ -21,6 +21,8 @@
 //! * retained messages and wills are the engine's: the will is `hello`'s, a
 //!   clean DISCONNECT is `bye`, and retained messages are replayed at
 //!   SUBSCRIBE according to the subscription's retain handling;
+//! * MQTT 5 PUBLISH properties travel as headers ([`properties`]); message
+//!   expiry is the engine's TTL;
 //! * a shared subscription (`$share/group/filter`) is one queue per group
 //!   and filter, consumed by every member: competing consumers ([`shared`]);
 //! * a second connection with the same client id takes the session over
@@ -35,6 +37,7 @@ pub mod handshake;
 pub mod io;
 pub mod lifetime;
 pub mod outbound;
+pub mod properties;
 pub mod registry;
 pub mod session;
 pub mod shared;

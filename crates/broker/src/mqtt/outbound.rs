@@ -3,8 +3,9 @@
 //! agree on, confirms become PUBACK / PUBREC, and retained messages are
 //! replayed at SUBSCRIBE.
 
+use super::properties::{PUBLISHER, RETAIN, from_headers};
 use super::session::{Outgoing, Pending, QOS_HEADER, Session, Step, ack, publish_packet};
-use mqtt_codec::{Packet, QoS, ReasonCode};
+use mqtt_codec::{Packet, ProtocolVersion, QoS, ReasonCode, SubscriptionOptions};
 use queue_core::Message;
 use queue_core::message::Headers;
 use queue_core::protocol::{ClientFrame, Delivery, ErrorCode, ServerFrame};
@@ -66,27 +67,35 @@ impl Session {
             // MQTT sends retained messages at SUBSCRIBE only.
             return;
         }
+        let own = delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
         let granted = if *delivery.queue == *self.queue {
-            self.subs.iter().filter(|(filter, _)| matches(filter, &delivery.topic)).map(|(_, o)| o.qos).max()
+            // No local: a subscription with it does not get the client's own messages.
+            let wanted = |o: &SubscriptionOptions| !(own && o.no_local);
+            let matching = self.subs.iter().filter(|(filter, o)| matches(filter, &delivery.topic) && wanted(o));
+            matching.map(|(_, o)| *o).max_by_key(|o| o.qos)
         } else {
-            self.shared_options(&delivery.queue).map(|o| o.qos)
+            self.shared_options(&delivery.queue)
         };
-        let Some(granted) = granted else {
+        let Some(options) = granted else {
             // Unsubscribed while it was on its way: settle it, send nothing.
             if let Some(tag) = delivery.tag {
                 out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
             }
             return;
         };
-        let qos = granted.min(published_qos(&delivery.headers));
+        let qos = options.qos.min(published_qos(&delivery.headers));
         let Some(pid) = self.packet_id_for(qos, delivery.tag) else {
             if let Some(tag) = delivery.tag {
                 out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
             }
             return;
         };
-        let mut publish = publish_packet(&delivery.topic, delivery.payload.0, qos, delivery.retained, pid);
+        let retain = options.retain_as_published && delivery.headers.contains_key(RETAIN);
+        let mut publish = publish_packet(&delivery.topic, delivery.payload.0, qos, retain, pid);
         publish.dup = delivery.redelivered && qos != QoS::AtMostOnce;
+        if self.version == ProtocolVersion::V5 {
+            publish.properties = from_headers(&delivery.headers, delivery.published_at, crate::driver::now_ms());
+        }
         out.push(Step::Send(Packet::Publish(publish)));
         if let (QoS::AtMostOnce, Some(tag)) = (qos, delivery.tag) {
             out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));

@@ -14,6 +14,7 @@ use mqtt_codec::{
     Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions,
     UnsubAck, Unsubscribe,
 };
+use super::properties::to_headers;
 use super::registry::Saved;
 use super::shared::{Shared, is_shared};
 use queue_core::message::{Headers, Payload};
@@ -155,14 +156,16 @@ impl Session {
                 Some(self.request(Pending::PubRec(pid)))
             }
         };
+        let mut headers = qos_headers(publish.qos);
+        let ttl_ms = to_headers(&publish, &self.client_id, &mut headers);
         let frame = ClientFrame::Publish {
             id,
             topic: Some(publish.topic),
             queue: None,
             payload: Payload(publish.payload),
-            headers: qos_headers(publish.qos),
+            headers,
             retain: publish.retain,
-            ttl_ms: None,
+            ttl_ms,
         };
         out.push(Step::Engine(frame));
     }
