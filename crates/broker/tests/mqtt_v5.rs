@@ -111,3 +111,88 @@ async fn no_local_skips_own_messages_and_retain_as_published_keeps_the_flag() {
     other.send(&Packet::Publish(publish("chat/b", "theirs", false))).await;
     assert_eq!(&received(&mut me).await.payload[..], b"theirs", "no local: only the other client's message");
 }
+
+#[tokio::test]
+async fn topic_aliases_work_both_ways_and_a_bad_alias_closes_the_connection() {
+    let broker = Broker::start().await;
+    let mut c = connect(V5, "aliased", 0);
+    c.properties.topic_alias_maximum = Some(2);
+    let mut sub = broker.raw_mqtt(c).await;
+    let max = match sub.recv().await {
+        Some(Packet::ConnAck(a)) => a.properties.topic_alias_maximum,
+        other => panic!("expected CONNACK, got {other:?}"),
+    };
+    let max = max.expect("CONNACK announces a Topic Alias Maximum");
+    subscribe(&mut sub, "t/#", SubscriptionOptions::default()).await;
+    let mut publisher = open(&broker, "aliaser").await;
+    let alias = |n| std::num::NonZeroU16::new(n);
+    // Client → server: set alias 1 up, then use it with an empty topic.
+    let mut first = publish("t/a", "1", false);
+    first.properties.topic_alias = alias(1);
+    publisher.send(&Packet::Publish(first)).await;
+    let mut again = publish("", "2", false);
+    again.properties.topic_alias = alias(1);
+    publisher.send(&Packet::Publish(again)).await;
+    publisher.send(&Packet::Publish(publish("t/b", "3", false))).await;
+    publisher.send(&Packet::Publish(publish("t/c", "4", false))).await;
+    publisher.send(&Packet::Publish(publish("t/a", "5", false))).await;
+
+    // Server → client: the first PUBLISH on a topic names it and sets an
+    // alias up, later ones carry only the alias; only 2 aliases are used.
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let p = received(&mut sub).await;
+        got.push((p.topic, p.properties.topic_alias.map(|a| a.get()), String::from_utf8_lossy(&p.payload).into_owned()));
+    }
+    let expected = [("t/a", Some(1), "1"), ("", Some(1), "2"), ("t/b", Some(2), "3"), ("t/c", None, "4"), ("", Some(1), "5")];
+    let expected: Vec<_> = expected.iter().map(|(t, a, p)| ((*t).to_owned(), *a, (*p).to_owned())).collect();
+    assert_eq!(got, expected);
+
+    // An unknown alias is a protocol error; one over the maximum is invalid.
+    let mut unknown = publish("", "x", false);
+    unknown.properties.topic_alias = alias(2);
+    publisher.send(&Packet::Publish(unknown)).await;
+    assert!(matches!(publisher.recv().await, Some(Packet::Disconnect(d)) if d.reason == ReasonCode::ProtocolError));
+    let mut over = open(&broker, "over").await;
+    let mut p = publish("t/z", "x", false);
+    p.properties.topic_alias = alias(max + 1);
+    over.send(&Packet::Publish(p)).await;
+    assert!(matches!(over.recv().await, Some(Packet::Disconnect(d)) if d.reason == ReasonCode::TopicAliasInvalid));
+    // Alias 0 (built by hand: the codec will not encode it).
+    let mut zero = open(&broker, "zero").await;
+    zero.send_bytes(&[0x30, 0x09, 0x00, 0x03, b't', b'/', b'z', 0x03, 0x23, 0x00, 0x00]).await;
+    assert!(matches!(zero.recv().await, Some(Packet::Disconnect(d)) if d.reason == ReasonCode::TopicAliasInvalid));
+}
+
+#[tokio::test]
+async fn subscription_identifiers_ride_on_matching_deliveries() {
+    let broker = Broker::start().await;
+    let mut sub = broker.raw_mqtt(connect(V5, "ids", 0)).await;
+    match sub.recv().await {
+        Some(Packet::ConnAck(a)) => assert_eq!(a.properties.subscription_identifier_available, Some(true)),
+        other => panic!("expected CONNACK, got {other:?}"),
+    }
+    for (filter, id) in [("home/#", Some(7)), ("home/+/temp", Some(42)), ("home/hall/+", None)] {
+        let subscription = Subscription { filter: filter.into(), options: SubscriptionOptions::default() };
+        let mut s = Subscribe { packet_id: 1, subscriptions: vec![subscription], properties: Default::default() };
+        s.properties.subscription_identifiers.extend(id.and_then(std::num::NonZeroU32::new));
+        sub.send(&Packet::Subscribe(s)).await;
+        assert!(matches!(sub.recv().await, Some(Packet::SubAck(_))));
+    }
+    let mut publisher = open(&broker, "pub").await;
+    publisher.send(&Packet::Publish(publish("home/hall/temp", "21", true))).await;
+    let ids = |p: &Publish| p.properties.subscription_identifiers.iter().map(|i| i.get()).collect::<Vec<_>>();
+    let mut got = ids(&received(&mut sub).await);
+    got.sort_unstable();
+    assert_eq!(got, [7, 42], "both identified subscriptions match; the third has none");
+    publisher.send(&Packet::Publish(publish("home/hall/door", "open", false))).await;
+    assert_eq!(ids(&received(&mut sub).await), [7]);
+    // A retained replay carries the new subscription's identifier.
+    let mut late = open(&broker, "late").await;
+    let subscription = Subscription { filter: "home/+/temp".into(), options: SubscriptionOptions::default() };
+    let mut s = Subscribe { packet_id: 1, subscriptions: vec![subscription], properties: Default::default() };
+    s.properties.subscription_identifiers.push(std::num::NonZeroU32::MIN.saturating_add(8));
+    late.send(&Packet::Subscribe(s)).await;
+    assert!(matches!(late.recv().await, Some(Packet::SubAck(_))));
+    assert_eq!(ids(&received(&mut late).await), [9]);
+}

@@ -120,6 +120,8 @@ impl DecodeError {
             PacketTooLarge { .. } => ReasonCode::PacketTooLarge,
             UnsupportedProtocolVersion { .. } => ReasonCode::UnsupportedProtocolVersion,
             WildcardInTopic => ReasonCode::TopicNameInvalid,
+            // Topic alias 0 (MQTT 5 §3.3.2.3.4).
+            InvalidPropertyValue(0x23) => ReasonCode::TopicAliasInvalid,
             ZeroPacketId
             | DupOnQos0
             | DuplicateProperty(_)

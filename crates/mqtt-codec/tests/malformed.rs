@@ -98,7 +98,7 @@ fn protocol_violations() {
             V5,
             "30 07 0001 61 03 23 0000",
             InvalidPropertyValue(0x23),
-            ReasonCode::ProtocolError,
+            ReasonCode::TopicAliasInvalid,
         ),
         (
             V5,

@@ -6,7 +6,7 @@
 use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
 use super::lifetime::Lifetime;
-use super::session::{Pending, Session, Step, engine_will};
+use super::session::{Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
 use crate::driver::{Command, Outbound, Outbox};
 use crate::server::AppState;
 use bytes::BytesMut;
@@ -144,7 +144,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         }
         connack.properties.maximum_packet_size = std::num::NonZeroU32::new(self.max_packet);
         connack.properties.shared_subscription_available = Some(true);
-        connack.properties.subscription_identifier_available = Some(false);
+        connack.properties.subscription_identifier_available = Some(true);
+        connack.properties.topic_alias_maximum = Some(TOPIC_ALIAS_MAX);
+        self.session.peer_alias_max = connect.properties.topic_alias_maximum.unwrap_or(0);
         self.send(&Packet::ConnAck(connack));
         let mut steps = Vec::new();
         for frame in early.into_iter().flatten() {
@@ -298,6 +300,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
 
     fn send(&mut self, packet: &Packet) {
         if !append(&mut self.out, packet, self.session.version, self.peer_max) {
+            if let Packet::Publish(publish) = packet {
+                self.session.alias_not_sent(publish);
+            }
             tracing::debug!(conn = self.conn, kind = ?packet.kind(), "packet over the client's maximum size; not sent");
         }
     }

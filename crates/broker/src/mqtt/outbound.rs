@@ -41,7 +41,8 @@ impl Session {
         for message in messages {
             let qos = options.qos.min(published_qos(&message.headers));
             let Some(pid) = self.packet_id_for(qos, None) else { continue };
-            let publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
+            let mut publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
+            publish.properties.subscription_identifiers.extend(self.sub_ids.get(filter));
             out.push(Step::Send(Packet::Publish(publish)));
         }
     }
@@ -68,13 +69,26 @@ impl Session {
             return;
         }
         let own = delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
+        let mut sub_ids = Vec::new();
         let granted = if *delivery.queue == *self.queue {
             // No local: a subscription with it does not get the client's own messages.
             let wanted = |o: &SubscriptionOptions| !(own && o.no_local);
             let matching = self.subs.iter().filter(|(filter, o)| matches(filter, &delivery.topic) && wanted(o));
-            matching.map(|(_, o)| *o).max_by_key(|o| o.qos)
+            let mut best: Option<SubscriptionOptions> = None;
+            for (filter, options) in matching {
+                if best.is_none_or(|b| options.qos > b.qos) {
+                    best = Some(*options);
+                }
+                if let Some(id) = self.sub_ids.get(filter) {
+                    sub_ids.push(*id);
+                }
+            }
+            best
         } else {
-            self.shared_options(&delivery.queue)
+            self.shared_options(&delivery.queue).map(|(options, id)| {
+                sub_ids.extend(id);
+                options
+            })
         };
         let Some(options) = granted else {
             // Unsubscribed while it was on its way: settle it, send nothing.
@@ -95,6 +109,8 @@ impl Session {
         publish.dup = delivery.redelivered && qos != QoS::AtMostOnce;
         if self.version == ProtocolVersion::V5 {
             publish.properties = from_headers(&delivery.headers, delivery.published_at, crate::driver::now_ms());
+            publish.properties.subscription_identifiers = sub_ids;
+            self.alias_out(&mut publish);
         }
         out.push(Step::Send(Packet::Publish(publish)));
         if let (QoS::AtMostOnce, Some(tag)) = (qos, delivery.tag) {

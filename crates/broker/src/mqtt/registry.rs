@@ -28,6 +28,8 @@ pub struct Saved {
     pub subs: BTreeMap<String, SubscriptionOptions>,
     /// QoS 2 packet ids received and not yet released (PUBREL).
     pub incoming_qos2: HashSet<u16>,
+    /// Subscription identifiers: topic filter → identifier.
+    pub sub_ids: BTreeMap<String, std::num::NonZeroU32>,
 }
 
 #[derive(Debug, Clone)]

@@ -21,6 +21,11 @@ use queue_core::message::{Headers, Payload};
 use queue_core::protocol::{ClientFrame, Will};
 use queue_core::topic::validate_filter;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::num::{NonZeroU16, NonZeroU32};
+
+/// The Topic Alias Maximum announced in CONNACK: how many topic aliases a
+/// client may set up on one connection.
+pub const TOPIC_ALIAS_MAX: u16 = 64;
 
 /// Header carrying the QoS an MQTT client published with (as RabbitMQ's
 /// `x-mqtt-publish-qos`). Messages without it (native publishes) count as QoS 1.
@@ -86,6 +91,15 @@ pub struct Session {
     pub(super) next_packet_id: u16,
     /// QoS 2 packet ids received (PUBREC sent) and not yet released.
     pub(super) incoming_qos2: HashSet<u16>,
+    /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
+    pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
+    /// Topic aliases the client set up on this connection: alias → topic.
+    aliases_in: HashMap<u16, String>,
+    /// The client's Topic Alias Maximum: how many aliases the broker may use.
+    pub peer_alias_max: u16,
+    /// Topic aliases the broker set up on this connection: topic → alias.
+    pub(super) aliases_out: HashMap<String, u16>,
+    pub(super) next_alias: u16,
 }
 
 impl Session {
@@ -103,6 +117,11 @@ impl Session {
             outgoing: HashMap::new(),
             next_packet_id: 1,
             incoming_qos2: HashSet::new(),
+            sub_ids: BTreeMap::new(),
+            aliases_in: HashMap::new(),
+            peer_alias_max: 0,
+            aliases_out: HashMap::new(),
+            next_alias: 1,
         }
     }
 
@@ -110,11 +129,12 @@ impl Session {
     pub fn restore(&mut self, saved: Saved) {
         self.subs = saved.subs;
         self.incoming_qos2 = saved.incoming_qos2;
+        self.sub_ids = saved.sub_ids;
     }
 
     /// What a persistent session keeps while its client is away.
     pub fn saved(&self) -> Saved {
-        Saved { subs: self.subs.clone(), incoming_qos2: self.incoming_qos2.clone() }
+        Saved { subs: self.subs.clone(), incoming_qos2: self.incoming_qos2.clone(), sub_ids: self.sub_ids.clone() }
     }
 
     /// The engine request id for a new request whose reply means `pending`.
@@ -141,7 +161,11 @@ impl Session {
         }
     }
 
-    fn publish(&mut self, publish: Publish, out: &mut Vec<Step>) {
+    fn publish(&mut self, mut publish: Publish, out: &mut Vec<Step>) {
+        if let Err(reason) = self.resolve_alias(&mut publish) {
+            out.push(Step::Close(Some(reason)));
+            return;
+        }
         let pid = publish.packet_id;
         let id = match publish.qos {
             QoS::AtMostOnce => None,
@@ -168,6 +192,48 @@ impl Session {
             ttl_ms,
         };
         out.push(Step::Engine(frame));
+    }
+
+    /// Applies the PUBLISH's topic alias (MQTT 5 §3.3.2.3.4): a topic with
+    /// an alias sets the alias up, an empty topic uses it. An alias over the
+    /// maximum is invalid; an unknown one is a protocol error.
+    fn resolve_alias(&mut self, publish: &mut Publish) -> Result<(), ReasonCode> {
+        let Some(alias) = publish.properties.topic_alias.take() else { return Ok(()) };
+        if alias.get() > TOPIC_ALIAS_MAX {
+            return Err(ReasonCode::TopicAliasInvalid);
+        }
+        if publish.topic.is_empty() {
+            publish.topic = self.aliases_in.get(&alias.get()).ok_or(ReasonCode::ProtocolError)?.clone();
+        } else {
+            self.aliases_in.insert(alias.get(), publish.topic.clone());
+        }
+        Ok(())
+    }
+
+    /// Gives an outgoing PUBLISH a topic alias if the client accepts them:
+    /// the first PUBLISH on a topic sets one up (while aliases are left),
+    /// later ones send an empty topic with the alias.
+    pub(super) fn alias_out(&mut self, publish: &mut Publish) {
+        if self.peer_alias_max == 0 {
+            return;
+        }
+        if let Some(&alias) = self.aliases_out.get(&publish.topic) {
+            publish.topic.clear();
+            publish.properties.topic_alias = NonZeroU16::new(alias);
+        } else if self.next_alias <= self.peer_alias_max {
+            let alias = self.next_alias;
+            self.next_alias += 1;
+            self.aliases_out.insert(publish.topic.clone(), alias);
+            publish.properties.topic_alias = NonZeroU16::new(alias);
+        }
+    }
+
+    /// A PUBLISH that set up an alias was not sent (over the client's
+    /// maximum packet size): the client never learnt the alias, so forget it.
+    pub fn alias_not_sent(&mut self, publish: &Publish) {
+        if publish.properties.topic_alias.is_some() && !publish.topic.is_empty() {
+            self.aliases_out.remove(&publish.topic);
+        }
     }
 
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the client has the message; ack it to the engine.
@@ -199,8 +265,9 @@ impl Session {
     fn subscribe(&mut self, subscribe: Subscribe, out: &mut Vec<Step>) {
         let mut reasons = Vec::with_capacity(subscribe.subscriptions.len());
         let mut replay = Vec::new();
+        let sub_id = subscribe.properties.subscription_identifiers.first().copied();
         for sub in subscribe.subscriptions {
-            let (reason, new) = self.add_subscription(&sub.filter, sub.options, out);
+            let (reason, new) = self.add_subscription(&sub.filter, sub.options, sub_id, out);
             let wanted = match sub.options.retain_handling {
                 RetainHandling::SendAtSubscribe => true,
                 RetainHandling::SendIfNew => new,
@@ -222,15 +289,21 @@ impl Session {
         &mut self,
         filter: &str,
         options: SubscriptionOptions,
+        sub_id: Option<NonZeroU32>,
         out: &mut Vec<Step>,
     ) -> (ReasonCode, bool) {
         if is_shared(filter) {
             // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
-            return (self.add_shared(filter, options, out), false);
+            return (self.add_shared(filter, options, sub_id, out), false);
         }
         if validate_filter(filter).is_err() {
             return (ReasonCode::TopicFilterInvalid, false);
         }
+        // A SUBSCRIBE without an identifier removes the old one (MQTT 5 §3.8.2.1.2).
+        match sub_id {
+            Some(id) => self.sub_ids.insert(filter.to_owned(), id),
+            None => self.sub_ids.remove(filter),
+        };
         let existed = self.subs.insert(filter.to_owned(), options).is_some();
         if !existed {
             let id = self.request(Pending::Nothing);
@@ -245,6 +318,7 @@ impl Session {
             if self.remove_shared(&filter, out) {
                 reasons.push(ReasonCode::Success);
             } else if self.subs.remove(&filter).is_some() {
+                self.sub_ids.remove(&filter);
                 let id = self.request(Pending::Nothing);
                 out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue.clone(), filter }));
                 reasons.push(ReasonCode::Success);

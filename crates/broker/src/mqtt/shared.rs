@@ -9,6 +9,7 @@ use mqtt_codec::{ReasonCode, SubscriptionOptions};
 use queue_core::protocol::{AckMode, ClientFrame};
 use queue_core::queue::QueueOptions;
 use queue_core::topic::validate_filter;
+use std::num::NonZeroU32;
 
 /// The prefix of a shared subscription's filter.
 const PREFIX: &str = "$share/";
@@ -20,6 +21,8 @@ pub struct Shared {
     pub queue: String,
     /// The subscription's options.
     pub options: SubscriptionOptions,
+    /// The subscription identifier its SUBSCRIBE carried.
+    pub id: Option<NonZeroU32>,
     /// The engine consumer, once subscribed.
     pub consumer: Option<u64>,
 }
@@ -41,10 +44,17 @@ pub fn shared_queue(filter: &str) -> Option<(String, String)> {
 
 impl Session {
     /// Joins the shared subscription `filter`; returns the SUBACK reason code.
-    pub(super) fn add_shared(&mut self, filter: &str, options: SubscriptionOptions, out: &mut Vec<Step>) -> ReasonCode {
+    pub(super) fn add_shared(
+        &mut self,
+        filter: &str,
+        options: SubscriptionOptions,
+        id: Option<NonZeroU32>,
+        out: &mut Vec<Step>,
+    ) -> ReasonCode {
         let Some((queue, inner)) = shared_queue(filter) else { return ReasonCode::TopicFilterInvalid };
         if let Some(existing) = self.shared.get_mut(filter) {
             existing.options = options;
+            existing.id = id;
             return super::session::granted(options.qos);
         }
         let declare = self.request(Pending::Nothing);
@@ -56,7 +66,7 @@ impl Session {
         let frame =
             ClientFrame::Subscribe { id: subscribe, queue: Some(queue.clone()), topic: None, prefetch: Some(self.prefetch), ack: AckMode::Manual };
         out.push(Step::Engine(frame));
-        self.shared.insert(filter.to_owned(), Shared { queue, options, consumer: None });
+        self.shared.insert(filter.to_owned(), Shared { queue, options, id, consumer: None });
         super::session::granted(options.qos)
     }
 
@@ -82,9 +92,9 @@ impl Session {
         }
     }
 
-    /// The options of the shared subscription consuming `queue`.
-    pub(super) fn shared_options(&self, queue: &str) -> Option<SubscriptionOptions> {
-        self.shared.values().find(|s| s.queue == queue).map(|s| s.options)
+    /// The options and identifier of the shared subscription consuming `queue`.
+    pub(super) fn shared_options(&self, queue: &str) -> Option<(SubscriptionOptions, Option<NonZeroU32>)> {
+        self.shared.values().find(|s| s.queue == queue).map(|s| (s.options, s.id))
     }
 }
 
