@@ -26,6 +26,10 @@ pub struct Config {
     pub max_pending_frames: usize,
     /// Prefetch for subscriptions that give none.
     pub default_prefetch: u32,
+    /// Longest MQTT keep-alive allowed, in seconds (0: no limit). An MQTT 5
+    /// client asking for more, or for none, is given this one in CONNACK's
+    /// Server Keep Alive; a 3.1.1 client keeps its own (3.1.1 cannot be told).
+    pub mqtt_max_keep_alive: u16,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             ping_interval_ms: 20_000,
             max_pending_frames: 200_000,
             default_prefetch: 100,
+            mqtt_max_keep_alive: 0,
         }
     }
 }

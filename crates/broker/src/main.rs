@@ -50,6 +50,10 @@ struct ServeArgs {
     /// WebSocket ping interval in ms; a peer silent for two intervals is dropped.
     #[arg(long)]
     ping_interval_ms: Option<u64>,
+    /// Longest MQTT keep-alive in seconds (0: no limit); MQTT 5 clients asking
+    /// for more or none get this one as Server Keep Alive.
+    #[arg(long)]
+    mqtt_max_keep_alive: Option<u16>,
     /// TOML file with any of these settings; flags win over it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
@@ -67,6 +71,7 @@ impl ServeArgs {
         config.max_frame_bytes = self.max_frame_bytes.unwrap_or(config.max_frame_bytes);
         config.max_connections = self.max_connections.unwrap_or(config.max_connections);
         config.ping_interval_ms = self.ping_interval_ms.unwrap_or(config.ping_interval_ms);
+        config.mqtt_max_keep_alive = self.mqtt_max_keep_alive.unwrap_or(config.mqtt_max_keep_alive);
         config.validate()?;
         Ok(config)
     }

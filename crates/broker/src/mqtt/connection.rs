@@ -11,7 +11,7 @@ use crate::driver::{Command, Outbound, Outbox};
 use crate::server::AppState;
 use bytes::BytesMut;
 use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCode, decode};
-use queue_core::protocol::{AckMode, ClientFrame, ServerFrame};
+use queue_core::protocol::{AckMode, ClientFrame, ServerFrame, Will};
 use queue_core::queue::QueueOptions;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -75,9 +75,11 @@ where
         outbound,
         max_packet,
         peer_max: connect.properties.maximum_packet_size.map_or(u32::MAX, |m| m.get()),
-        keep_alive: Duration::from_millis(u64::from(connect.keep_alive) * 1500),
+        keep_alive: Duration::ZERO,
         lifetime: Lifetime::of(&connect),
         delete_on_close: false,
+        delayed_will: None,
+        goodbye: false,
     };
     if link.open(&connect, assigned).await {
         tokio::select! {
@@ -87,6 +89,9 @@ where
     }
     link.finish().await;
     let _ = state.commands.send(Command::Disconnect { conn }).await;
+    if let (Some((will, delay)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
+        publish_will_later(&state, link.session.client_id.clone(), conn, will, delay);
+    }
     drop(claim);
     tracing::debug!(conn, "MQTT disconnected");
 }
@@ -108,6 +113,11 @@ struct Link<'a, S> {
     lifetime: Lifetime,
     /// A clean session resumed a persistent queue: delete it at the end.
     delete_on_close: bool,
+    /// A will with a delay (MQTT 5): kept here, not given to the engine,
+    /// and published that long after the connection is lost.
+    delayed_will: Option<(Will, Duration)>,
+    /// The client said a clean goodbye: no will.
+    goodbye: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
@@ -119,12 +129,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         };
         self.session.prefetch = prefetch;
         let queue = self.session.queue.clone();
-        let hello = ClientFrame::Hello {
-            id: None,
-            client_id: Some(self.session.client_id.clone()),
-            keep_alive_ms: 0,
-            will: connect.will.as_ref().map(engine_will),
-        };
+        let (keep_alive, server_keep_alive) = keep_alive(connect, self.state.config.mqtt_max_keep_alive);
+        self.keep_alive = Duration::from_millis(u64::from(keep_alive) * 1500);
+        let mut will = connect.will.as_ref().map(engine_will);
+        let delay = will_delay(connect, self.lifetime);
+        if !delay.is_zero() {
+            self.delayed_will = will.take().map(|w| (w, delay));
+        }
+        let hello = ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
         self.to_engine(hello).await;
         let Some((options, present)) = self.resume(connect.clean_start).await else { return false };
         let subscribe = self.session.request(Pending::Nothing);
@@ -147,6 +159,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         connack.properties.subscription_identifier_available = Some(true);
         connack.properties.topic_alias_maximum = Some(TOPIC_ALIAS_MAX);
         self.session.peer_alias_max = connect.properties.topic_alias_maximum.unwrap_or(0);
+        connack.properties.server_keep_alive = server_keep_alive;
+        if connect.properties.request_response_information == Some(true) {
+            connack.properties.response_information = Some(response_information(&self.session.client_id));
+        }
         self.send(&Packet::ConnAck(connack));
         let mut steps = Vec::new();
         for frame in early.into_iter().flatten() {
@@ -266,7 +282,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     async fn carry_out(&mut self, steps: Vec<Step>) -> bool {
         for step in steps {
             match step {
-                Step::Engine(frame) => self.to_engine(frame).await,
+                Step::Engine(frame) => {
+                    self.goodbye |= matches!(frame, ClientFrame::Bye);
+                    self.to_engine(frame).await;
+                }
                 Step::Send(packet) => self.send(&packet),
                 Step::Retained(filter) => self.replay_retained(filter).await,
                 Step::Close(reason) => {
@@ -342,4 +361,65 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The keep-alive to enforce (seconds, 0: none) and the Server Keep Alive
+/// to announce: an MQTT 5 client asking for more than `max`, or for none,
+/// gets `max` (0: no limit). A 3.1.1 client keeps its own.
+fn keep_alive(connect: &Connect, max: u16) -> (u16, Option<u16>) {
+    let asked = connect.keep_alive;
+    let over = max > 0 && (asked == 0 || asked > max);
+    match connect.protocol {
+        ProtocolVersion::V5 if over => (max, Some(max)),
+        _ => (asked, None),
+    }
+}
+
+/// How long after the connection is lost its will is published: the will
+/// delay interval, but no later than the session ends (MQTT 5 §3.1.3.2.2).
+fn will_delay(connect: &Connect, lifetime: Lifetime) -> Duration {
+    let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
+    let asked = Duration::from_secs(u64::from(asked));
+    match lifetime {
+        Lifetime::Transient => Duration::ZERO,
+        Lifetime::Persistent(Some(ms)) => asked.min(Duration::from_millis(ms)),
+        Lifetime::Persistent(None) => asked,
+    }
+}
+
+/// The Response Information given to a client that asks for it: a topic
+/// prefix for its responses (nothing reserves it; it is a convention).
+fn response_information(client_id: &str) -> String {
+    format!("reply/{client_id}")
+}
+
+/// Publishes `will` of the lost connection `conn` after `delay`, unless the
+/// client connects again first or the broker shuts down. The engine
+/// publishes it as a will, from a short-lived connection that says hello
+/// with it and is then lost.
+fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: Will, delay: Duration) {
+    let Some(back) = state.mqtt_sessions.delay_will(&client_id, conn) else { return };
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = back.cancelled() => return,
+            () = state.shutdown.cancelled() => return,
+        }
+        state.mqtt_sessions.will_done(&client_id, conn);
+        let proxy = state.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (outbox, _outbound) = Outbox::new();
+        let remote = SocketAddr::from(([127, 0, 0, 1], 0));
+        let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: Some(will) };
+        let commands = [
+            Command::Connect { conn: proxy, outbox, remote },
+            Command::Frame { conn: proxy, frame: hello },
+            Command::Disconnect { conn: proxy },
+        ];
+        for command in commands {
+            if state.commands.send(command).await.is_err() {
+                return;
+            }
+        }
+    });
 }

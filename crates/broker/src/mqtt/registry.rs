@@ -18,6 +18,9 @@ const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 pub struct Registry {
     claims: Arc<Mutex<HashMap<String, Entry>>>,
     saved: Arc<Mutex<HashMap<String, Saved>>>,
+    /// Delayed wills waiting to be published, by client id: cancelled when
+    /// the client connects again in time.
+    wills: Arc<Mutex<HashMap<String, (u64, CancellationToken)>>>,
 }
 
 /// What a persistent session keeps while its client is away (its messages
@@ -58,7 +61,14 @@ impl Registry {
     /// it: that one is asked to leave, and this waits (bounded) until it has.
     pub async fn claim(&self, client_id: &str, conn: u64) -> Claim {
         let entry = Entry { conn, kick: CancellationToken::new(), gone: CancellationToken::new() };
-        let previous = self.lock().insert(client_id.to_owned(), entry.clone());
+        let previous = {
+            let mut claims = self.lock();
+            if let Some((_, will)) = self.wills.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id) {
+                // Back before its will delay ran out: the will is not published.
+                will.cancel();
+            }
+            claims.insert(client_id.to_owned(), entry.clone())
+        };
         if let Some(previous) = previous {
             previous.kick.cancel();
             if tokio::time::timeout(TAKEOVER_WAIT, previous.gone.cancelled()).await.is_err() {
@@ -66,6 +76,31 @@ impl Registry {
             }
         }
         Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicked: entry.kick, gone: entry.gone }
+    }
+
+    /// Registers a delayed will of `conn`, which held `client_id`; returns
+    /// the token a new connection with that id cancels, or `None` if one
+    /// has already claimed the id (then the will is not published).
+    pub fn delay_will(&self, client_id: &str, conn: u64) -> Option<CancellationToken> {
+        let claims = self.lock();
+        if claims.get(client_id).is_some_and(|e| e.conn != conn) {
+            return None;
+        }
+        let token = CancellationToken::new();
+        let previous = self.wills.lock().unwrap_or_else(PoisonError::into_inner).insert(client_id.to_owned(), (conn, token.clone()));
+        if let Some((_, previous)) = previous {
+            previous.cancel();
+        }
+        drop(claims);
+        Some(token)
+    }
+
+    /// Forgets the delayed will of `conn`, which held `client_id`, once it has run.
+    pub fn will_done(&self, client_id: &str, conn: u64) {
+        let mut wills = self.wills.lock().unwrap_or_else(PoisonError::into_inner);
+        if wills.get(client_id).is_some_and(|(c, _)| *c == conn) {
+            wills.remove(client_id);
+        }
     }
 
     /// Saves a persistent session's state when its connection ends.
