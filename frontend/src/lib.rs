@@ -5,13 +5,13 @@
 //! and by the broker live). [`App`] opens on the simulator: a smart home from
 //! `home-sim` driven by animation frames ([`Simulator`]), drawn as a floor
 //! plan ([`FloorPlan`]), queues as FIFOs ([`QueueCard`]), with controls,
-//! lessons and an event log. The Live tab monitors the broker that served
-//! the page ([`QueueTable`], [`StatusLine`]).
+//! lessons and an event log. The Live tab connects to a broker's WebSocket
+//! ([`Live`]): queues and rates ([`QueueTable`]), device cards, publish and
+//! subscribe, all fed through a plain [`LiveState`].
 //!
 //! Components are small functions over [`SimHandle`] or plain data, so tests
 //! mount them with a hand-driven simulation and no broker.
 
-mod api;
 mod charts;
 mod clock;
 mod controls;
@@ -34,7 +34,7 @@ pub use controls::{Controls, PublishForm};
 pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
-pub use live::Live;
+pub use live::{DeviceState, HISTORY, LinkState, Live, LiveState, Received, Totals, backoff_ms, format_rate, http_base};
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};
 pub use queue_table::QueueTable;

@@ -1,14 +1,7 @@
 //! The plain data the views show.
 
-use serde::Deserialize;
-
-/// One queue as listed by the broker's `GET /api/queues`.
-///
-/// Only the fields the dashboard shows; anything else in the JSON is ignored
-/// and a missing field reads as empty or zero, so an older or newer broker
-/// still renders.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(default)]
+/// One queue of the live broker, as its table row shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct QueueInfo {
     /// The queue's name.
     pub name: String,
@@ -18,6 +11,10 @@ pub struct QueueInfo {
     pub unacked: u64,
     /// Consumers subscribed to the queue.
     pub consumers: u64,
+    /// Messages in per second, formatted ("—" until two snapshots arrived).
+    pub rate_in: String,
+    /// Deliveries per second, formatted.
+    pub rate_out: String,
 }
 
 /// What the dashboard knows about its link to the broker.

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::QueueInfo;
 
-/// A row per queue: name, ready, unacked, consumers.
+/// A row per queue: name, ready, unacked, consumers, rates in and out.
 ///
 /// Pure: it shows whatever `queues` holds and fetches nothing.
 #[component]
@@ -22,6 +22,8 @@ pub fn QueueTable(
                         <th scope="col" class="num">"Ready"</th>
                         <th scope="col" class="num">"Unacked"</th>
                         <th scope="col" class="num">"Consumers"</th>
+                        <th scope="col" class="num">"In/s"</th>
+                        <th scope="col" class="num">"Out/s"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -41,6 +43,8 @@ fn queue_row(queue: QueueInfo) -> impl IntoView {
             <td class="num" data-testid="queue-ready">{queue.ready}</td>
             <td class="num" data-testid="queue-unacked">{queue.unacked}</td>
             <td class="num" data-testid="queue-consumers">{queue.consumers}</td>
+            <td class="num" data-testid="queue-rate-in">{queue.rate_in}</td>
+            <td class="num" data-testid="queue-rate-out">{queue.rate_out}</td>
         </tr>
     }
 }

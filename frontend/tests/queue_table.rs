@@ -43,6 +43,7 @@ fn queue(name: &str, ready: u64, unacked: u64, consumers: u64) -> QueueInfo {
         ready,
         unacked,
         consumers,
+        ..QueueInfo::default()
     }
 }
 

@@ -1,78 +1,115 @@
-//! Live mode: the broker that served the page, polled through its admin API.
-//! Today it lists the broker's queues; the stats stream, device cards and the
-//! publish / subscribe panels come next.
+//! Live mode: a real broker over its WebSocket (`/ws` of the serving broker
+//! by default, any `ws://`/`wss://` URL on request), with its queues and
+//! rates from the `stats` stream, device cards from the retained state of
+//! `home/#`, a publish form and a subscribe panel.
+//!
+//! The connection ([`conn`]) and the session glue ([`session`]) are effects
+//! that live while the view is mounted; what they learn is a plain
+//! [`state::LiveState`] the panels read.
 
-use std::time::Duration;
+mod conn;
+mod panels;
+mod pubsub;
+mod session;
+mod state;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::api;
-use crate::model::{QueueInfo, Status};
+pub use conn::{LinkState, backoff_ms};
+pub use session::http_base;
+pub use state::{DeviceState, HISTORY, LiveState, Received, Totals, format_rate};
+
 use crate::queue_table::QueueTable;
-use crate::status::StatusLine;
+use panels::{Connections, Devices, TotalsBar};
+use pubsub::{LivePublish, Subscribe};
+use session::Session;
 
-/// How often the queue list is fetched again.
-const REFRESH: Duration = Duration::from_secs(1);
+/// The filter the subscribe panel starts with: everything.
+const DEFAULT_FILTER: &str = "#";
 
-/// The live view of the serving broker.
+/// The serving broker's WebSocket URL: `ws(s)://HOST/ws` of this page.
+pub fn default_url() -> String {
+    let location = window().location();
+    let secure = location.protocol().is_ok_and(|p| p == "https:");
+    let host = location.host().unwrap_or_default();
+    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+}
+
+/// The live view; connects on mount and disconnects on unmount.
 #[component]
 pub fn Live() -> impl IntoView {
-    let queues = RwSignal::new(Vec::<QueueInfo>::new());
-    let loaded = RwSignal::new(false);
-    let status = RwSignal::new(Status::Loading);
-    poll_queues(queues, loaded, status);
+    let session = Session::new(DEFAULT_FILTER);
+    let url = RwSignal::new(default_url());
+    session.connect(url.get_untracked());
+    on_cleanup(move || session.disconnect());
+    let connect = {
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            session.connect(url.get_untracked().trim().to_string());
+        }
+    };
+    let link_state = session.link_state;
+    let queues = {
+        Signal::derive(move || {
+            session.version.track();
+            session.state.with_value(|s| s.queues.clone())
+        })
+    };
+    let has_stats = {
+        move || {
+            session.version.track();
+            session.state.with_value(|s| s.has_stats)
+        }
+    };
     view! {
-        <section class="live panel">
-            <header class="panel-head">
-                <h2>"Broker queues"</h2>
-                <StatusLine status=status />
-            </header>
-            <Show when=move || loaded.get() fallback=no_list_yet>
-                <QueueTable queues=queues />
-            </Show>
-        </section>
+        <div class="live">
+            <section class="panel live-head">
+                <form class="connect" on:submit=connect aria-label="Broker">
+                    <label>"Broker "
+                        <input type="url" data-testid="live-url" spellcheck="false" size="34"
+                            prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                    </label>
+                    <button type="submit">"Connect"</button>
+                </form>
+                <p class=move || link_state.with(LinkState::class) data-testid="status" role="status">
+                    {move || link_state.with(|s| s.text(&url.get_untracked()))}
+                </p>
+            </section>
+            <TotalsBar session=session />
+            <div class="live-grid">
+                <section class="panel" aria-labelledby="live-queues-h">
+                    <h2 id="live-queues-h">"Queues"</h2>
+                    <Show when=has_stats fallback=no_list_yet>
+                        <QueueTable queues=queues />
+                    </Show>
+                </section>
+                <section class="panel" aria-labelledby="live-devices-h">
+                    <h2 id="live-devices-h">"Devices " <small>"retained state of home/#"</small></h2>
+                    <Devices session=session />
+                </section>
+                <section class="panel" aria-labelledby="live-pub-h">
+                    <h2 id="live-pub-h">"Publish"</h2>
+                    <LivePublish session=session />
+                </section>
+                <section class="panel" aria-labelledby="live-conns-h">
+                    <h2 id="live-conns-h">"Connections"</h2>
+                    <Connections session=session />
+                </section>
+                <section class="panel wide" aria-labelledby="live-sub-h">
+                    <h2 id="live-sub-h">"Subscribe"</h2>
+                    <Subscribe session=session />
+                </section>
+            </div>
+        </div>
     }
 }
 
-/// Before the first answer there is no list, which is not the same as an
-/// empty one: say so rather than claim there are no queues.
+/// Before the first stats frame there is no list, which is not the same as
+/// an empty one: say so rather than claim there are no queues.
 fn no_list_yet() -> impl IntoView {
     view! {
         <p class="empty" data-testid="no-list">
             "The queue list appears here once the broker answers."
         </p>
-    }
-}
-
-/// Fetches the queue list now and every [`REFRESH`], until the owner is
-/// cleaned up. A request still in flight is not doubled. After an error the
-/// last list stays on screen and the status line says so.
-fn poll_queues(queues: RwSignal<Vec<QueueInfo>>, loaded: RwSignal<bool>, status: RwSignal<Status>) {
-    let in_flight = RwSignal::new(false);
-    let refresh = move || {
-        if in_flight.get_untracked() {
-            return;
-        }
-        in_flight.set(true);
-        spawn_local(async move {
-            match api::fetch_queues().await {
-                Ok(list) => {
-                    queues.set(list);
-                    loaded.set(true);
-                    status.set(Status::Connected);
-                }
-                Err(reason) if loaded.get_untracked() => {
-                    status.set(Status::Error(format!("{reason} (showing the last list received)")))
-                }
-                Err(reason) => status.set(Status::Error(reason)),
-            }
-            in_flight.set(false);
-        });
-    };
-    refresh();
-    match set_interval_with_handle(refresh, REFRESH) {
-        Ok(handle) => on_cleanup(move || handle.clear()),
-        Err(_) => status.set(Status::Error("this browser refused a timer, so the list will not refresh".to_string())),
     }
 }

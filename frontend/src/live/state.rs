@@ -1,0 +1,174 @@
+//! What live mode knows about the broker, as a plain type the views read.
+//!
+//! [`LiveState`] is fed the broker's frames in order and keeps: the queues
+//! with rates from two successive `stats` snapshots, the broker-wide totals
+//! and rates, the last state of every `home/…` topic (device cards), and a
+//! bounded history of the messages the subscribe panel received. No IO here:
+//! the connection module feeds it, tests can too.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use queue_core::StatsSnapshot;
+use queue_core::protocol::Delivery;
+
+use crate::model::QueueInfo;
+
+/// How many received messages the subscribe panel keeps (oldest go first).
+pub const HISTORY: usize = 500;
+
+/// Broker-wide numbers from the latest `stats` frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Open connections.
+    pub connections: u64,
+    /// Consumers across all queues.
+    pub consumers: u64,
+    /// Topics holding a retained message.
+    pub retained: u64,
+    /// Messages published since the broker started.
+    pub published: u64,
+    /// Publishes per second, once two snapshots arrived.
+    pub publish_rate: Option<f64>,
+    /// Deliveries per second.
+    pub deliver_rate: Option<f64>,
+    /// Acks per second.
+    pub ack_rate: Option<f64>,
+}
+
+/// The last message seen on one device topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceState {
+    /// The payload as text (or a note that it is binary).
+    pub payload: String,
+    /// Whether it came from the retained replay (state from before we looked).
+    pub retained: bool,
+}
+
+/// One message the subscribe panel received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received {
+    /// Running number since the page connected (newest is highest).
+    pub seq: u64,
+    /// Its topic.
+    pub topic: String,
+    /// The payload as text.
+    pub payload: String,
+    /// Whether it was a retained replay.
+    pub retained: bool,
+}
+
+/// The previous snapshot's counters, for rates.
+#[derive(Clone, Debug)]
+struct Previous {
+    now: u64,
+    published: u64,
+    delivered: u64,
+    acked: u64,
+    queues: BTreeMap<String, (u64, u64)>,
+}
+
+/// Everything live mode shows, updated frame by frame.
+#[derive(Clone, Debug, Default)]
+pub struct LiveState {
+    /// Queues, in the broker's order, with rates once known.
+    pub queues: Vec<QueueInfo>,
+    /// Whether a `stats` frame arrived since connecting.
+    pub has_stats: bool,
+    /// Broker-wide totals and rates.
+    pub totals: Totals,
+    /// Last state per `home/…` topic.
+    pub devices: BTreeMap<String, DeviceState>,
+    /// The subscribe panel's last [`HISTORY`] messages, oldest first.
+    pub messages: VecDeque<Received>,
+    /// Messages the subscribe panel received in all.
+    pub received: u64,
+    previous: Option<Previous>,
+}
+
+impl LiveState {
+    /// Takes a `stats` snapshot: queues, totals, and rates against the last one.
+    pub fn apply_stats(&mut self, stats: &StatsSnapshot) {
+        let prev = self.previous.take();
+        let seconds = prev.as_ref().map(|p| stats.now.saturating_sub(p.now) as f64 / 1000.0).filter(|s| *s > 0.0);
+        let rate = |now: u64, then: Option<u64>| Some(now.saturating_sub(then?) as f64 / seconds?);
+        let c = &stats.counters;
+        self.totals = Totals {
+            connections: stats.connections,
+            consumers: stats.consumers,
+            retained: stats.retained,
+            published: c.published,
+            publish_rate: rate(c.published, prev.as_ref().map(|p| p.published)),
+            deliver_rate: rate(c.delivered, prev.as_ref().map(|p| p.delivered)),
+            ack_rate: rate(c.acked, prev.as_ref().map(|p| p.acked)),
+        };
+        self.queues = stats
+            .queues
+            .iter()
+            .map(|q| {
+                let before = prev.as_ref().and_then(|p| p.queues.get(&q.name));
+                QueueInfo {
+                    name: q.name.clone(),
+                    ready: q.ready,
+                    unacked: q.unacked,
+                    consumers: q.consumers,
+                    rate_in: format_rate(rate(q.counters.enqueued, before.map(|b| b.0))),
+                    rate_out: format_rate(rate(q.counters.delivered, before.map(|b| b.1))),
+                }
+            })
+            .collect();
+        self.has_stats = true;
+        self.previous = Some(Previous {
+            now: stats.now,
+            published: c.published,
+            delivered: c.delivered,
+            acked: c.acked,
+            queues: stats.queues.iter().map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered))).collect(),
+        });
+    }
+
+    /// A delivery for the device cards: the topic's state becomes its payload.
+    pub fn apply_device(&mut self, delivery: &Delivery) {
+        let payload = payload_text(delivery);
+        if delivery.retained && payload.is_empty() {
+            self.devices.remove(&*delivery.topic);
+            return;
+        }
+        self.devices.insert(delivery.topic.to_string(), DeviceState { payload, retained: delivery.retained });
+    }
+
+    /// A delivery for the subscribe panel; the history stays at [`HISTORY`].
+    pub fn apply_message(&mut self, delivery: &Delivery) {
+        self.received += 1;
+        if self.messages.len() == HISTORY {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(Received {
+            seq: self.received,
+            topic: delivery.topic.to_string(),
+            payload: payload_text(delivery),
+            retained: delivery.retained,
+        });
+    }
+
+    /// Forgets the rate baseline (after a reconnect the counters may restart).
+    pub fn reset_rates(&mut self) {
+        self.previous = None;
+    }
+}
+
+/// The payload as text, or a short note for binary payloads.
+fn payload_text(delivery: &Delivery) -> String {
+    match delivery.payload.as_str() {
+        Some(text) => text.to_string(),
+        None => format!("<{} bytes of binary>", delivery.payload.len()),
+    }
+}
+
+/// A rate for a table cell: "—" until known, one decimal under 10/s.
+pub fn format_rate(rate: Option<f64>) -> String {
+    match rate {
+        None => "—".to_string(),
+        Some(r) if r < 10.0 => format!("{:.1}", r),
+        Some(r) => format!("{}", r.round() as u64),
+    }
+}

@@ -1,0 +1,100 @@
+//! Browser tests for live mode's plain state: rates from successive stats
+//! frames, device cards from retained deliveries, the bounded history, and
+//! the link's honest status and back-off. No broker: frames are built here.
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::Arc;
+
+use frontend::{HISTORY, LinkState, LiveState, backoff_ms, format_rate, http_base};
+use queue_core::protocol::Delivery;
+use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn snapshot(now: u64, published: u64, enqueued: u64) -> StatsSnapshot {
+    StatsSnapshot {
+        now,
+        counters: Counters { published, delivered: published, ..Counters::default() },
+        connections: 2,
+        consumers: 1,
+        retained: 3,
+        queues: vec![QueueStats {
+            name: "jobs".into(),
+            options: Default::default(),
+            bindings: vec![],
+            ready: 4,
+            unacked: 1,
+            consumers: 1,
+            counters: QueueCounters { enqueued, delivered: enqueued, ..QueueCounters::default() },
+        }],
+    }
+}
+
+fn delivery(topic: &str, payload: &str, retained: bool) -> Delivery {
+    Delivery {
+        consumer: 1,
+        tag: None,
+        queue: Arc::from("hearth.sub.1"),
+        topic: Arc::from(topic),
+        payload: payload.into(),
+        headers: Default::default(),
+        message_id: 1,
+        published_at: 0,
+        redelivered: false,
+        delivery_count: 1,
+        retained,
+    }
+}
+
+#[wasm_bindgen_test]
+fn rates_come_from_two_snapshots() {
+    let mut state = LiveState::default();
+    state.apply_stats(&snapshot(1_000, 10, 5));
+    assert_eq!(state.totals.publish_rate, None, "one snapshot has no rate");
+    assert_eq!(state.queues[0].rate_in, "—");
+    state.apply_stats(&snapshot(3_000, 50, 25));
+    assert_eq!(state.totals.publish_rate, Some(20.0));
+    assert_eq!(state.queues[0].rate_in, "10", "10/s shows without decimals");
+    assert_eq!((state.queues[0].ready, state.queues[0].unacked), (4, 1));
+    assert_eq!(state.totals.connections, 2);
+    state.reset_rates();
+    state.apply_stats(&snapshot(4_000, 60, 26));
+    assert_eq!(state.totals.publish_rate, None, "after a reconnect the baseline restarts");
+}
+
+#[wasm_bindgen_test]
+fn device_cards_follow_retained_state() {
+    let mut state = LiveState::default();
+    state.apply_device(&delivery("home/hall/door/lock/state", r#"{"locked":false}"#, true));
+    assert_eq!(state.devices["home/hall/door/lock/state"].payload, r#"{"locked":false}"#);
+    assert!(state.devices["home/hall/door/lock/state"].retained);
+    state.apply_device(&delivery("home/hall/door/lock/state", r#"{"locked":true}"#, false));
+    assert_eq!(state.devices["home/hall/door/lock/state"].payload, r#"{"locked":true}"#);
+    state.apply_device(&delivery("home/hall/door/lock/state", "", true));
+    assert!(state.devices.is_empty(), "an empty retained message clears the state");
+}
+
+#[wasm_bindgen_test]
+fn the_message_history_is_bounded() {
+    let mut state = LiveState::default();
+    for n in 0..(HISTORY + 250) {
+        state.apply_message(&delivery("home/x", &n.to_string(), false));
+    }
+    assert_eq!(state.messages.len(), HISTORY);
+    assert_eq!(state.received, (HISTORY + 250) as u64);
+    assert_eq!(state.messages.back().map(|m| m.payload.as_str()), Some("749"));
+    assert_eq!(state.messages.front().map(|m| m.payload.as_str()), Some("250"));
+}
+
+#[wasm_bindgen_test]
+fn the_link_says_what_it_does_and_backs_off() {
+    assert_eq!(LinkState::Open.text("ws://h/ws"), "connected to ws://h/ws");
+    let retry = LinkState::Retrying { reason: "the broker cannot be reached".into(), retry_ms: 2000 };
+    assert_eq!(retry.text("ws://h/ws"), "disconnected: the broker cannot be reached; retrying in 2.0 s");
+    assert_eq!(retry.class(), "status error");
+    assert_eq!((backoff_ms(0), backoff_ms(1), backoff_ms(2), backoff_ms(30)), (500, 1000, 2000, 10_000));
+    assert_eq!(http_base("wss://example.org:8443/ws"), "https://example.org:8443");
+    assert_eq!(http_base("ws://127.0.0.1:8080/ws"), "http://127.0.0.1:8080");
+    assert_eq!(format_rate(Some(2.25)), "2.2");
+}

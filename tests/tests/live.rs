@@ -1,0 +1,59 @@
+//! Live mode end to end: the real broker serves the dashboard, the page
+//! connects to its `/ws`, and messages published with the real `hearth pub`
+//! appear in the page: the retained state as a device card, a plain message
+//! in the subscribe panel, the queues with their numbers.
+
+use std::process::Command;
+
+use fantoccini::Locator;
+use hearth_e2e::{Broker, Browser};
+
+/// Runs `$HEARTH_BIN pub -u ADDR ARGS…` and checks it succeeded.
+fn hearth_pub(broker: &Broker, args: &[&str]) {
+    let bin = std::env::var("HEARTH_BIN").expect("HEARTH_BIN is set by `cargo xtask test`");
+    let output = Command::new(bin)
+        .args(["pub", "-u", &broker.addr.to_string()])
+        .args(args)
+        .output()
+        .expect("hearth pub runs");
+    assert!(output.status.success(), "hearth pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_shows_what_hearth_pub_publishes() {
+    let broker = Broker::start();
+    // Retained before the page looks: it must arrive as the replayed state.
+    hearth_pub(&broker, &["-t", "home/hall/door/lock/state", "--retain", r#"{"locked":false}"#]);
+
+    let browser = Browser::start().await;
+    browser.client.goto(&broker.url()).await.expect("page loads");
+    let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
+    live.click().await.expect("Live tab clicks");
+    browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected to ws://")).await;
+
+    browser.wait_for_text("[data-testid=live-device-topic]", |t| t == "home/hall/door/lock/state").await;
+    browser.wait_for_text("[data-testid=live-device-state]", |t| t == r#"{"locked":false}"#).await;
+
+    // The subscribe panel follows `#`: a plain message shows up there, and a
+    // new retained state updates the card.
+    hearth_pub(&broker, &["-t", "home/kitchen/temperature", "21.5"]);
+    browser.wait_for_text("[data-testid=message-topic]", |t| t == "home/kitchen/temperature").await;
+    browser.wait_for_text("[data-testid=message-payload]", |t| t == "21.5").await;
+    hearth_pub(&broker, &["-t", "home/hall/door/lock/state", "--retain", r#"{"locked":true}"#]);
+    browser.wait_for_text("[data-testid=live-device-state]", |t| t == r#"{"locked":true}"#).await;
+
+    // The stats stream: the page's own subscription queues are listed, and
+    // the broker counts the page among its connections.
+    browser.wait_for_text("[data-testid=queue-name]", |t| t.starts_with("hearth.sub.")).await;
+    browser.wait_for_text("[data-testid=live-published]", |t| t.parse::<u64>().is_ok_and(|n| n >= 3)).await;
+    browser.wait_for_text("[data-testid=connection-row]", |t| t.contains("hearth-dashboard")).await;
+
+    // Publishing from the page's form reaches the broker and comes back.
+    let topic = browser.client.find(Locator::Css("[data-testid=live-publish-topic]")).await.expect("topic field");
+    topic.clear().await.expect("clear topic");
+    topic.send_keys("home/garage/door/state").await.expect("type topic");
+    browser.client.find(Locator::Css("[data-testid=live-publish]")).await.expect("publish button").click().await.expect("click");
+    browser.wait_for_text("[data-testid=live-publish-result]", |t| t.starts_with("published")).await;
+    browser.wait_for_text("[data-testid=message-row]:first-child [data-testid=message-topic]", |t| t == "home/garage/door/state").await;
+    browser.close().await;
+}
