@@ -14,6 +14,10 @@ use leptos::prelude::*;
 pub const DEFAULT_SEED: u64 = 42;
 /// Frames between two refreshes of the slow views.
 const SLOW_FRAMES: u64 = 8;
+/// Devices per extra frame between redraws: the home redraws every frame, a
+/// 200-device stress scene every fifth (the simulation still steps every
+/// frame), which keeps the page at 60 fps.
+const DEVICES_PER_SKIP: usize = 50;
 
 /// A cheap, copyable handle to the running simulation.
 #[derive(Clone, Copy)]
@@ -21,6 +25,8 @@ pub struct SimHandle {
     sim: StoredValue<Simulation, LocalStorage>,
     frame: RwSignal<u64>,
     slow: RwSignal<u64>,
+    steps: StoredValue<u64>,
+    redraw_every: u64,
     /// The last control that failed, as a sentence.
     pub error: RwSignal<Option<String>>,
     sync_hash: bool,
@@ -30,7 +36,9 @@ impl SimHandle {
     /// Wraps `sim`; with `sync_hash` the URL hash follows its settings.
     pub fn new(sim: Simulation, sync_hash: bool) -> Self {
         let (frame, slow) = (RwSignal::new(0u64), RwSignal::new(0u64));
-        Self { sim: StoredValue::new_local(sim), frame, slow, error: RwSignal::new(None), sync_hash }
+        let redraw_every = 1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64;
+        let steps = StoredValue::new(0);
+        Self { sim: StoredValue::new_local(sim), frame, slow, steps, redraw_every, error: RwSignal::new(None), sync_hash }
     }
 
     /// The built-in smart home with `seed`, not touching the URL (for tests).
@@ -76,9 +84,17 @@ impl SimHandle {
         self.sim.with_value(f)
     }
 
-    /// Advances by `real_ms` of wall time at the clock's speed and redraws.
+    /// Advances by `real_ms` of wall time at the clock's speed; redraws
+    /// every frame, or every few frames in scenes with many devices.
     pub fn step(&self, real_ms: f64) {
         self.sim.update_value(|s| s.step(real_ms));
+        let steps = self.steps.try_update_value(|n| {
+            *n += 1;
+            *n
+        });
+        if !steps.unwrap_or(0).is_multiple_of(self.redraw_every) {
+            return;
+        }
         self.frame.update(|f| *f += 1);
         if self.frame.get_untracked().is_multiple_of(SLOW_FRAMES) {
             self.slow.update(|s| *s += 1);
