@@ -37,6 +37,14 @@ pub enum Command {
         /// The frame.
         frame: ClientFrame,
     },
+    /// Several decoded frames from a connection, in order: one channel
+    /// message for what one read or one batch of deliveries produced.
+    Frames {
+        /// The sender.
+        conn: ConnId,
+        /// The frames.
+        frames: Vec<ClientFrame>,
+    },
     /// A connection ended.
     Disconnect {
         /// The connection.
@@ -193,6 +201,11 @@ impl Driver {
                 self.engine.handle(now, Input::Connect { conn });
             }
             Command::Frame { conn, frame } => self.engine.handle(now, Input::Frame { conn, frame }),
+            Command::Frames { conn, frames } => {
+                for frame in frames {
+                    self.engine.handle(now, Input::Frame { conn, frame });
+                }
+            }
             Command::Disconnect { conn } => {
                 self.peers.remove(&conn);
                 self.batches.remove(&conn);

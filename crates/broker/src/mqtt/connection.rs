@@ -278,23 +278,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         }
     }
 
-    /// Carries out steps in order, then writes; false when the connection is to close.
+    /// Carries out steps in order, then writes; false when the connection is
+    /// to close. Engine frames go in one channel message per run of steps
+    /// (sent before anything that depends on them: a retained replay, a close).
     async fn carry_out(&mut self, steps: Vec<Step>) -> bool {
+        let mut frames = Vec::new();
         for step in steps {
             match step {
                 Step::Engine(frame) => {
                     self.goodbye |= matches!(frame, ClientFrame::Bye);
-                    self.to_engine(frame).await;
+                    frames.push(frame);
                 }
                 Step::Send(packet) => self.send(&packet),
-                Step::Retained(filter) => self.replay_retained(filter).await,
+                Step::Retained(filter) => {
+                    self.to_engine_all(std::mem::take(&mut frames)).await;
+                    self.replay_retained(filter).await;
+                }
                 Step::Close(reason) => {
+                    self.to_engine_all(frames).await;
                     self.close(reason).await;
                     return false;
                 }
             }
         }
+        self.to_engine_all(frames).await;
         self.flush().await
+    }
+
+    async fn to_engine_all(&self, mut frames: Vec<ClientFrame>) {
+        match frames.len() {
+            0 => {}
+            1 => self.to_engine(frames.remove(0)).await,
+            _ => {
+                let _ = self.state.commands.send(Command::Frames { conn: self.conn, frames }).await;
+            }
+        }
     }
 
     async fn replay_retained(&mut self, filter: String) {
