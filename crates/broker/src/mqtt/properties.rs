@@ -9,7 +9,8 @@
 //! * message expiry interval → the engine's TTL, and is forwarded with the
 //!   time left (from `x-mqtt-message-expiry` and the publish time);
 //! * the retain flag → `x-mqtt-retain`, for retain-as-published;
-//! * the publisher's client id → `x-mqtt-publisher`, for no-local.
+//! * the publisher's client id → `x-mqtt-publisher`, for no-local (MQTT 5
+//!   publishers only).
 
 use mqtt_codec::{PayloadFormat, Properties, Publish};
 use queue_core::message::Headers;
@@ -27,8 +28,11 @@ pub const RETAIN: &str = "x-mqtt-retain";
 pub const PUBLISHER: &str = "x-mqtt-publisher";
 
 /// Adds `publish`'s properties (and retain flag and publisher) to
-/// `headers`; returns the engine TTL its message expiry asks for.
-pub fn to_headers(publish: &Publish, publisher: &str, headers: &mut Headers) -> Option<u64> {
+/// `headers`; returns the engine TTL its message expiry asks for. The
+/// publisher is only needed for no-local, an MQTT 5 option of the
+/// publisher's own session: 3.1.1 publishes pass `None` and save a header
+/// per message.
+pub fn to_headers(publish: &Publish, publisher: Option<&str>, headers: &mut Headers) -> Option<u64> {
     let p = &publish.properties;
     for (name, value) in &p.user_properties {
         if !name.starts_with(PREFIX) {
@@ -46,7 +50,7 @@ pub fn to_headers(publish: &Publish, publisher: &str, headers: &mut Headers) -> 
     put(CORRELATION, p.correlation_data.as_ref().map(|d| hex(d)));
     put(EXPIRY, p.message_expiry_interval.map(|s| s.to_string()));
     put(RETAIN, publish.retain.then(|| "1".to_owned()));
-    put(PUBLISHER, Some(publisher.to_owned()));
+    put(PUBLISHER, publisher.map(str::to_owned));
     p.message_expiry_interval.map(|s| u64::from(s) * 1000)
 }
 
@@ -104,7 +108,7 @@ mod tests {
         p.correlation_data = Some(Bytes::from_static(&[0, 0xAB, 7]));
         p.message_expiry_interval = Some(10);
         let mut headers = Headers::new();
-        assert_eq!(to_headers(&publish, "lamp", &mut headers), Some(10_000));
+        assert_eq!(to_headers(&publish, Some("lamp"), &mut headers), Some(10_000));
         assert_eq!((headers["room"].as_str(), headers[RETAIN].as_str(), headers[PUBLISHER].as_str()), ("hall", "1", "lamp"));
         let back = from_headers(&headers, 1_000, 4_500);
         assert_eq!(back.user_properties, [("room".to_owned(), "hall".to_owned())]);

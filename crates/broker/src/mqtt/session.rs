@@ -181,7 +181,8 @@ impl Session {
             }
         };
         let mut headers = qos_headers(publish.qos);
-        let ttl_ms = to_headers(&publish, &self.client_id, &mut headers);
+        let publisher = (self.version == ProtocolVersion::V5).then_some(self.client_id.as_str());
+        let ttl_ms = to_headers(&publish, publisher, &mut headers);
         let frame = ClientFrame::Publish {
             id,
             topic: Some(publish.topic),
