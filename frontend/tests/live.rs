@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use frontend::{HISTORY, LinkState, LiveState, backoff_ms, format_rate, http_base};
-use queue_core::protocol::Delivery;
+use frontend::{HISTORY, LinkState, LiveState, backoff_ms, decode_frame, format_rate, http_base};
+use queue_core::protocol::{Delivery, ErrorCode, ServerFrame};
 use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -97,4 +97,21 @@ fn the_link_says_what_it_does_and_backs_off() {
     assert_eq!(http_base("wss://example.org:8443/ws"), "https://example.org:8443");
     assert_eq!(http_base("ws://127.0.0.1:8080/ws"), "http://127.0.0.1:8080");
     assert_eq!(format_rate(Some(2.25)), "2.2");
+}
+
+#[wasm_bindgen_test]
+fn frames_the_broker_sends_decode_to_the_protocol_types() {
+    let frames = [
+        ServerFrame::Deliver(delivery("home/hall/door/lock", r#"{"locked":true}"#, true)),
+        ServerFrame::Stats { id: Some(3), stats: Box::new(snapshot(1_000, 10, 5)) },
+        ServerFrame::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
+        ServerFrame::Confirm { id: 6, routed: 1 },
+        ServerFrame::Error { id: Some(2), code: ErrorCode::InvalidTopic, message: "no".into() },
+    ];
+    for frame in frames {
+        let text = serde_json::to_string(&frame).expect("frames encode");
+        assert_eq!(decode_frame(&text), Some(frame), "{text}");
+    }
+    assert_eq!(decode_frame(r#"{"type":"pong","id":1}"#), None, "frames live mode ignores");
+    assert_eq!(decode_frame("not json"), None);
 }

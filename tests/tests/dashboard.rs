@@ -21,6 +21,8 @@ async fn the_served_dashboard_lists_the_brokers_queues_live() {
     let title = browser.client.title().await.expect("title");
     assert!(title.contains("Hearth"), "title {title:?}");
     // The page opens on the simulator; the broker's queues are under Live.
+    // The wasm mounts the page after `load`: wait for the tab to exist.
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
     let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
     live.click().await.expect("Live tab clicks");
     browser.wait_for_text("[data-testid=queue-name]", |t| t == "e2e-jobs").await;

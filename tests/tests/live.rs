@@ -27,6 +27,8 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
 
     let browser = Browser::start().await;
     browser.client.goto(&broker.url()).await.expect("page loads");
+    // The wasm mounts the page after `load`: wait for the tab to exist.
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
     let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
     live.click().await.expect("Live tab clicks");
     browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected to ws://")).await;

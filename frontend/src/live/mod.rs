@@ -15,7 +15,7 @@ mod state;
 
 use leptos::prelude::*;
 
-pub use conn::{LinkState, backoff_ms};
+pub use conn::{LinkState, backoff_ms, decode as decode_frame};
 pub use session::http_base;
 pub use state::{DeviceState, HISTORY, LiveState, Received, Totals, format_rate};
 

@@ -37,6 +37,7 @@ async fn main() {
     broker.request(&setup).await;
     let browser = Browser::start().await;
     browser.client.goto(&broker.url()).await.expect("page loads");
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
     browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
     browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected")).await;
     for round in 0..10 {
