@@ -115,3 +115,34 @@ fn frames_the_broker_sends_decode_to_the_protocol_types() {
     assert_eq!(decode_frame(r#"{"type":"pong","id":1}"#), None, "frames live mode ignores");
     assert_eq!(decode_frame("not json"), None);
 }
+
+/// Waits `ms` of real time (WebSocket events are macrotasks).
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[wasm_bindgen_test]
+async fn live_mode_says_so_when_no_broker_answers() {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    let document = document();
+    let root = document.create_element("div").expect("a div").unchecked_into::<web_sys::HtmlElement>();
+    document.body().expect("a body").append_child(&root).expect("append");
+    let mounted = leptos::mount::mount_to(root.clone(), || view! { <frontend::Live /> });
+    let status = || root.query_selector("[data-testid=status]").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default();
+    // The test server has no `/ws`: the page must not claim to be connected.
+    let mut seen = String::new();
+    for _ in 0..50 {
+        sleep(100).await;
+        seen = status();
+        if seen.starts_with("disconnected") {
+            break;
+        }
+    }
+    assert!(seen.starts_with("disconnected: ") && seen.contains("retrying in"), "status: {seen:?}");
+    assert!(root.query_selector("[data-testid=no-list]").ok().flatten().is_some(), "no queue list is invented");
+    drop(mounted);
+}
