@@ -25,6 +25,11 @@
 //!   expiry is the engine's TTL;
 //! * a shared subscription (`$share/group/filter`) is one queue per group
 //!   and filter, consumed by every member: competing consumers ([`shared`]);
+//! * MQTT 5 topic aliases (both ways) and subscription identifiers are the
+//!   session's, per connection ([`session`], [`outbound`]);
+//! * a will with an MQTT 5 will delay is held back from the engine and
+//!   published later by the connection's task unless the client returns in
+//!   time ([`connection`], [`registry`]);
 //! * a second connection with the same client id takes the session over
 //!   ([`registry`]).
 //!
