@@ -1,7 +1,8 @@
 //! Live mode end to end: the real broker serves the dashboard, the page
 //! connects to its `/ws`, and messages published with the real `hearth pub`
 //! appear in the page: the retained state as a device card, a plain message
-//! in the subscribe panel, the queues with their numbers.
+//! in the subscribe panel, the queues with their numbers; and simulated
+//! devices started from the page connect to the broker.
 
 use std::process::Command;
 
@@ -57,5 +58,29 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     browser.client.find(Locator::Css("[data-testid=live-publish]")).await.expect("publish button").click().await.expect("click");
     browser.wait_for_text("[data-testid=live-publish-result]", |t| t.starts_with("published")).await;
     browser.wait_for_text("[data-testid=message-row]:first-child [data-testid=message-topic]", |t| t == "home/garage/door/state").await;
+
+    // Simulated devices from the page: each its own connection to the broker.
+    let count = browser.client.find(Locator::Css("[data-testid=fleet-count]")).await.expect("device count");
+    count.clear().await.expect("clear count");
+    count.send_keys("3").await.expect("type count");
+    browser.client.find(Locator::Css("[data-testid=fleet-start]")).await.expect("start").click().await.expect("click");
+    browser.wait_for_text("[data-testid=fleet-status]", |t| t == "3 of 3 simulated devices connected").await;
+    wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("sim-sensor-2")).await;
+    wait_for_any(&browser, "[data-testid=live-device-topic]", |t| t == "home/sim/sensor-1/temperature").await;
+    browser.client.find(Locator::Css("[data-testid=fleet-stop]")).await.expect("stop").click().await.expect("click");
+    browser.wait_for_text("[data-testid=fleet-status]", |t| t == "0 of 0 simulated devices connected").await;
     browser.close().await;
+}
+
+/// Waits until some element matching `css` has a text satisfying `want`.
+async fn wait_for_any(browser: &Browser, css: &str, want: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + hearth_e2e::WAIT;
+    loop {
+        let texts = browser.texts(css).await;
+        if texts.iter().any(|t| want(t)) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no `{css}` as expected; texts: {texts:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

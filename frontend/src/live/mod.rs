@@ -8,6 +8,7 @@
 //! [`state::LiveState`] the panels read.
 
 mod conn;
+mod fleet;
 mod panels;
 mod pubsub;
 mod session;
@@ -20,6 +21,7 @@ pub use session::http_base;
 pub use state::{DeviceState, HISTORY, LiveState, Received, Totals, format_rate};
 
 use crate::queue_table::QueueTable;
+use fleet::Fleet;
 use panels::{Connections, Devices, TotalsBar};
 use pubsub::{LivePublish, Subscribe};
 use session::Session;
@@ -94,6 +96,10 @@ pub fn Live() -> impl IntoView {
                 <section class="panel" aria-labelledby="live-conns-h">
                     <h2 id="live-conns-h">"Connections"</h2>
                     <Connections session=session />
+                </section>
+                <section class="panel" aria-labelledby="live-fleet-h">
+                    <h2 id="live-fleet-h">"Simulated devices"</h2>
+                    <Fleet url=url />
                 </section>
                 <section class="panel wide" aria-labelledby="live-sub-h">
                     <h2 id="live-sub-h">"Subscribe"</h2>

@@ -1,0 +1,98 @@
+//! Simulated devices against the real broker: N sensors, each its own
+//! WebSocket connection with a client id and a last will, publishing a
+//! retained temperature every second, so real traffic flows through the
+//! real broker and shows up in every live panel.
+
+use std::time::Duration;
+
+use leptos::leptos_dom::helpers::{IntervalHandle, set_interval_with_handle};
+use leptos::prelude::*;
+use queue_core::protocol::{ClientFrame, Will};
+
+use super::conn::{Link, LinkState};
+
+/// How often each simulated device publishes.
+const EVERY: Duration = Duration::from_secs(1);
+/// Most devices one page may start.
+const MAX_DEVICES: u32 = 200;
+
+/// The topic base of simulated device `n`.
+pub fn device_base(n: u32) -> String {
+    format!("home/sim/sensor-{n}")
+}
+
+fn publish(topic: String, payload: String) -> ClientFrame {
+    ClientFrame::Publish { id: None, topic: Some(topic), queue: None, payload: payload.into(), headers: Default::default(), retain: true, ttl_ms: None }
+}
+
+/// A form to start and stop N simulated devices, and how many are connected.
+#[component]
+pub fn Fleet(
+    /// The broker's WebSocket URL.
+    url: RwSignal<String>,
+) -> impl IntoView {
+    let count = RwSignal::new(5u32);
+    let states = RwSignal::new(Vec::<RwSignal<LinkState>>::new());
+    let links = StoredValue::new_local(Vec::<Link>::new());
+    let timer = StoredValue::new_local(None::<IntervalHandle>);
+    let stop = move || {
+        if let Some(handle) = timer.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+        for (i, link) in (0u32..).zip(links.try_update_value(std::mem::take).unwrap_or_default()) {
+            // A clean goodbye discards the will, so say "offline" first.
+            link.send(&publish(format!("{}/status", device_base(i)), "offline".into()));
+            link.close();
+        }
+        states.try_set(Vec::new());
+    };
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        stop();
+        let n = count.get_untracked().min(MAX_DEVICES);
+        let mut signals = Vec::new();
+        let mut started = Vec::new();
+        for i in 0..n {
+            let state = RwSignal::new(LinkState::Connecting(1));
+            let hello = move |link: &Link| {
+                let will = Will { topic: format!("{}/status", device_base(i)), payload: "offline".into(), retain: true, headers: Default::default() };
+                link.send(&ClientFrame::Hello { id: None, client_id: Some(format!("sim-sensor-{i}")), keep_alive_ms: 0, will: Some(will) });
+                link.send(&publish(format!("{}/status", device_base(i)), "online".into()));
+            };
+            started.push(Link::open(url.get_untracked().trim().to_string(), state, hello, |_| {}));
+            signals.push(state);
+        }
+        links.set_value(started);
+        states.set(signals);
+        let tick = StoredValue::new(0u64);
+        let publish_all = move || {
+            let t = tick.try_update_value(|t| {
+                *t += 1;
+                *t
+            });
+            links.with_value(|links| {
+                for (i, link) in (0u64..).zip(links) {
+                    let tenths = 180 + (t.unwrap_or(0) * 7 + i * 13) % 60;
+                    let payload = format!(r#"{{"celsius":{}.{}}}"#, tenths / 10, tenths % 10);
+                    link.send(&publish(format!("{}/temperature", device_base(i as u32)), payload));
+                }
+            });
+        };
+        timer.set_value(set_interval_with_handle(publish_all, EVERY).ok());
+    };
+    on_cleanup(stop);
+    let connected = move || states.with(|s| s.iter().filter(|st| st.with(|st| *st == LinkState::Open)).count());
+    view! {
+        <form class="connect" on:submit=start>
+            <label>"Devices " <input type="number" min="1" max=MAX_DEVICES.to_string() data-testid="fleet-count"
+                prop:value=move || count.get().to_string()
+                on:input=move |ev| count.set(event_target_value(&ev).parse().unwrap_or(1)) /></label>
+            <button type="submit" class="primary" data-testid="fleet-start">"Start"</button>
+            <button type="button" data-testid="fleet-stop" on:click=move |_| stop()>"Stop"</button>
+        </form>
+        <p class="hint" data-testid="fleet-status">
+            {move || format!("{} of {} simulated devices connected", connected(), states.with(Vec::len))}
+        </p>
+        <p class="hint">"Each is its own connection (client id sim-sensor-N, last will on home/sim/sensor-N/status) publishing a retained temperature every second."</p>
+    }
+}
