@@ -69,7 +69,11 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
         let q = queue.get_untracked();
         let policy = QueuePolicy {
             max_length: num(&max_len.get_untracked()),
-            overflow: if overflow.get_untracked() == "reject-publish" { Overflow::RejectPublish } else { Overflow::DropOldest },
+            overflow: if overflow.get_untracked() == "reject-publish" {
+                Overflow::RejectPublish
+            } else {
+                Overflow::DropOldest
+            },
             ttl_ms: num::<f64>(&ttl.get_untracked()).map(|s| (s * 1000.0).round() as u64),
             dead_letter: (dead.get_untracked() && q != DEAD_LETTERS).then(|| DEAD_LETTERS.to_string()),
         };
@@ -113,7 +117,11 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
             s.queue_names()
                 .iter()
                 .filter_map(|n| s.queue(n, 0).ok())
-                .flat_map(|q| q.consumers.into_iter().filter_map(move |c| Some((c.worker?, format!("{} on {}", c.label, q.name), c.settings))))
+                .flat_map(|q| {
+                    q.consumers
+                        .into_iter()
+                        .filter_map(move |c| Some((c.worker?, format!("{} on {}", c.label, q.name), c.settings)))
+                })
                 .collect::<Vec<(WorkerId, String, ConsumerSettings)>>()
         })
     });
@@ -180,7 +188,9 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
 
 #[component]
 fn DeviceControls(sim: SimHandle) -> impl IntoView {
-    let devices = Memo::new(move |_| sim.read(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>()));
+    let devices = Memo::new(move |_| {
+        sim.read(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>())
+    });
     let chosen = RwSignal::new("door-lock".to_string());
     let rate = RwSignal::new(String::new());
     let current = move || devices.with(|list| list.iter().find(|d| d.0 == chosen.get()).cloned());
@@ -237,7 +247,10 @@ fn AutomationControls(sim: SimHandle) -> impl IntoView {
         sim.act(|s| {
             let taken: Vec<String> = s.automations().into_iter().map(|a| a.id).collect();
             let base = rule_id(rule);
-            let id = (1..).map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") }).find(|id| !taken.contains(id)).unwrap_or_default();
+            let id = (1..)
+                .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
+                .find(|id| !taken.contains(id))
+                .unwrap_or_default();
             s.add_automation(AutomationSpec::new(&id, rule))
         });
     };

@@ -111,14 +111,20 @@ fn Router() -> impl IntoView {
 #[component]
 fn QueueColumn(sim: SimHandle, layout: Memo<Layout>) -> impl IntoView {
     let depths = Memo::new(move |_| {
-        sim.read(|s| s.stats().queues.into_iter().map(|q| (q.name, q.ready, q.unacked, q.consumers)).collect::<Vec<_>>())
+        sim.read(|s| {
+            s.stats().queues.into_iter().map(|q| (q.name, q.ready, q.unacked, q.consumers)).collect::<Vec<_>>()
+        })
     });
     let rows = move || {
         let l = layout.get();
-        depths.get().into_iter().filter_map(|(name, ready, unacked, consumers)| {
-            let y = l.queues.iter().find(|(q, _)| *q == name)?.1;
-            Some((name, y, l.row_h, ready, unacked, consumers))
-        }).collect::<Vec<_>>()
+        depths
+            .get()
+            .into_iter()
+            .filter_map(|(name, ready, unacked, consumers)| {
+                let y = l.queues.iter().find(|(q, _)| *q == name)?.1;
+                Some((name, y, l.row_h, ready, unacked, consumers))
+            })
+            .collect::<Vec<_>>()
     };
     view! {
         <g class="queue-column">
@@ -150,7 +156,8 @@ pub fn DeviceCard(sim: SimHandle, id: String, x: f64, y: f64) -> impl IntoView {
         let id = id.clone();
         move |_| sim.read(|s| s.device(&id).ok().map(|d| (d.clone(), pulsing(&d, s.now()))))
     });
-    let get = move |f: fn(&DeviceView) -> String| move || card.with(|c| c.as_ref().map(|(d, _)| f(d)).unwrap_or_default());
+    let get =
+        move |f: fn(&DeviceView) -> String| move || card.with(|c| c.as_ref().map(|(d, _)| f(d)).unwrap_or_default());
     let class = move || {
         card.with(|c| match c {
             Some((d, pulse)) => format!(

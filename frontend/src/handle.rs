@@ -38,7 +38,15 @@ impl SimHandle {
         let (frame, slow) = (RwSignal::new(0u64), RwSignal::new(0u64));
         let redraw_every = 1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64;
         let steps = StoredValue::new(0);
-        Self { sim: StoredValue::new_local(sim), frame, slow, steps, redraw_every, error: RwSignal::new(None), sync_hash }
+        Self {
+            sim: StoredValue::new_local(sim),
+            frame,
+            slow,
+            steps,
+            redraw_every,
+            error: RwSignal::new(None),
+            sync_hash,
+        }
     }
 
     /// The built-in smart home with `seed`, not touching the URL (for tests).
@@ -53,11 +61,16 @@ impl SimHandle {
         let hash = window().location().hash().unwrap_or_default();
         let hash = hash.trim_start_matches('#');
         let from_hash = (!hash.is_empty()).then(|| {
-            Settings::from_hash(hash).map_err(|e| e.to_string()).and_then(|s| Simulation::from_settings(&s).map_err(|e| e.to_string()))
+            Settings::from_hash(hash)
+                .map_err(|e| e.to_string())
+                .and_then(|s| Simulation::from_settings(&s).map_err(|e| e.to_string()))
         });
         let (sim, error) = match from_hash {
             Some(Ok(sim)) => (sim, None),
-            Some(Err(why)) => (default_sim(), Some(format!("The link's settings were not understood ({why}); started the default home."))),
+            Some(Err(why)) => (
+                default_sim(),
+                Some(format!("The link's settings were not understood ({why}); started the default home.")),
+            ),
             None => (default_sim(), None),
         };
         let handle = Self::new(sim, true);

@@ -34,7 +34,10 @@ pub use controls::{Controls, PublishForm};
 pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
-pub use live::{DeviceState, HISTORY, LinkState, Live, LiveState, Received, Totals, backoff_ms, decode_frame, format_rate, http_base};
+pub use live::{
+    DeviceState, HISTORY, LinkState, Live, LiveState, Received, Totals, backoff_ms, decode_frame, format_rate,
+    http_base,
+};
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};
 pub use queue_table::QueueTable;

@@ -45,11 +45,17 @@ pub fn EventLog(sim: SimHandle) -> impl IntoView {
         device: Some(device.get()).filter(|d| !d.is_empty()),
     };
     let queues = Memo::new(move |_| sim.read_slow(|s| s.queue_names()));
-    let devices = Memo::new(move |_| sim.read_slow(|s| s.devices().into_iter().map(|d| (d.id, d.name)).collect::<Vec<_>>()));
+    let devices =
+        Memo::new(move |_| sim.read_slow(|s| s.devices().into_iter().map(|d| (d.id, d.name)).collect::<Vec<_>>()));
     let lines = Memo::new(move |_| {
         let filter = filter();
         sim.read_slow(|s| {
-            s.log().filtered(&filter).rev().take(SHOWN).map(|e| (e.seq, kind_class(e.kind), e.line())).collect::<Vec<_>>()
+            s.log()
+                .filtered(&filter)
+                .rev()
+                .take(SHOWN)
+                .map(|e| (e.seq, kind_class(e.kind), e.line()))
+                .collect::<Vec<_>>()
         })
     });
     view! {

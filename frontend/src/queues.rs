@@ -66,7 +66,11 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
 }
 
 fn bindings(q: &QueueView) -> String {
-    if q.bindings.is_empty() { "no bindings (dead letters arrive here)".into() } else { format!("bound to {}", q.bindings.join(", ")) }
+    if q.bindings.is_empty() {
+        "no bindings (dead letters arrive here)".into()
+    } else {
+        format!("bound to {}", q.bindings.join(", "))
+    }
 }
 
 fn policy(q: &QueueView) -> String {

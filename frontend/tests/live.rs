@@ -119,7 +119,8 @@ fn frames_the_broker_sends_decode_to_the_protocol_types() {
 /// Waits `ms` of real time (WebSocket events are macrotasks).
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        let _ =
+            web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
@@ -132,7 +133,9 @@ async fn live_mode_says_so_when_no_broker_answers() {
     let root = document.create_element("div").expect("a div").unchecked_into::<web_sys::HtmlElement>();
     document.body().expect("a body").append_child(&root).expect("append");
     let mounted = leptos::mount::mount_to(root.clone(), || view! { <frontend::Live /> });
-    let status = || root.query_selector("[data-testid=status]").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default();
+    let status = || {
+        root.query_selector("[data-testid=status]").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()
+    };
     // The test server has no `/ws`: the page must not claim to be connected.
     let mut seen = String::new();
     for _ in 0..50 {

@@ -14,47 +14,26 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// A new, empty `<div>` in the page's body, to mount one test's view into.
 fn fresh_root() -> HtmlElement {
     let document = document();
-    let root = document
-        .create_element("div")
-        .expect("create a div")
-        .unchecked_into::<HtmlElement>();
-    document
-        .body()
-        .expect("the page has a body")
-        .append_child(&root)
-        .expect("append the div");
+    let root = document.create_element("div").expect("create a div").unchecked_into::<HtmlElement>();
+    document.body().expect("the page has a body").append_child(&root).expect("append the div");
     root
 }
 
 /// The text of every element under `root` with `data-testid="{id}"`.
 fn texts(root: &Element, id: &str) -> Vec<String> {
-    let nodes = root
-        .query_selector_all(&format!("[data-testid='{id}']"))
-        .expect("a valid selector");
-    (0..nodes.length())
-        .filter_map(|i| nodes.item(i))
-        .map(|node| node.text_content().unwrap_or_default())
-        .collect()
+    let nodes = root.query_selector_all(&format!("[data-testid='{id}']")).expect("a valid selector");
+    (0..nodes.length()).filter_map(|i| nodes.item(i)).map(|node| node.text_content().unwrap_or_default()).collect()
 }
 
 fn queue(name: &str, ready: u64, unacked: u64, consumers: u64) -> QueueInfo {
-    QueueInfo {
-        name: name.to_string(),
-        ready,
-        unacked,
-        consumers,
-        ..QueueInfo::default()
-    }
+    QueueInfo { name: name.to_string(), ready, unacked, consumers, ..QueueInfo::default() }
 }
 
 #[wasm_bindgen_test]
 async fn shows_a_row_per_queue() {
     let root = fresh_root();
     let queues = vec![queue("jobs", 3, 1, 2), queue("home/hall/door", 0, 0, 1)];
-    let _mounted = mount_to(
-        root.clone(),
-        move || view! { <QueueTable queues=Signal::stored(queues) /> },
-    );
+    let _mounted = mount_to(root.clone(), move || view! { <QueueTable queues=Signal::stored(queues) /> });
     tick().await;
 
     assert_eq!(texts(&root, "queue-row").len(), 2);
@@ -68,18 +47,12 @@ async fn shows_a_row_per_queue() {
 #[wasm_bindgen_test]
 async fn shows_the_empty_state_without_queues() {
     let root = fresh_root();
-    let _mounted = mount_to(
-        root.clone(),
-        || view! { <QueueTable queues=Signal::stored(Vec::new()) /> },
-    );
+    let _mounted = mount_to(root.clone(), || view! { <QueueTable queues=Signal::stored(Vec::new()) /> });
     tick().await;
 
     assert!(texts(&root, "queue-row").is_empty());
     let empty = texts(&root, "empty");
-    assert_eq!(
-        empty,
-        ["No queues yet — declare one with hearth pub --declare --queue NAME MESSAGE"]
-    );
+    assert_eq!(empty, ["No queues yet — declare one with hearth pub --declare --queue NAME MESSAGE"]);
 }
 
 #[wasm_bindgen_test]

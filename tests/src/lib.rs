@@ -42,7 +42,15 @@ impl Broker {
     /// Starts `$HEARTH_BIN serve --listen 127.0.0.1:0 --dist $HEARTH_DIST`.
     pub fn start() -> Self {
         let mut child = Command::new(required_env("HEARTH_BIN"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--dist", &required_env("HEARTH_DIST")])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--mqtt-listen",
+                "127.0.0.1:0",
+                "--dist",
+                &required_env("HEARTH_DIST"),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

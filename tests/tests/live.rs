@@ -12,11 +12,8 @@ use hearth_e2e::{Broker, Browser};
 /// Runs `$HEARTH_BIN pub -u ADDR ARGS…` and checks it succeeded.
 fn hearth_pub(broker: &Broker, args: &[&str]) {
     let bin = std::env::var("HEARTH_BIN").expect("HEARTH_BIN is set by `cargo xtask test`");
-    let output = Command::new(bin)
-        .args(["pub", "-u", &broker.addr.to_string()])
-        .args(args)
-        .output()
-        .expect("hearth pub runs");
+    let output =
+        Command::new(bin).args(["pub", "-u", &broker.addr.to_string()]).args(args).output().expect("hearth pub runs");
     assert!(output.status.success(), "hearth pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
@@ -55,9 +52,20 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     let topic = browser.client.find(Locator::Css("[data-testid=live-publish-topic]")).await.expect("topic field");
     topic.clear().await.expect("clear topic");
     topic.send_keys("home/garage/door/state").await.expect("type topic");
-    browser.client.find(Locator::Css("[data-testid=live-publish]")).await.expect("publish button").click().await.expect("click");
+    browser
+        .client
+        .find(Locator::Css("[data-testid=live-publish]"))
+        .await
+        .expect("publish button")
+        .click()
+        .await
+        .expect("click");
     browser.wait_for_text("[data-testid=live-publish-result]", |t| t.starts_with("published")).await;
-    browser.wait_for_text("[data-testid=message-row]:first-child [data-testid=message-topic]", |t| t == "home/garage/door/state").await;
+    browser
+        .wait_for_text("[data-testid=message-row]:first-child [data-testid=message-topic]", |t| {
+            t == "home/garage/door/state"
+        })
+        .await;
 
     // Simulated devices from the page: each its own connection to the broker.
     let count = browser.client.find(Locator::Css("[data-testid=fleet-count]")).await.expect("device count");

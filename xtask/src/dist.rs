@@ -48,10 +48,7 @@ pub fn build() -> Result<PathBuf> {
         "--profile",
         PROFILE,
     ]))?;
-    let input = proc::target_dir()
-        .join(WASM_TARGET)
-        .join(PROFILE)
-        .join(format!("{OUT_NAME}.wasm"));
+    let input = proc::target_dir().join(WASM_TARGET).join(PROFILE).join(format!("{OUT_NAME}.wasm"));
     let dist = proc::root().join("dist");
     let wasm = dist.join(format!("{OUT_NAME}_bg.wasm"));
 
@@ -61,8 +58,7 @@ pub fn build() -> Result<PathBuf> {
         bindgen(&input, &dist)?;
         optimise(&wasm)?;
     }
-    fs::copy(proc::root().join("index.html"), dist.join("index.html"))
-        .context("copying index.html into dist/")?;
+    fs::copy(proc::root().join("index.html"), dist.join("index.html")).context("copying index.html into dist/")?;
     report_sizes(&dist)?;
     Ok(dist)
 }
@@ -72,10 +68,7 @@ fn bindgen(input: &Path, dist: &Path) -> Result<()> {
     if dist.exists() {
         fs::remove_dir_all(dist).context("clearing dist/")?;
     }
-    println!(
-        "$ wasm-bindgen --target web --out-name {OUT_NAME} {}",
-        input.display()
-    );
+    println!("$ wasm-bindgen --target web --out-name {OUT_NAME} {}", input.display());
     let args: [&std::ffi::OsStr; 8] = [
         "wasm-bindgen".as_ref(),
         "--target".as_ref(),
@@ -96,13 +89,7 @@ fn optimise(wasm: &Path) -> Result<()> {
         return Ok(());
     };
     let tmp = wasm.with_extension("opt.wasm");
-    proc::run(
-        Command::new(wasm_opt)
-            .arg("-Oz")
-            .arg(wasm)
-            .arg("-o")
-            .arg(&tmp),
-    )?;
+    proc::run(Command::new(wasm_opt).arg("-Oz").arg(wasm).arg("-o").arg(&tmp))?;
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     println!("wasm-opt: {} B -> {} B", size(wasm), size(&tmp));
     fs::rename(&tmp, wasm).context("replacing the wasm with its optimised version")
@@ -113,11 +100,7 @@ fn report_sizes(dist: &Path) -> Result<()> {
     println!("dist: {}", dist.display());
     for name in ["index.html", "frontend.js", "frontend_bg.wasm"] {
         let bytes = fs::read(dist.join(name)).with_context(|| format!("reading dist/{name}"))?;
-        println!(
-            "  {name:<18} {:>22} raw  {:>22} gzip",
-            human(bytes.len()),
-            human(gzip_len(&bytes)?)
-        );
+        println!("  {name:<18} {:>22} raw  {:>22} gzip", human(bytes.len()), human(gzip_len(&bytes)?));
     }
     Ok(())
 }

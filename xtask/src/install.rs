@@ -65,7 +65,14 @@ pub fn paho_mqtt() -> Result<()> {
         apt_install(&["python3-pip"])?;
     }
     println!("installing paho-mqtt with pip");
-    proc::run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--break-system-packages", "paho-mqtt>=2,<3"]))
+    proc::run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--break-system-packages",
+        "paho-mqtt>=2,<3",
+    ]))
 }
 
 /// Installs Debian's `nodejs` when `node` is missing.
@@ -90,16 +97,11 @@ pub fn wasm_opt() -> Option<PathBuf> {
         return None;
     }
     let mut npm = Command::new("npm");
-    npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&tools)
-        .arg(BINARYEN);
+    npm.args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&tools).arg(BINARYEN);
     match proc::run(&mut npm) {
         Ok(()) if bin.is_file() => Some(bin),
         Ok(()) => {
-            println!(
-                "note: npm installed {BINARYEN} but {} is missing; skipping wasm-opt",
-                bin.display()
-            );
+            println!("note: npm installed {BINARYEN} but {} is missing; skipping wasm-opt", bin.display());
             None
         }
         Err(err) => {
@@ -115,11 +117,7 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         bail!("missing Debian packages; install them with: sudo apt-get install -y {list}");
     }
     println!("installing Debian packages: {list}");
-    proc::run(
-        Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    proc::run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
     proc::run(
         Command::new("apt-get")
             .args(["install", "-y"])

@@ -38,9 +38,7 @@ pub fn cargo() -> Command {
 pub fn run(cmd: &mut Command) -> Result<()> {
     let line = describe(cmd);
     println!("$ {line}");
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start `{line}`"))?;
+    let status = cmd.status().with_context(|| format!("could not start `{line}`"))?;
     if !status.success() {
         bail!("`{line}` failed ({status})");
     }
@@ -54,10 +52,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 pub fn run_watching(cmd: &mut Command, on_line: impl FnMut(&str) + Send + 'static) -> Result<()> {
     let line = describe(cmd);
     println!("$ {line}");
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("could not start `{line}`"))?;
+    let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("could not start `{line}`"))?;
     let stdout = child.stdout.take().context("the child's stdout")?;
     let on_line = Arc::new(Mutex::new(on_line));
     let reader = {
@@ -71,9 +66,7 @@ pub fn run_watching(cmd: &mut Command, on_line: impl FnMut(&str) + Send + 'stati
             }
         })
     };
-    let status = child
-        .wait()
-        .with_context(|| format!("waiting for `{line}`"))?;
+    let status = child.wait().with_context(|| format!("waiting for `{line}`"))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !reader.is_finished() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
@@ -87,9 +80,7 @@ pub fn run_watching(cmd: &mut Command, on_line: impl FnMut(&str) + Send + 'stati
 /// Runs `cmd` quietly and returns its stdout, or `None` if it cannot start or fails.
 pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether a program can be found on `PATH`.
@@ -100,9 +91,7 @@ pub fn on_path(program: &str) -> bool {
 /// The full path of a program found on `PATH`.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }
 
 /// Whether this process runs as root (so it may `apt-get install`).
@@ -111,14 +100,10 @@ pub fn is_root() -> bool {
 }
 
 fn describe(cmd: &Command) -> String {
-    let envs = cmd.get_envs().filter_map(|(key, value)| {
-        value.map(|value| format!("{}={}", key.display(), value.display()))
-    });
+    let envs =
+        cmd.get_envs().filter_map(|(key, value)| value.map(|value| format!("{}={}", key.display(), value.display())));
     let program = std::iter::once(cmd.get_program()).chain(cmd.get_args());
-    envs.chain(program.map(OsStr::display).map(|arg| arg.to_string()))
-        .map(quote)
-        .collect::<Vec<_>>()
-        .join(" ")
+    envs.chain(program.map(OsStr::display).map(|arg| arg.to_string())).map(quote).collect::<Vec<_>>().join(" ")
 }
 
 /// Single-quotes a word with spaces, so the echoed line can be pasted back.

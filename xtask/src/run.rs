@@ -35,15 +35,10 @@ pub fn run(hearth_args: &[OsString]) -> Result<()> {
 
 /// The address given by `--listen ADDR` or `--listen=ADDR`, if any.
 fn listen_arg(args: &[OsString]) -> Option<String> {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    args.iter()
-        .enumerate()
-        .find_map(|(i, arg)| match arg.strip_prefix("--listen") {
-            Some("") => args.get(i + 1).cloned(),
-            Some(rest) => rest.strip_prefix('=').map(str::to_string),
-            None => None,
-        })
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    args.iter().enumerate().find_map(|(i, arg)| match arg.strip_prefix("--listen") {
+        Some("") => args.get(i + 1).cloned(),
+        Some(rest) => rest.strip_prefix('=').map(str::to_string),
+        None => None,
+    })
 }

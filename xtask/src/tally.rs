@@ -36,17 +36,9 @@ mod tests {
     fn reads_cargo_and_wasm_runner_summaries() {
         let mut tally = Tally::default();
         tally.add_line("test result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.05s");
-        tally.add_line(
-            "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 filtered out; finished in 0.08s",
-        );
+        tally.add_line("test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 filtered out; finished in 0.08s");
         tally.add_line("test shows_a_row_per_queue ... ok");
         tally.add_line("running 4 tests");
-        assert_eq!(
-            tally,
-            Tally {
-                passed: 8,
-                failed: 1
-            }
-        );
+        assert_eq!(tally, Tally { passed: 8, failed: 1 });
     }
 }

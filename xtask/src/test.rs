@@ -37,21 +37,9 @@ const STEPS: [Step; 4] = [
         title: "toolchain: wasm32 target, node, mosquitto clients, paho-mqtt, chromium",
         run: toolchain,
     },
-    Step {
-        id: "native",
-        title: "native tests: engine, broker, end-to-end",
-        run: native,
-    },
-    Step {
-        id: "engine-wasm",
-        title: "engine and simulator tests as wasm under node",
-        run: engine_wasm,
-    },
-    Step {
-        id: "frontend-wasm",
-        title: "frontend tests in headless chromium",
-        run: frontend_wasm,
-    },
+    Step { id: "native", title: "native tests: engine, broker, end-to-end", run: native },
+    Step { id: "engine-wasm", title: "engine and simulator tests as wasm under node", run: engine_wasm },
+    Step { id: "frontend-wasm", title: "frontend tests in headless chromium", run: frontend_wasm },
 ];
 
 /// The tests counted so far, shared with the threads that read test output.
@@ -66,10 +54,8 @@ pub fn step_ids() -> impl Iterator<Item = &'static str> {
 /// printing a header per step and a summary at the end.
 pub fn run_all(only: Option<&str>) -> Result<()> {
     let start = Instant::now();
-    let chosen: Vec<&Step> = STEPS
-        .iter()
-        .filter(|step| only.is_none_or(|id| step.id == "toolchain" || step.id == id))
-        .collect();
+    let chosen: Vec<&Step> =
+        STEPS.iter().filter(|step| only.is_none_or(|id| step.id == "toolchain" || step.id == id)).collect();
     let counter = Counter::default();
     let mut passed: Vec<(&str, Duration)> = Vec::new();
     for (number, step) in chosen.iter().enumerate() {
@@ -112,14 +98,7 @@ fn native(counter: &Counter) -> Result<()> {
     counted(
         counter,
         proc::cargo()
-            .args([
-                "test",
-                "--workspace",
-                "--exclude",
-                "frontend",
-                "--exclude",
-                "xtask",
-            ])
+            .args(["test", "--workspace", "--exclude", "frontend", "--exclude", "xtask"])
             .env("HEARTH_BIN", hearth)
             .env("HEARTH_DIST", dist)
             .env("CHROMIUM", CHROMIUM)
@@ -133,10 +112,7 @@ fn engine_wasm(counter: &Counter) -> Result<()> {
 }
 
 fn frontend_wasm(counter: &Counter) -> Result<()> {
-    counted(
-        counter,
-        wasm_test("frontend")?.env("CHROMEDRIVER", CHROMEDRIVER),
-    )
+    counted(counter, wasm_test("frontend")?.env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
 /// Runs a test command, adding the results it reports to `counter`.
@@ -153,8 +129,7 @@ fn counted(counter: &Counter, cmd: &mut Command) -> Result<()> {
 /// executable's hidden `wasm-test-runner` command.
 fn wasm_test(package: &str) -> Result<Command> {
     let mut cmd = proc::cargo();
-    cmd.args(["test", "-p", package, "--target", WASM_TARGET])
-        .env(RUNNER_VAR, runner()?);
+    cmd.args(["test", "-p", package, "--target", WASM_TARGET]).env(RUNNER_VAR, runner()?);
     Ok(cmd)
 }
 

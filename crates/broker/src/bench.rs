@@ -138,7 +138,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let started = epoch.elapsed();
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
-        let share = args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
+        let share =
+            args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
         let rate = args.rate.map(|r| (r / u64::from(args.publishers)).max(1));
         let client = Client::connect(&args.url).await?;
         publishers.push(tokio::spawn(publish(client, target.clone(), share, args.size, rate, epoch)));
@@ -197,13 +198,21 @@ async fn subscribe(url: &str, queue: &str, prefetch: u32, auto_ack: bool) -> any
     let mut client = Client::connect(url).await?;
     let id = client.next_id();
     let ack = if auto_ack { AckMode::Auto } else { AckMode::Manual };
-    let frame = ClientFrame::Subscribe { id, queue: Some(queue.to_owned()), topic: None, prefetch: Some(prefetch), ack };
+    let frame =
+        ClientFrame::Subscribe { id, queue: Some(queue.to_owned()), topic: None, prefetch: Some(prefetch), ack };
     client.request(id, &frame).await?;
     Ok(client.into_socket())
 }
 
 /// Publishes `count` messages, pacing to `rate` per second if given.
-async fn publish(mut client: Client, target: Target, count: u64, size: usize, rate: Option<u64>, epoch: Instant) -> anyhow::Result<u64> {
+async fn publish(
+    mut client: Client,
+    target: Target,
+    count: u64,
+    size: usize,
+    rate: Option<u64>,
+    epoch: Instant,
+) -> anyhow::Result<u64> {
     let (topic, queue) = match target {
         Target::Queue(q) => (None, Some(q)),
         Target::Topic(t) => (Some(t), None),
@@ -322,5 +331,10 @@ fn print_report(args: &BenchArgs, r: &BenchReport) {
         if r.delivered < r.expected { format!("  (INCOMPLETE: {} expected)", r.expected) } else { String::new() }
     );
     let (p50, p99, max) = r.latency_us;
-    println!("latency    p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", p50 as f64 / 1e3, p99 as f64 / 1e3, max as f64 / 1e3);
+    println!(
+        "latency    p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        p50 as f64 / 1e3,
+        p99 as f64 / 1e3,
+        max as f64 / 1e3
+    );
 }

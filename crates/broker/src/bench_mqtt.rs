@@ -10,7 +10,10 @@
 use crate::bench::{BenchArgs, BenchReport, STAMP, report};
 use anyhow::{Context, bail};
 use bytes::{Bytes, BytesMut};
-use mqtt_codec::{Ack, Connect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription, SubscriptionOptions, decode, encode};
+use mqtt_codec::{
+    Ack, Connect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription, SubscriptionOptions,
+    decode, encode,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -53,7 +56,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let started = epoch.elapsed();
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
-        let share = args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
+        let share =
+            args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
         let rate = args.rate.map(|r| (r / u64::from(args.publishers)).max(1));
         let conn = Conn::open(&addr, &format!("bench-{run}-p{p}")).await?;
         let load = Load { topic: topic.clone(), count: share, size: args.size, rate, qos };
@@ -176,8 +180,15 @@ async fn publish(mut conn: Conn, load: Load, epoch: Instant) -> anyhow::Result<u
         let stamp = epoch.elapsed().as_nanos() as u64;
         let payload = Bytes::from(format!("{stamp:0width$}{padding}", width = STAMP));
         let packet_id = if load.qos == QoS::AtMostOnce { 0 } else { (i % 65_535) as u16 + 1 };
-        let publish =
-            Publish { dup: false, qos: load.qos, retain: false, topic: load.topic.clone(), packet_id, payload, properties: Default::default() };
+        let publish = Publish {
+            dup: false,
+            qos: load.qos,
+            retain: false,
+            topic: load.topic.clone(),
+            packet_id,
+            payload,
+            properties: Default::default(),
+        };
         conn.queue(&Packet::Publish(publish))?;
         in_flight += u32::from(load.qos == QoS::AtLeastOnce);
         if i % 64 == 63 {
@@ -231,7 +242,9 @@ async fn consume(
         while let Ok(Some(packet)) = conn.decoded() {
             let Packet::Publish(p) = packet else { continue };
             let now = epoch.elapsed();
-            let sent = std::str::from_utf8(p.payload.get(..STAMP).unwrap_or_default()).ok().and_then(|s| s.parse::<u64>().ok());
+            let sent = std::str::from_utf8(p.payload.get(..STAMP).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok());
             if let Some(sent) = sent {
                 latencies.push((now.as_nanos() as u64).saturating_sub(sent));
             }

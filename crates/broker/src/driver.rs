@@ -3,8 +3,8 @@
 //! routes the engine's outputs back to connections in per-connection batches.
 
 use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
-use queue_core::topic::matches;
 use queue_core::queue::QueueOptions;
+use queue_core::topic::matches;
 use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -225,7 +225,14 @@ impl Driver {
     }
 
     /// See [`Command::OpenSession`].
-    fn open_session(&mut self, now: u64, conn: ConnId, queue: &str, clean: bool, options: QueueOptions) -> Option<QueueOptions> {
+    fn open_session(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        queue: &str,
+        clean: bool,
+        options: QueueOptions,
+    ) -> Option<QueueOptions> {
         let existing = self.engine.queue_stats(queue).map(|s| s.options)?;
         if clean {
             let frame = ClientFrame::Delete { id: 0, queue: queue.to_owned(), if_empty: false };
@@ -276,7 +283,9 @@ impl Driver {
     fn cut_slow_consumer(&mut self, conn: ConnId, backlog: usize) {
         tracing::warn!(conn, backlog, "closing slow consumer");
         if let Some(peer) = self.peers.remove(&conn) {
-            let message = format!("{backlog} frames waiting: this connection reads too slowly; lower its prefetch or use manual acks");
+            let message = format!(
+                "{backlog} frames waiting: this connection reads too slowly; lower its prefetch or use manual acks"
+            );
             let frame = ServerFrame::Error { id: None, code: ErrorCode::SlowConsumer, message };
             let _ = peer.outbox.send_frames(vec![frame]);
             let _ = peer.outbox.tx.send(Outbound::Close(1008, "slow consumer".into()));

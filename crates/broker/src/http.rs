@@ -7,11 +7,11 @@ use crate::mqtt::websocket::serve_mqtt_socket;
 use crate::server::AppState;
 use crate::ws::serve_socket;
 use axum::Json;
+use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
@@ -37,7 +37,11 @@ pub fn router(state: AppState) -> Router {
     api.with_state(state)
 }
 
-async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ConnectInfo(remote): ConnectInfo<SocketAddr>) -> Response {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+) -> Response {
     // Frames up to 8 × the limit are read and answered with `frame_too_large`;
     // beyond that the socket itself refuses them.
     let hard_cap = state.config.max_frame_bytes.saturating_mul(8);

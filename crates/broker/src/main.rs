@@ -106,7 +106,9 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     }
     let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let mqtt = TcpListener::bind(config.mqtt_listen).await.map_err(|err| bind_error(config.mqtt_listen, err, "--mqtt-listen"))?;
+    let mqtt = TcpListener::bind(config.mqtt_listen)
+        .await
+        .map_err(|err| bind_error(config.mqtt_listen, err, "--mqtt-listen"))?;
     let mqtt_addr = mqtt.local_addr().context("reading the bound MQTT address")?;
     let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
     // Parsers read the token after `http://`; the MQTT address goes inside the parentheses.

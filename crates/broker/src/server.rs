@@ -73,7 +73,9 @@ impl std::ops::Deref for AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The dashboard folder is missing or has no `index.html`.
-    #[error("dashboard folder {0} has no readable index.html; build it with `cargo xtask dist`, or start without --dist")]
+    #[error(
+        "dashboard folder {0} has no readable index.html; build it with `cargo xtask dist`, or start without --dist"
+    )]
     Dist(PathBuf),
     /// The HTTP server failed.
     #[error("server error: {0}")]

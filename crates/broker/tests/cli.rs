@@ -68,7 +68,9 @@ async fn serve_on_a_busy_port_fails_saying_the_address_is_already_in_use() {
 
 #[tokio::test]
 async fn serve_with_a_missing_dashboard_folder_fails_mentioning_index_html() {
-    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--dist", "/nonexistent"]).await;
+    let out =
+        run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--dist", "/nonexistent"])
+            .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve --dist /nonexistent must fail");
     assert!(stderr.contains("index.html") && stderr.contains("/nonexistent"), "stderr: {stderr}");

@@ -63,7 +63,8 @@ async fn watcher(broker: &Broker) -> Raw {
     let mut raw = broker.raw_mqtt(connect(V5, "watcher", 0)).await;
     connack(&mut raw).await;
     let subscription = mqtt_codec::Subscription { filter: "status/#".into(), options: Default::default() };
-    let subscribe = mqtt_codec::Subscribe { packet_id: 1, subscriptions: vec![subscription], properties: Default::default() };
+    let subscribe =
+        mqtt_codec::Subscribe { packet_id: 1, subscriptions: vec![subscription], properties: Default::default() };
     raw.send(&Packet::Subscribe(subscribe)).await;
     assert!(matches!(raw.recv().await, Some(Packet::SubAck(_))));
     raw

@@ -17,7 +17,8 @@ async fn paho_mqtt_round_trips_retained_will_persistent_session_and_shared_subsc
     let broker = Broker::start().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/paho/check.py");
     let run = Command::new("python3").arg(script).arg(broker.mqtt.port().to_string()).kill_on_drop(true).output();
-    let out = tokio::time::timeout(SCRIPT_WAIT, run).await.expect("the paho checks finish in time").expect("python3 runs");
+    let out =
+        tokio::time::timeout(SCRIPT_WAIT, run).await.expect("the paho checks finish in time").expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

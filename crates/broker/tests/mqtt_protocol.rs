@@ -28,7 +28,8 @@ async fn a_malformed_packet_closes_only_its_connection_with_reason_malformed() {
     assert_eq!(connack(&mut raw).await.reason, ReasonCode::Success);
 
     raw.send_bytes(&[0x36, 0x00]).await; // PUBLISH with QoS 3
-    let disconnect = Packet::Disconnect(Disconnect { reason: ReasonCode::MalformedPacket, properties: Default::default() });
+    let disconnect =
+        Packet::Disconnect(Disconnect { reason: ReasonCode::MalformedPacket, properties: Default::default() });
     assert_eq!(raw.recv().await, Some(disconnect));
     assert_eq!(raw.recv().await, None, "the broker closes the connection");
 
@@ -53,7 +54,8 @@ async fn an_oversize_packet_closes_the_connection_with_packet_too_large() {
     assert_eq!(ack.properties.maximum_packet_size.map(|m| m.get()), Some(4096), "announced in CONNACK");
     // A PUBLISH header announcing 10 000 bytes: refused before the body arrives.
     raw.send_bytes(&[0x30, 0x90, 0x4E]).await;
-    let disconnect = Packet::Disconnect(Disconnect { reason: ReasonCode::PacketTooLarge, properties: Default::default() });
+    let disconnect =
+        Packet::Disconnect(Disconnect { reason: ReasonCode::PacketTooLarge, properties: Default::default() });
     assert_eq!(raw.recv().await, Some(disconnect));
 }
 
@@ -62,7 +64,8 @@ async fn an_unsupported_protocol_version_is_refused_with_the_right_connack_code(
     let broker = Broker::start().await;
     // MQTT 3.1 (level 3, name "MQIsdp"): 3.1.1's "unacceptable protocol version", code 1.
     let mut tcp = tokio::net::TcpStream::connect(broker.mqtt).await.expect("connects");
-    let connect_31 = [0x10, 0x11, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02, 0x00, 0x3C, 0x00, 0x03, b'o', b'l', b'd'];
+    let connect_31 =
+        [0x10, 0x11, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02, 0x00, 0x3C, 0x00, 0x03, b'o', b'l', b'd'];
     tokio::io::AsyncWriteExt::write_all(&mut tcp, &connect_31).await.expect("sent");
     let mut reply = Vec::new();
     common::within("the refusal", tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut reply)).await.expect("read");
@@ -113,7 +116,8 @@ async fn a_client_silent_for_one_and_a_half_keep_alives_is_disconnected_and_its_
     let mut raw = broker.raw_mqtt(sleepy).await;
     assert_eq!(connack(&mut raw).await.reason, ReasonCode::Success);
     let started = std::time::Instant::now();
-    let timeout = Packet::Disconnect(Disconnect { reason: ReasonCode::KeepAliveTimeout, properties: Default::default() });
+    let timeout =
+        Packet::Disconnect(Disconnect { reason: ReasonCode::KeepAliveTimeout, properties: Default::default() });
     assert_eq!(raw.recv().await, Some(timeout));
     let waited = started.elapsed();
     assert!(waited >= std::time::Duration::from_millis(1400), "closed after {waited:?}, before 1.5 × 1 s");
@@ -127,7 +131,8 @@ async fn mqtt_over_websocket_at_slash_mqtt_meets_mqtt_over_tcp() {
     let broker = Broker::start().await;
     let mut request = format!("ws://{}/mqtt", broker.addr).into_client_request().expect("a valid request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("a header value"));
-    let (mut ws, response) = common::within("the /mqtt handshake", tokio_tungstenite::connect_async(request)).await.expect("upgrades");
+    let (mut ws, response) =
+        common::within("the /mqtt handshake", tokio_tungstenite::connect_async(request)).await.expect("upgrades");
     assert_eq!(response.headers()["sec-websocket-protocol"], "mqtt");
 
     let encode = |packet: &Packet| {

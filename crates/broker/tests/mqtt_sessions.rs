@@ -8,7 +8,8 @@ mod common;
 use common::Broker;
 use common::mqtt::{Raw, connect};
 use mqtt_codec::{
-    ConnAck, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription, SubscriptionOptions,
+    ConnAck, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription,
+    SubscriptionOptions,
 };
 use std::time::Duration;
 

@@ -7,7 +7,9 @@ mod common;
 use bytes::Bytes;
 use common::Broker;
 use common::mqtt::{Raw, connect};
-use mqtt_codec::{Packet, PayloadFormat, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription, SubscriptionOptions};
+use mqtt_codec::{
+    Packet, PayloadFormat, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe, Subscription, SubscriptionOptions,
+};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
@@ -19,7 +21,12 @@ async fn open(broker: &Broker, id: &str) -> Raw {
 
 async fn subscribe(raw: &mut Raw, filter: &str, options: SubscriptionOptions) {
     let subscription = Subscription { filter: filter.into(), options };
-    raw.send(&Packet::Subscribe(Subscribe { packet_id: 1, subscriptions: vec![subscription], properties: Default::default() })).await;
+    raw.send(&Packet::Subscribe(Subscribe {
+        packet_id: 1,
+        subscriptions: vec![subscription],
+        properties: Default::default(),
+    }))
+    .await;
     assert!(matches!(raw.recv().await, Some(Packet::SubAck(_))));
 }
 
@@ -97,7 +104,12 @@ async fn an_expired_message_is_not_delivered_to_a_returning_session() {
 async fn no_local_skips_own_messages_and_retain_as_published_keeps_the_flag() {
     let broker = Broker::start().await;
     let mut me = open(&broker, "me").await;
-    subscribe(&mut me, "chat/#", SubscriptionOptions { no_local: true, retain_as_published: true, ..Default::default() }).await;
+    subscribe(
+        &mut me,
+        "chat/#",
+        SubscriptionOptions { no_local: true, retain_as_published: true, ..Default::default() },
+    )
+    .await;
     let mut other = open(&broker, "other").await;
     subscribe(&mut other, "chat/#", SubscriptionOptions { retain_as_published: true, ..Default::default() }).await;
     let mut plain = open(&broker, "plain").await;
@@ -142,9 +154,14 @@ async fn topic_aliases_work_both_ways_and_a_bad_alias_closes_the_connection() {
     let mut got = Vec::new();
     for _ in 0..5 {
         let p = received(&mut sub).await;
-        got.push((p.topic, p.properties.topic_alias.map(|a| a.get()), String::from_utf8_lossy(&p.payload).into_owned()));
+        got.push((
+            p.topic,
+            p.properties.topic_alias.map(|a| a.get()),
+            String::from_utf8_lossy(&p.payload).into_owned(),
+        ));
     }
-    let expected = [("t/a", Some(1), "1"), ("", Some(1), "2"), ("t/b", Some(2), "3"), ("t/c", None, "4"), ("", Some(1), "5")];
+    let expected =
+        [("t/a", Some(1), "1"), ("", Some(1), "2"), ("t/b", Some(2), "3"), ("t/c", None, "4"), ("", Some(1), "5")];
     let expected: Vec<_> = expected.iter().map(|(t, a, p)| ((*t).to_owned(), *a, (*p).to_owned())).collect();
     assert_eq!(got, expected);
 

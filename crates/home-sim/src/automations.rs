@@ -69,11 +69,12 @@ impl Rule {
             Self::MotionSiren if msg["motion"] == json!(true) && alarm_armed(state) => {
                 vec![cmd(ALARM_SET, json!({"state": "triggered"}))]
             }
-            Self::SmokeResponse if msg["smoke"] == json!(true) => vec![
-                cmd(ALARM_SET, json!({"state": "triggered"})),
-                cmd(CURTAINS_SET, json!({"open": true})),
-            ],
-            Self::Climate => climate(&msg, state).map(|heat| vec![cmd(THERMOSTAT_SET, json!({"heating": heat}))]).unwrap_or_default(),
+            Self::SmokeResponse if msg["smoke"] == json!(true) => {
+                vec![cmd(ALARM_SET, json!({"state": "triggered"})), cmd(CURTAINS_SET, json!({"open": true}))]
+            }
+            Self::Climate => {
+                climate(&msg, state).map(|heat| vec![cmd(THERMOSTAT_SET, json!({"heating": heat}))]).unwrap_or_default()
+            }
             _ => Vec::new(),
         }
     }

@@ -131,7 +131,8 @@ impl Simulation {
         let w = self.workers.get(&id).ok_or(SimError::UnknownConsumer(id))?;
         let (conn, queue, s) = (w.conn, w.queue.clone(), w.settings);
         let rid = self.request_id();
-        let frame = ClientFrame::Subscribe { id: rid, queue: Some(queue), topic: None, prefetch: Some(s.prefetch), ack: s.ack };
+        let frame =
+            ClientFrame::Subscribe { id: rid, queue: Some(queue), topic: None, prefetch: Some(s.prefetch), ack: s.ack };
         self.request(conn, frame)
     }
 
@@ -159,7 +160,11 @@ impl Simulation {
             let topic = self.devices[i].spec.state_topic();
             self.device_publish(i, topic, state, true);
         } else {
-            self.note(LogKind::Device, Some(device), format!("{name} ignored a command it does not understand: {command}"));
+            self.note(
+                LogKind::Device,
+                Some(device),
+                format!("{name} ignored a command it does not understand: {command}"),
+            );
         }
     }
 
@@ -173,7 +178,8 @@ impl Simulation {
         }
         self.automations[i].fired += 1;
         for command in commands {
-            let text = format!("automation {automation} ({}): {} ← {}", rule.describe(), command.topic, command.payload);
+            let text =
+                format!("automation {automation} ({}): {} ← {}", rule.describe(), command.topic, command.payload);
             self.note(LogKind::Automation, None, text);
             let _ = self.publish_from(conn, command.topic, command.payload, false);
         }

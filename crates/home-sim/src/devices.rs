@@ -141,7 +141,16 @@ impl Device {
     pub fn new(spec: DeviceSpec, rng: &mut Rng) -> Self {
         let state = spec.kind.initial_state(rng);
         let consumer = ConsumerSettings::default();
-        Self { spec, conn: None, state, next_publish_at: u64::MAX, last_activity: None, worker: None, consumer, published: 0 }
+        Self {
+            spec,
+            conn: None,
+            state,
+            next_publish_at: u64::MAX,
+            last_activity: None,
+            worker: None,
+            consumer,
+            published: 0,
+        }
     }
 
     /// Schedules the next periodic publish after `now`, jittered ±25 %.

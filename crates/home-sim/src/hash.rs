@@ -89,7 +89,13 @@ impl Default for Settings {
 impl Settings {
     /// The hash, starting with `#`.
     pub fn to_hash(&self) -> String {
-        let mut out = format!("#scenario={}&seed={}&speed={}&paused={}", self.scenario, self.seed, self.speed, u8::from(self.paused));
+        let mut out = format!(
+            "#scenario={}&seed={}&speed={}&paused={}",
+            self.scenario,
+            self.seed,
+            self.speed,
+            u8::from(self.paused)
+        );
         for (device, rate) in &self.device_rates {
             let _ = write!(out, "&rate.{device}={rate}");
         }

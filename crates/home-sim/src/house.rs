@@ -127,7 +127,8 @@ impl Simulation {
         let i = self.automation_index(id)?;
         let automation = self.automations.remove(i);
         let rid = self.request_id();
-        let _ = self.request(self.console, ClientFrame::Delete { id: rid, queue: automation.spec.queue(), if_empty: false });
+        let _ = self
+            .request(self.console, ClientFrame::Delete { id: rid, queue: automation.spec.queue(), if_empty: false });
         Ok(())
     }
 
@@ -180,7 +181,8 @@ impl Simulation {
 
     fn start_device(&mut self, i: usize) -> Result<(), SimError> {
         let spec = self.devices[i].spec.clone();
-        let will = Will { topic: spec.status_topic(), payload: "offline".into(), retain: true, headers: Default::default() };
+        let will =
+            Will { topic: spec.status_topic(), payload: "offline".into(), retain: true, headers: Default::default() };
         let conn = self.open_conn(&spec.id, Some(&spec.id), Some(will))?;
         self.devices[i].conn = Some(conn);
         self.device_publish(i, spec.status_topic(), "online".into(), true);

@@ -108,9 +108,10 @@ fn routed_by_wildcard(sim: &Simulation) -> bool {
 }
 
 fn shared_round_robin(sim: &Simulation) -> bool {
-    sim.queue_names().iter().filter_map(|n| sim.queue(n, 0).ok()).any(|q| {
-        q.consumers.len() >= 2 && q.consumers.iter().all(|c| c.delivered > 0)
-    })
+    sim.queue_names()
+        .iter()
+        .filter_map(|n| sim.queue(n, 0).ok())
+        .any(|q| q.consumers.len() >= 2 && q.consumers.iter().all(|c| c.delivered > 0))
 }
 
 fn crashed_and_redelivered(sim: &Simulation) -> bool {
@@ -131,8 +132,7 @@ fn window_full_and_backlog(sim: &Simulation) -> bool {
 }
 
 fn policy_dead_lettered(sim: &Simulation) -> bool {
-    sim.facts().policy_changes > 0
-        && sim.queue(DEAD_LETTERS, 0).is_ok_and(|q| q.counters.enqueued > 0)
+    sim.facts().policy_changes > 0 && sim.queue(DEAD_LETTERS, 0).is_ok_and(|q| q.counters.enqueued > 0)
 }
 
 fn will_marked_offline(sim: &Simulation) -> bool {

@@ -69,7 +69,11 @@ pub struct LogEntry {
 #[derive(Debug, Clone, PartialEq)]
 enum Detail {
     /// An engine event; `actor` names the connection behind it, `note` adds context.
-    Engine { event: Event, actor: Option<Arc<str>>, note: Option<String> },
+    Engine {
+        event: Event,
+        actor: Option<Arc<str>>,
+        note: Option<String>,
+    },
     Text(String),
 }
 
@@ -226,7 +230,9 @@ fn explain(event: &Event, actor: Option<&str>, note: Option<&str>) -> String {
         Dropped { queue, message_id, reason } => {
             format!("message #{message_id} in queue {queue} {}{note} → dropped", why(*reason))
         }
-        Refused { queue, message_id } => format!("queue {queue} is full (reject-publish) → refused message #{message_id}"),
+        Refused { queue, message_id } => {
+            format!("queue {queue} is full (reject-publish) → refused message #{message_id}")
+        }
         Retained { topic, cleared: false } => format!("{topic} retains its latest message as device state"),
         Retained { topic, cleared: true } => format!("retained state of {topic} cleared"),
         ConsumerAdded { queue, consumer, .. } => format!("consumer {consumer} ({who}) attached to queue {queue}"),
@@ -266,7 +272,8 @@ mod tests {
             message_id: 41,
             reason: DeathReason::Expired,
         };
-        let cx = Context { note: Some("after 5 s TTL".into()), device: Some("hall-light".into()), ..Context::default() };
+        let cx =
+            Context { note: Some("after 5 s TTL".into()), device: Some("hall-light".into()), ..Context::default() };
         log.event(3_200, expired, cx);
         assert_eq!(log.entries().count(), LOG_CAPACITY);
         assert_eq!(log.total(), LOG_CAPACITY as u64 + 11);

@@ -94,7 +94,10 @@ impl Scenario {
             devices,
             automations,
             queues: vec![dead_letter_queue(), telemetry],
-            consumers: vec![("telemetry".into(), ConsumerSettings { prefetch: 3, ack: AckMode::Manual, processing_ms: 400 })],
+            consumers: vec![(
+                "telemetry".into(),
+                ConsumerSettings { prefetch: 3, ack: AckMode::Manual, processing_ms: 400 },
+            )],
             device_consumer: ConsumerSettings { prefetch: 1, ack: AckMode::Manual, processing_ms: 200 },
             automation_consumer: ConsumerSettings { prefetch: 5, ack: AckMode::Manual, processing_ms: 100 },
         }

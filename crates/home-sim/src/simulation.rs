@@ -197,9 +197,7 @@ impl Simulation {
 
     /// Whether the thermostat is heating (the temperature sensors feel it).
     fn heating(&self) -> bool {
-        self.devices
-            .iter()
-            .any(|d| d.spec.kind == crate::devices::DeviceKind::Thermostat && d.state["heating"] == true)
+        self.devices.iter().any(|d| d.spec.kind == crate::devices::DeviceKind::Thermostat && d.state["heating"] == true)
     }
 
     /// Publishes from device `i`'s connection and marks it active.
@@ -211,14 +209,26 @@ impl Simulation {
         let _ = self.publish_from(conn, topic, payload, retain);
     }
 
-    pub(crate) fn publish_from(&mut self, conn: ConnId, topic: String, payload: String, retain: bool) -> Result<(), SimError> {
+    pub(crate) fn publish_from(
+        &mut self,
+        conn: ConnId,
+        topic: String,
+        payload: String,
+        retain: bool,
+    ) -> Result<(), SimError> {
         let (headers, payload) = (Default::default(), payload.into());
-        let frame = ClientFrame::Publish { id: None, topic: Some(topic), queue: None, payload, headers, retain, ttl_ms: None };
+        let frame =
+            ClientFrame::Publish { id: None, topic: Some(topic), queue: None, payload, headers, retain, ttl_ms: None };
         self.request(conn, frame)
     }
 
     /// Opens a connection and says hello (with a last will, for devices).
-    pub(crate) fn open_conn(&mut self, label: &str, device: Option<&str>, will: Option<Will>) -> Result<ConnId, SimError> {
+    pub(crate) fn open_conn(
+        &mut self,
+        label: &str,
+        device: Option<&str>,
+        will: Option<Will>,
+    ) -> Result<ConnId, SimError> {
         let conn = self.next_conn;
         self.next_conn += 1;
         let info = ConnInfo { label: label.into(), device: device.map(Arc::from), worker: None };
@@ -336,14 +346,15 @@ impl Simulation {
         };
         let info = conn.and_then(|c| self.conns.get(&c));
         let queue = match event {
-            Enqueued { queue, .. } | Delivered { queue, .. } | Acked { queue, .. } | Requeued { queue, .. } => Some(queue),
+            Enqueued { queue, .. } | Delivered { queue, .. } | Acked { queue, .. } | Requeued { queue, .. } => {
+                Some(queue)
+            }
             DeadLettered { queue, .. } | Dropped { queue, .. } | Refused { queue, .. } => Some(queue),
             ConsumerAdded { queue, .. } | ConsumerRemoved { queue, .. } => Some(queue),
             _ => None,
         };
-        let device = info
-            .and_then(|i| i.device.clone())
-            .or_else(|| queue.and_then(|q| self.device_queues.get(q).cloned()));
+        let device =
+            info.and_then(|i| i.device.clone()).or_else(|| queue.and_then(|q| self.device_queues.get(q).cloned()));
         let note = match event {
             DeadLettered { queue, reason: queue_core::DeathReason::Expired, .. }
             | Dropped { queue, reason: queue_core::DeathReason::Expired, .. } => self.ttl_note(queue),

@@ -192,10 +192,8 @@ impl Simulation {
     fn consumer_view(&self, c: &queue_core::ConsumerContents) -> ConsumerView {
         let worker = self.workers.values().find(|w| w.consumer == Some(c.id));
         let label = worker.map_or_else(|| format!("consumer {}", c.id), |w| w.label.clone());
-        let settings = worker.map_or(
-            ConsumerSettings { prefetch: c.prefetch, ack: c.ack, processing_ms: 0 },
-            |w| w.settings,
-        );
+        let settings =
+            worker.map_or(ConsumerSettings { prefetch: c.prefetch, ack: c.ack, processing_ms: 0 }, |w| w.settings);
         ConsumerView {
             worker: worker.map(|w| w.id),
             consumer: c.id,

@@ -64,7 +64,14 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub fn new(id: WorkerId, label: String, role: Role, queue: String, conn: ConnId, settings: ConsumerSettings) -> Self {
+    pub fn new(
+        id: WorkerId,
+        label: String,
+        role: Role,
+        queue: String,
+        conn: ConnId,
+        settings: ConsumerSettings,
+    ) -> Self {
         let jobs = VecDeque::new();
         Self { id, label, role, queue, conn, consumer: None, settings, jobs, busy_until: 0, delivered: 0, processed: 0 }
     }

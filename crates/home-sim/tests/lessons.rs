@@ -2,9 +2,7 @@
 //! done through the public API. Runs natively and as wasm under Node.
 
 use home_sim::lessons::lesson;
-use home_sim::{
-    AckMode, ConsumerSettings, DEAD_LETTERS, QueuePolicy, Scenario, Simulation, lessons,
-};
+use home_sim::{AckMode, ConsumerSettings, DEAD_LETTERS, QueuePolicy, Scenario, Simulation, lessons};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 /// A fresh house that has run for a while, and the check of lesson `id`.

@@ -92,7 +92,8 @@ fn cutting_a_device_off_publishes_its_last_will() {
     let light = sim.device("kitchen-light").expect("light");
     assert!(!light.online && !light.connected);
     assert_eq!(sim.cut_off("kitchen-light"), Err(SimError::DeviceAlready("kitchen-light".into(), "offline")));
-    let wills = LogFilter { kinds: vec![LogKind::Connection], device: Some("kitchen-light".into()), ..LogFilter::default() };
+    let wills =
+        LogFilter { kinds: vec![LogKind::Connection], device: Some("kitchen-light".into()), ..LogFilter::default() };
     assert!(sim.log_lines(&wills).iter().any(|l| l.contains("last will was published on home/kitchen/light/status")));
     sim.reconnect("kitchen-light").expect("reconnect");
     assert!(sim.device("kitchen-light").expect("light").online);
@@ -128,7 +129,13 @@ fn a_crashed_consumers_unacked_messages_are_redelivered() {
     let slow = ConsumerSettings { prefetch: 5, ack: AckMode::Manual, processing_ms: 5_000 };
     let worker = sim.add_consumer_with("telemetry", slow).expect("add");
     sim.advance(5_000);
-    let held = sim.queue("telemetry", 0).expect("queue").consumers.iter().find(|c| c.worker == Some(worker)).map(|c| c.unacked.len());
+    let held = sim
+        .queue("telemetry", 0)
+        .expect("queue")
+        .consumers
+        .iter()
+        .find(|c| c.worker == Some(worker))
+        .map(|c| c.unacked.len());
     assert!(held.is_some_and(|n| n > 0), "{held:?}");
     sim.crash_consumer(worker).expect("crash");
     sim.advance(3_000);

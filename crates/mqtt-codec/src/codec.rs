@@ -19,11 +19,7 @@ struct Header {
 
 /// Reads the fixed header at the start of `buf`: `Ok(None)` if more bytes
 /// are needed to know the packet's length. Checks type, flags and size.
-fn parse_header(
-    buf: &[u8],
-    version: ProtocolVersion,
-    max_packet_size: u32,
-) -> Result<Option<Header>, DecodeError> {
+fn parse_header(buf: &[u8], version: ProtocolVersion, max_packet_size: u32) -> Result<Option<Header>, DecodeError> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
@@ -31,31 +27,17 @@ fn parse_header(
     let kind = PacketKind::from_type(type_nibble)
         .filter(|k| *k != PacketKind::Auth || version == ProtocolVersion::V5)
         .ok_or(DecodeError::ReservedPacketType(type_nibble))?;
-    if kind
-        .required_flags()
-        .is_some_and(|required| required != flags)
-    {
-        return Err(DecodeError::BadFlags {
-            packet_type: type_nibble,
-            flags,
-        });
+    if kind.required_flags().is_some_and(|required| required != flags) {
+        return Err(DecodeError::BadFlags { packet_type: type_nibble, flags });
     }
     let Some((remaining, len_bytes)) = parse_varint(&buf[1..])? else {
         return Ok(None);
     };
     let total = 1 + len_bytes as u64 + u64::from(remaining);
     if total > u64::from(max_packet_size) {
-        return Err(DecodeError::PacketTooLarge {
-            size: total,
-            max: max_packet_size,
-        });
+        return Err(DecodeError::PacketTooLarge { size: total, max: max_packet_size });
     }
-    Ok(Some(Header {
-        kind,
-        flags,
-        header_len: 1 + len_bytes,
-        total_len: total as usize,
-    }))
+    Ok(Some(Header { kind, flags, header_len: 1 + len_bytes, total_len: total as usize }))
 }
 
 /// Decodes one packet from the front of `buf`, removing its bytes.
@@ -87,11 +69,7 @@ pub fn decode(
 /// MQTT 5-only fields are dropped for 3.1.1 (AUTH itself is refused). On
 /// error nothing is appended. The caller checks the result against the
 /// peer's maximum packet size (`out` grew by the packet's size).
-pub fn encode(
-    packet: &Packet,
-    version: ProtocolVersion,
-    out: &mut BytesMut,
-) -> Result<(), EncodeError> {
+pub fn encode(packet: &Packet, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
     let mut body = BytesMut::new();
     packet.encode_body(version, &mut body)?;
     let remaining = u32::try_from(body.len()).map_err(|_| EncodeError::PacketTooLarge)?;

@@ -87,33 +87,12 @@ impl Connect {
         let v5 = protocol == ProtocolVersion::V5;
         let properties = read_props(r, v5, Ctx::Packet(PacketKind::Connect))?;
         let client_id = r.string()?;
-        let will = if flags & 0x04 != 0 {
-            Some(Will::decode(r, flags, v5)?)
-        } else {
-            None
-        };
-        let username = if flags & 0x80 != 0 {
-            Some(r.string()?)
-        } else {
-            None
-        };
-        let password = if flags & 0x40 != 0 {
-            Some(r.binary()?)
-        } else {
-            None
-        };
+        let will = if flags & 0x04 != 0 { Some(Will::decode(r, flags, v5)?) } else { None };
+        let username = if flags & 0x80 != 0 { Some(r.string()?) } else { None };
+        let password = if flags & 0x40 != 0 { Some(r.binary()?) } else { None };
         r.finish()?;
         let clean_start = flags & 0x02 != 0;
-        Ok(Self {
-            protocol,
-            clean_start,
-            keep_alive,
-            client_id,
-            will,
-            username,
-            password,
-            properties,
-        })
+        Ok(Self { protocol, clean_start, keep_alive, client_id, will, username, password, properties })
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
@@ -174,13 +153,7 @@ impl Will {
         let topic = r.string()?;
         let payload = r.binary()?;
         let qos = QoS::from_bits((flags >> 3) & 0x03)?;
-        Ok(Self {
-            topic,
-            payload,
-            qos,
-            retain: flags & 0x20 != 0,
-            properties,
-        })
+        Ok(Self { topic, payload, qos, retain: flags & 0x20 != 0, properties })
     }
 }
 
@@ -199,18 +172,10 @@ impl ConnAck {
             ),
         };
         r.finish()?;
-        Ok(Self {
-            session_present: flags & 0x01 != 0,
-            reason,
-            properties,
-        })
+        Ok(Self { session_present: flags & 0x01 != 0, reason, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         out.put_u8(u8::from(self.session_present));
         match version {
             ProtocolVersion::V311 => out.put_u8(self.reason.to_v311_connack()),

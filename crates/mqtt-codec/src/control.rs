@@ -50,21 +50,12 @@ impl Disconnect {
         Ok(Self { reason, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         if version == ProtocolVersion::V311 {
             return Ok(());
         }
         let code = self.reason.check_for(PacketKind::Disconnect)?;
-        encode_reason_tail(
-            code,
-            &self.properties,
-            Ctx::Packet(PacketKind::Disconnect),
-            out,
-        )
+        encode_reason_tail(code, &self.properties, Ctx::Packet(PacketKind::Disconnect), out)
     }
 }
 

@@ -66,7 +66,5 @@ pub use primitives::MAX_VARINT;
 pub use properties::{PayloadFormat, Properties};
 pub use publish::{Ack, Publish};
 pub use reason::ReasonCode;
-pub use subscribe::{
-    RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
-};
+pub use subscribe::{RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe};
 pub use types::{PacketKind, ProtocolVersion, QoS};

@@ -105,11 +105,7 @@ impl Packet {
     }
 
     /// Encodes the variable header and payload (everything after the remaining length).
-    pub(crate) fn encode_body(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         let kind = self.kind();
         match self {
             Self::Connect(connect) => connect.encode(out),

@@ -94,11 +94,7 @@ impl Reader {
 
     /// Fails unless everything has been read.
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::TrailingBytes)
-        }
+        if self.is_empty() { Ok(()) } else { Err(DecodeError::TrailingBytes) }
     }
 
     /// One byte.
@@ -154,11 +150,7 @@ impl Reader {
     }
 
     fn need(&self, n: usize) -> Result<(), DecodeError> {
-        if self.buf.len() < n {
-            Err(DecodeError::UnexpectedEof)
-        } else {
-            Ok(())
-        }
+        if self.buf.len() < n { Err(DecodeError::UnexpectedEof) } else { Ok(()) }
     }
 }
 
@@ -168,9 +160,7 @@ mod tests {
 
     #[test]
     fn varint_boundaries_round_trip() {
-        for v in [
-            0, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, MAX_VARINT,
-        ] {
+        for v in [0, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, MAX_VARINT] {
             let mut out = BytesMut::new();
             put_varint(&mut out, v).expect("in range");
             assert_eq!(out.len(), varint_len(v));
@@ -182,24 +172,15 @@ mod tests {
     fn varint_spec_examples() {
         assert_eq!(parse_varint(&[0x00]), Ok(Some((0, 1))));
         assert_eq!(parse_varint(&[0xC1, 0x02]), Ok(Some((321, 2))));
-        assert_eq!(
-            parse_varint(&[0xFF, 0xFF, 0xFF, 0x7F]),
-            Ok(Some((MAX_VARINT, 4)))
-        );
+        assert_eq!(parse_varint(&[0xFF, 0xFF, 0xFF, 0x7F]), Ok(Some((MAX_VARINT, 4))));
     }
 
     #[test]
     fn varint_partial_and_malformed() {
         assert_eq!(parse_varint(&[]), Ok(None));
         assert_eq!(parse_varint(&[0x80, 0x80]), Ok(None));
-        assert_eq!(
-            parse_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0x01]),
-            Err(DecodeError::MalformedVarInt)
-        );
-        assert_eq!(
-            parse_varint(&[0x80, 0x00]),
-            Err(DecodeError::MalformedVarInt)
-        );
+        assert_eq!(parse_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0x01]), Err(DecodeError::MalformedVarInt));
+        assert_eq!(parse_varint(&[0x80, 0x00]), Err(DecodeError::MalformedVarInt));
         assert!(put_varint(&mut BytesMut::new(), MAX_VARINT + 1).is_err());
     }
 
@@ -211,13 +192,7 @@ mod tests {
         assert_eq!(r.string(), Err(DecodeError::NullCharacter));
         let mut r = Reader::new(Bytes::from_static(&[0, 5, b'a']));
         assert_eq!(r.string(), Err(DecodeError::UnexpectedEof));
-        assert_eq!(
-            put_string(&mut BytesMut::new(), &"x".repeat(65_536)),
-            Err(EncodeError::FieldTooLong(65_536))
-        );
-        assert_eq!(
-            put_string(&mut BytesMut::new(), "a\0"),
-            Err(EncodeError::NullCharacter)
-        );
+        assert_eq!(put_string(&mut BytesMut::new(), &"x".repeat(65_536)), Err(EncodeError::FieldTooLong(65_536)));
+        assert_eq!(put_string(&mut BytesMut::new(), "a\0"), Err(EncodeError::NullCharacter));
     }
 }

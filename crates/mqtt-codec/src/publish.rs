@@ -45,44 +45,24 @@ impl Publish {
         u8::from(self.dup) << 3 | (self.qos as u8) << 1 | u8::from(self.retain)
     }
 
-    pub(crate) fn decode(
-        flags: u8,
-        r: &mut Reader,
-        version: ProtocolVersion,
-    ) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(flags: u8, r: &mut Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
         let qos = QoS::from_bits((flags >> 1) & 0x03)?;
         let dup = flags & 0x08 != 0;
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQos0);
         }
         let topic = r.string()?;
-        let packet_id = if qos == QoS::AtMostOnce {
-            0
-        } else {
-            nonzero_id(r)?
-        };
+        let packet_id = if qos == QoS::AtMostOnce { 0 } else { nonzero_id(r)? };
         let properties = read_props(r, version == ProtocolVersion::V5, PUBLISH_CTX)?;
         check_topic(&topic, &properties).map_err(|e| match e {
             EncodeError::InvalidTopic if topic.is_empty() => DecodeError::EmptyTopic,
             _ => DecodeError::WildcardInTopic,
         })?;
         let payload = r.rest();
-        Ok(Self {
-            dup,
-            qos,
-            retain: flags & 0x01 != 0,
-            topic,
-            packet_id,
-            payload,
-            properties,
-        })
+        Ok(Self { dup, qos, retain: flags & 0x01 != 0, topic, packet_id, payload, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         if self.qos == QoS::AtMostOnce && self.dup {
             return Err(EncodeError::DupOnQos0);
         }
@@ -106,11 +86,7 @@ impl Publish {
 fn check_topic(topic: &str, props: &Properties) -> Result<(), EncodeError> {
     let wildcard = topic.contains(['+', '#']);
     let empty = topic.is_empty() && props.topic_alias.is_none();
-    if wildcard || empty {
-        Err(EncodeError::InvalidTopic)
-    } else {
-        Ok(())
-    }
+    if wildcard || empty { Err(EncodeError::InvalidTopic) } else { Ok(()) }
 }
 
 /// Reads a packet identifier that must not be zero.
@@ -131,16 +107,9 @@ pub(crate) fn put_nonzero_id(out: &mut BytesMut, id: u16) -> Result<(), EncodeEr
 }
 
 impl Ack {
-    pub(crate) fn decode(
-        kind: PacketKind,
-        r: &mut Reader,
-        version: ProtocolVersion,
-    ) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(kind: PacketKind, r: &mut Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
         let packet_id = nonzero_id(r)?;
-        let mut ack = Self {
-            packet_id,
-            ..Self::default()
-        };
+        let mut ack = Self { packet_id, ..Self::default() };
         if version == ProtocolVersion::V5 {
             if !r.is_empty() {
                 ack.reason = ReasonCode::decode_for(r.u8()?, kind)?;

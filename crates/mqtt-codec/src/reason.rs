@@ -139,10 +139,7 @@ impl ReasonCode {
     pub(crate) fn decode_for(byte: u8, kind: PacketKind) -> Result<Self, DecodeError> {
         Self::from_u8(byte)
             .filter(|code| code.allowed_in(kind))
-            .ok_or(DecodeError::InvalidReasonCode {
-                code: byte,
-                packet: kind.name(),
-            })
+            .ok_or(DecodeError::InvalidReasonCode { code: byte, packet: kind.name() })
     }
 
     /// Checks that `kind` may carry this code, for encoding.
@@ -150,10 +147,7 @@ impl ReasonCode {
         if self.allowed_in(kind) {
             Ok(self as u8)
         } else {
-            Err(EncodeError::ReasonNotAllowed {
-                code: self as u8,
-                packet: kind.name(),
-            })
+            Err(EncodeError::ReasonNotAllowed { code: self as u8, packet: kind.name() })
         }
     }
 
@@ -181,12 +175,7 @@ impl ReasonCode {
             ReasonCode::BadUserNameOrPassword,
             ReasonCode::NotAuthorized,
         ];
-        MAP.get(usize::from(code))
-            .copied()
-            .ok_or(DecodeError::InvalidReasonCode {
-                code,
-                packet: "CONNACK",
-            })
+        MAP.get(usize::from(code)).copied().ok_or(DecodeError::InvalidReasonCode { code, packet: "CONNACK" })
     }
 
     /// The MQTT 3.1.1 SUBACK return code: the granted QoS, or 0x80 for any failure.
@@ -194,10 +183,7 @@ impl ReasonCode {
         match self {
             Self::Success | Self::GrantedQoS1 | Self::GrantedQoS2 => Ok(self as u8),
             code if code.is_error() => Ok(0x80),
-            code => Err(EncodeError::ReasonNotAllowed {
-                code: code as u8,
-                packet: "SUBACK",
-            }),
+            code => Err(EncodeError::ReasonNotAllowed { code: code as u8, packet: "SUBACK" }),
         }
     }
 
@@ -208,10 +194,7 @@ impl ReasonCode {
             1 => Ok(Self::GrantedQoS1),
             2 => Ok(Self::GrantedQoS2),
             0x80 => Ok(Self::UnspecifiedError),
-            _ => Err(DecodeError::InvalidReasonCode {
-                code,
-                packet: "SUBACK",
-            }),
+            _ => Err(DecodeError::InvalidReasonCode { code, packet: "SUBACK" }),
         }
     }
 }
@@ -221,19 +204,16 @@ fn allowed_bytes(kind: PacketKind) -> &'static [u8] {
     use PacketKind::*;
     match kind {
         ConnAck => &[
-            0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90,
-            0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
+            0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A,
+            0x9B, 0x9C, 0x9D, 0x9F,
         ],
         PubAck | PubRec => &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
         PubRel | PubComp => &[0x00, 0x92],
-        SubAck => &[
-            0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
-        ],
+        SubAck => &[0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2],
         UnsubAck => &[0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91],
         Disconnect => &[
-            0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93,
-            0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1,
-            0xA2,
+            0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97,
+            0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2,
         ],
         Auth => &[0x00, 0x18, 0x19],
         Connect | Publish | Subscribe | Unsubscribe | PingReq | PingResp => &[],

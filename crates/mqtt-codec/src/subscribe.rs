@@ -125,11 +125,7 @@ impl SubscriptionOptions {
 impl Subscribe {
     pub(crate) fn decode(r: &mut Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
         let packet_id = nonzero_id(r)?;
-        let properties = read_props(
-            r,
-            version == ProtocolVersion::V5,
-            Ctx::Packet(PacketKind::Subscribe),
-        )?;
+        let properties = read_props(r, version == ProtocolVersion::V5, Ctx::Packet(PacketKind::Subscribe))?;
         let mut subscriptions = Vec::new();
         while !r.is_empty() {
             let filter = r.string()?;
@@ -139,29 +135,16 @@ impl Subscribe {
         if subscriptions.is_empty() {
             return Err(DecodeError::NoTopicFilters);
         }
-        Ok(Self {
-            packet_id,
-            subscriptions,
-            properties,
-        })
+        Ok(Self { packet_id, subscriptions, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         if self.subscriptions.is_empty() {
             return Err(EncodeError::NoTopicFilters);
         }
         put_nonzero_id(out, self.packet_id)?;
         let v5 = version == ProtocolVersion::V5;
-        write_props(
-            out,
-            v5,
-            &self.properties,
-            Ctx::Packet(PacketKind::Subscribe),
-        )?;
+        write_props(out, v5, &self.properties, Ctx::Packet(PacketKind::Subscribe))?;
         for sub in &self.subscriptions {
             put_string(out, &sub.filter)?;
             out.put_u8(sub.options.encode(version));
@@ -183,18 +166,10 @@ impl SubAck {
                 ProtocolVersion::V5 => ReasonCode::decode_for(byte, PacketKind::SubAck)?,
             });
         }
-        Ok(Self {
-            packet_id,
-            reasons,
-            properties,
-        })
+        Ok(Self { packet_id, reasons, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         put_nonzero_id(out, self.packet_id)?;
         let v5 = version == ProtocolVersion::V5;
         write_props(out, v5, &self.properties, Ctx::Packet(PacketKind::SubAck))?;
@@ -220,68 +195,40 @@ impl Unsubscribe {
         if filters.is_empty() {
             return Err(DecodeError::NoTopicFilters);
         }
-        Ok(Self {
-            packet_id,
-            filters,
-            properties,
-        })
+        Ok(Self { packet_id, filters, properties })
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         if self.filters.is_empty() {
             return Err(EncodeError::NoTopicFilters);
         }
         put_nonzero_id(out, self.packet_id)?;
         let v5 = version == ProtocolVersion::V5;
-        write_props(
-            out,
-            v5,
-            &self.properties,
-            Ctx::Packet(PacketKind::Unsubscribe),
-        )?;
-        self.filters
-            .iter()
-            .try_for_each(|filter| put_string(out, filter))
+        write_props(out, v5, &self.properties, Ctx::Packet(PacketKind::Unsubscribe))?;
+        self.filters.iter().try_for_each(|filter| put_string(out, filter))
     }
 }
 
 impl UnsubAck {
     pub(crate) fn decode(r: &mut Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
         let packet_id = nonzero_id(r)?;
-        let mut ack = Self {
-            packet_id,
-            ..Self::default()
-        };
+        let mut ack = Self { packet_id, ..Self::default() };
         if version == ProtocolVersion::V5 {
             ack.properties = read_props(r, true, Ctx::Packet(PacketKind::UnsubAck))?;
             while !r.is_empty() {
-                ack.reasons
-                    .push(ReasonCode::decode_for(r.u8()?, PacketKind::UnsubAck)?);
+                ack.reasons.push(ReasonCode::decode_for(r.u8()?, PacketKind::UnsubAck)?);
             }
         }
         r.finish()?;
         Ok(ack)
     }
 
-    pub(crate) fn encode(
-        &self,
-        version: ProtocolVersion,
-        out: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
         put_nonzero_id(out, self.packet_id)?;
         if version == ProtocolVersion::V311 {
             return Ok(());
         }
-        write_props(
-            out,
-            true,
-            &self.properties,
-            Ctx::Packet(PacketKind::UnsubAck),
-        )?;
+        write_props(out, true, &self.properties, Ctx::Packet(PacketKind::UnsubAck))?;
         for reason in &self.reasons {
             out.put_u8(reason.check_for(PacketKind::UnsubAck)?);
         }

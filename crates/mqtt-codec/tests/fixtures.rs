@@ -21,11 +21,7 @@ fn hex(s: &str) -> Vec<u8> {
 fn check(version: ProtocolVersion, wire: &str, packet: Packet) {
     let bytes = hex(wire);
     let mut buf = BytesMut::from(&bytes[..]);
-    assert_eq!(
-        decode(&mut buf, version, u32::MAX),
-        Ok(Some(packet.clone())),
-        "{wire}"
-    );
+    assert_eq!(decode(&mut buf, version, u32::MAX), Ok(Some(packet.clone())), "{wire}");
     assert!(buf.is_empty());
     let mut out = BytesMut::new();
     encode(&packet, version, &mut out).expect("encodes");
@@ -48,16 +44,8 @@ fn connect(version: ProtocolVersion) -> Connect {
 #[test]
 fn mosquitto_pub_connect() {
     // mosquitto_pub -i test -k 60 (3.1.1) and -V 5 (empty property list).
-    check(
-        V311,
-        "10 10 0004 4d515454 04 02 003c 0004 74657374",
-        Packet::Connect(Box::new(connect(V311))),
-    );
-    check(
-        V5,
-        "10 11 0004 4d515454 05 02 003c 00 0004 74657374",
-        Packet::Connect(Box::new(connect(V5))),
-    );
+    check(V311, "10 10 0004 4d515454 04 02 003c 0004 74657374", Packet::Connect(Box::new(connect(V311))));
+    check(V5, "10 11 0004 4d515454 05 02 003c 00 0004 74657374", Packet::Connect(Box::new(connect(V5))));
 }
 
 #[test]
@@ -87,11 +75,7 @@ fn connack() {
     check(
         V311,
         "20 02 01 05",
-        Packet::ConnAck(ConnAck {
-            session_present: true,
-            reason: ReasonCode::NotAuthorized,
-            ..ConnAck::default()
-        }),
+        Packet::ConnAck(ConnAck { session_present: true, reason: ReasonCode::NotAuthorized, ..ConnAck::default() }),
     );
     // MQTT 5: topic alias maximum 10, assigned client id "id".
     let props = Properties {
@@ -102,36 +86,16 @@ fn connack() {
     check(
         V5,
         "20 0b 00 00 08 12 0002 6964 22 000a",
-        Packet::ConnAck(ConnAck {
-            properties: props,
-            ..ConnAck::default()
-        }),
+        Packet::ConnAck(ConnAck { properties: props, ..ConnAck::default() }),
     );
 }
 
 #[test]
 fn publish() {
-    let qos0 = Publish {
-        topic: "a/b".into(),
-        payload: Bytes::from_static(b"hi"),
-        ..Publish::default()
-    };
-    check(
-        V311,
-        "30 07 0003 612f62 6869",
-        Packet::Publish(qos0.clone()),
-    );
-    check(
-        V5,
-        "30 08 0003 612f62 00 6869",
-        Packet::Publish(qos0.clone()),
-    );
-    let qos1 = Publish {
-        qos: QoS::AtLeastOnce,
-        packet_id: 1,
-        retain: true,
-        ..qos0.clone()
-    };
+    let qos0 = Publish { topic: "a/b".into(), payload: Bytes::from_static(b"hi"), ..Publish::default() };
+    check(V311, "30 07 0003 612f62 6869", Packet::Publish(qos0.clone()));
+    check(V5, "30 08 0003 612f62 00 6869", Packet::Publish(qos0.clone()));
+    let qos1 = Publish { qos: QoS::AtLeastOnce, packet_id: 1, retain: true, ..qos0.clone() };
     check(V311, "33 09 0003 612f62 0001 6869", Packet::Publish(qos1));
     // MQTT 5, QoS 2 + DUP, topic alias 1, message expiry 60, subscription identifier 300.
     let props = Properties {
@@ -140,66 +104,33 @@ fn publish() {
         topic_alias: NonZeroU16::new(1),
         ..Properties::default()
     };
-    let qos2 = Publish {
-        dup: true,
-        qos: QoS::ExactlyOnce,
-        packet_id: 10,
-        properties: props,
-        ..qos0
-    };
-    check(
-        V5,
-        "3c 15 0003 612f62 000a 0b 02 0000003c 0b ac02 23 0001 6869",
-        Packet::Publish(qos2),
-    );
+    let qos2 = Publish { dup: true, qos: QoS::ExactlyOnce, packet_id: 10, properties: props, ..qos0 };
+    check(V5, "3c 15 0003 612f62 000a 0b 02 0000003c 0b ac02 23 0001 6869", Packet::Publish(qos2));
 }
 
 #[test]
 fn publish_acks() {
-    let ack = Ack {
-        packet_id: 1,
-        ..Ack::default()
-    };
+    let ack = Ack { packet_id: 1, ..Ack::default() };
     check(V311, "40 02 0001", Packet::PubAck(ack.clone()));
     check(V311, "50 02 0001", Packet::PubRec(ack.clone()));
     check(V311, "62 02 0001", Packet::PubRel(ack.clone()));
     check(V311, "70 02 0001", Packet::PubComp(ack.clone()));
     check(V5, "40 02 0001", Packet::PubAck(ack.clone()));
-    let no_match = Ack {
-        reason: ReasonCode::NoMatchingSubscribers,
-        ..ack.clone()
-    };
+    let no_match = Ack { reason: ReasonCode::NoMatchingSubscribers, ..ack.clone() };
     check(V5, "40 03 0001 10", Packet::PubAck(no_match));
     let with_reason = Ack {
         reason: ReasonCode::PacketIdentifierNotFound,
-        properties: Properties {
-            reason_string: Some("x".into()),
-            ..Properties::default()
-        },
+        properties: Properties { reason_string: Some("x".into()), ..Properties::default() },
         ..ack
     };
-    check(
-        V5,
-        "70 08 0001 92 04 1f 0001 78",
-        Packet::PubComp(with_reason),
-    );
+    check(V5, "70 08 0001 92 04 1f 0001 78", Packet::PubComp(with_reason));
 }
 
 #[test]
 fn subscribe_and_suback() {
-    let sub = |options| Subscription {
-        filter: "a/b".into(),
-        options,
-    };
-    let qos1 = SubscriptionOptions {
-        qos: QoS::AtLeastOnce,
-        ..SubscriptionOptions::default()
-    };
-    let v311 = Subscribe {
-        packet_id: 1,
-        subscriptions: vec![sub(qos1)],
-        properties: Properties::default(),
-    };
+    let sub = |options| Subscription { filter: "a/b".into(), options };
+    let qos1 = SubscriptionOptions { qos: QoS::AtLeastOnce, ..SubscriptionOptions::default() };
+    let v311 = Subscribe { packet_id: 1, subscriptions: vec![sub(qos1)], properties: Properties::default() };
     check(V311, "82 08 0001 0003 612f62 01", Packet::Subscribe(v311));
     // MQTT 5 options 0x2d: QoS 1, no local, retain as published, retain handling 2.
     let all = SubscriptionOptions {
@@ -208,65 +139,22 @@ fn subscribe_and_suback() {
         retain_handling: RetainHandling::DoNotSend,
         ..qos1
     };
-    let v5 = Subscribe {
-        packet_id: 1,
-        subscriptions: vec![sub(all)],
-        properties: Properties::default(),
-    };
+    let v5 = Subscribe { packet_id: 1, subscriptions: vec![sub(all)], properties: Properties::default() };
     check(V5, "82 09 0001 00 0003 612f62 2d", Packet::Subscribe(v5));
     let reasons = vec![ReasonCode::GrantedQoS1, ReasonCode::UnspecifiedError];
-    check(
-        V311,
-        "90 04 0001 01 80",
-        Packet::SubAck(SubAck {
-            packet_id: 1,
-            reasons,
-            ..SubAck::default()
-        }),
-    );
+    check(V311, "90 04 0001 01 80", Packet::SubAck(SubAck { packet_id: 1, reasons, ..SubAck::default() }));
     let reasons = vec![ReasonCode::GrantedQoS2, ReasonCode::TopicFilterInvalid];
-    check(
-        V5,
-        "90 05 0001 00 02 8f",
-        Packet::SubAck(SubAck {
-            packet_id: 1,
-            reasons,
-            ..SubAck::default()
-        }),
-    );
+    check(V5, "90 05 0001 00 02 8f", Packet::SubAck(SubAck { packet_id: 1, reasons, ..SubAck::default() }));
 }
 
 #[test]
 fn unsubscribe_and_unsuback() {
-    let unsub = Unsubscribe {
-        packet_id: 1,
-        filters: vec!["a/b".into()],
-        ..Unsubscribe::default()
-    };
-    check(
-        V311,
-        "a2 07 0001 0003 612f62",
-        Packet::Unsubscribe(unsub.clone()),
-    );
+    let unsub = Unsubscribe { packet_id: 1, filters: vec!["a/b".into()], ..Unsubscribe::default() };
+    check(V311, "a2 07 0001 0003 612f62", Packet::Unsubscribe(unsub.clone()));
     check(V5, "a2 08 0001 00 0003 612f62", Packet::Unsubscribe(unsub));
-    check(
-        V311,
-        "b0 02 0001",
-        Packet::UnsubAck(UnsubAck {
-            packet_id: 1,
-            ..UnsubAck::default()
-        }),
-    );
+    check(V311, "b0 02 0001", Packet::UnsubAck(UnsubAck { packet_id: 1, ..UnsubAck::default() }));
     let reasons = vec![ReasonCode::Success, ReasonCode::NoSubscriptionExisted];
-    check(
-        V5,
-        "b0 05 0001 00 00 11",
-        Packet::UnsubAck(UnsubAck {
-            packet_id: 1,
-            reasons,
-            ..UnsubAck::default()
-        }),
-    );
+    check(V5, "b0 05 0001 00 00 11", Packet::UnsubAck(UnsubAck { packet_id: 1, reasons, ..UnsubAck::default() }));
 }
 
 #[test]
@@ -276,37 +164,22 @@ fn ping_disconnect_auth() {
         check(version, "d0 00", Packet::PingResp);
         check(version, "e0 00", Packet::Disconnect(Disconnect::default()));
     }
-    let expiry = Properties {
-        session_expiry_interval: Some(60),
-        ..Properties::default()
-    };
+    let expiry = Properties { session_expiry_interval: Some(60), ..Properties::default() };
     check(
         V5,
         "e0 07 00 05 11 0000003c",
-        Packet::Disconnect(Disconnect {
-            reason: ReasonCode::Success,
-            properties: expiry,
-        }),
+        Packet::Disconnect(Disconnect { reason: ReasonCode::Success, properties: expiry }),
     );
     check(
         V5,
         "e0 01 04",
-        Packet::Disconnect(Disconnect {
-            reason: ReasonCode::DisconnectWithWillMessage,
-            ..Disconnect::default()
-        }),
+        Packet::Disconnect(Disconnect { reason: ReasonCode::DisconnectWithWillMessage, ..Disconnect::default() }),
     );
     check(V5, "f0 00", Packet::Auth(Auth::default()));
-    let method = Properties {
-        authentication_method: Some("SCRM".into()),
-        ..Properties::default()
-    };
+    let method = Properties { authentication_method: Some("SCRM".into()), ..Properties::default() };
     check(
         V5,
         "f0 09 18 07 15 0004 5343524d",
-        Packet::Auth(Auth {
-            reason: ReasonCode::ContinueAuthentication,
-            properties: method,
-        }),
+        Packet::Auth(Auth { reason: ReasonCode::ContinueAuthentication, properties: method }),
     );
 }

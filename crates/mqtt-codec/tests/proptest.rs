@@ -22,11 +22,7 @@ fn bin() -> impl Strategy<Value = Bytes> {
 }
 
 fn qos() -> impl Strategy<Value = QoS> {
-    prop_oneof![
-        Just(QoS::AtMostOnce),
-        Just(QoS::AtLeastOnce),
-        Just(QoS::ExactlyOnce)
-    ]
+    prop_oneof![Just(QoS::AtMostOnce), Just(QoS::AtLeastOnce), Just(QoS::ExactlyOnce)]
 }
 
 fn users() -> impl Strategy<Value = Vec<(String, String)>> {
@@ -42,11 +38,7 @@ fn sub_id() -> impl Strategy<Value = NonZeroU32> {
 }
 
 fn reason_in(kind: PacketKind) -> impl Strategy<Value = ReasonCode> {
-    let allowed: Vec<ReasonCode> = ReasonCode::ALL
-        .iter()
-        .copied()
-        .filter(|c| c.allowed_in(kind))
-        .collect();
+    let allowed: Vec<ReasonCode> = ReasonCode::ALL.iter().copied().filter(|c| c.allowed_in(kind)).collect();
     proptest::sample::select(allowed)
 }
 
@@ -133,22 +125,9 @@ prop_compose! {
 }
 
 fn ack(kind: PacketKind, v5: bool) -> impl Strategy<Value = Ack> {
-    (1..=u16::MAX, reason_in(kind), reason_props()).prop_map(
-        move |(packet_id, reason, properties)| {
-            if v5 {
-                Ack {
-                    packet_id,
-                    reason,
-                    properties,
-                }
-            } else {
-                Ack {
-                    packet_id,
-                    ..Ack::default()
-                }
-            }
-        },
-    )
+    (1..=u16::MAX, reason_in(kind), reason_props()).prop_map(move |(packet_id, reason, properties)| {
+        if v5 { Ack { packet_id, reason, properties } } else { Ack { packet_id, ..Ack::default() } }
+    })
 }
 
 prop_compose! {
@@ -187,59 +166,34 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
     let connack_reason = if v5 {
         reason_in(PacketKind::ConnAck).boxed()
     } else {
-        proptest::sample::select(
-            (0..6)
-                .map(|c| ReasonCode::from_v311_connack(c).expect("0-5"))
-                .collect::<Vec<_>>(),
-        )
-        .boxed()
+        proptest::sample::select((0..6).map(|c| ReasonCode::from_v311_connack(c).expect("0-5")).collect::<Vec<_>>())
+            .boxed()
     };
     let mut choices = vec![
         connect(version).boxed(),
         (any::<bool>(), connack_reason, connect_props(true))
             .prop_map(move |(session_present, reason, p)| {
-                Packet::ConnAck(ConnAck {
-                    session_present,
-                    reason,
-                    properties: props(p),
-                })
+                Packet::ConnAck(ConnAck { session_present, reason, properties: props(p) })
             })
             .boxed(),
         publish(v5).boxed(),
         ack(PacketKind::PubAck, v5).prop_map(Packet::PubAck).boxed(),
         ack(PacketKind::PubRec, v5).prop_map(Packet::PubRec).boxed(),
         ack(PacketKind::PubRel, v5).prop_map(Packet::PubRel).boxed(),
-        ack(PacketKind::PubComp, v5)
-            .prop_map(Packet::PubComp)
-            .boxed(),
+        ack(PacketKind::PubComp, v5).prop_map(Packet::PubComp).boxed(),
         subscribe(v5).boxed(),
         (1..=u16::MAX, vec(suback_reason, 1..4), reason_props())
             .prop_map(move |(packet_id, reasons, p)| {
-                Packet::SubAck(SubAck {
-                    packet_id,
-                    reasons,
-                    properties: props(p),
-                })
+                Packet::SubAck(SubAck { packet_id, reasons, properties: props(p) })
             })
             .boxed(),
         (1..=u16::MAX, vec(text(), 1..4), users())
             .prop_map(move |(packet_id, filters, user_properties)| {
-                let p = Properties {
-                    user_properties,
-                    ..Properties::default()
-                };
-                Packet::Unsubscribe(Unsubscribe {
-                    packet_id,
-                    filters,
-                    properties: props(p),
-                })
+                let p = Properties { user_properties, ..Properties::default() };
+                Packet::Unsubscribe(Unsubscribe { packet_id, filters, properties: props(p) })
             })
             .boxed(),
-        (
-            1..=u16::MAX,
-            vec(reason_in(PacketKind::UnsubAck), 1..4),
-            reason_props(),
-        )
+        (1..=u16::MAX, vec(reason_in(PacketKind::UnsubAck), 1..4), reason_props())
             .prop_map(move |(packet_id, reasons, p)| {
                 Packet::UnsubAck(UnsubAck {
                     packet_id,
@@ -250,40 +204,19 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
             .boxed(),
         Just(Packet::PingReq).boxed(),
         Just(Packet::PingResp).boxed(),
-        (
-            reason_in(PacketKind::Disconnect),
-            reason_props(),
-            of(any::<u32>()),
-            of(text()),
-        )
+        (reason_in(PacketKind::Disconnect), reason_props(), of(any::<u32>()), of(text()))
             .prop_map(move |(reason, p, expiry, server)| {
-                let p = Properties {
-                    session_expiry_interval: expiry,
-                    server_reference: server,
-                    ..p
-                };
+                let p = Properties { session_expiry_interval: expiry, server_reference: server, ..p };
                 let reason = if v5 { reason } else { ReasonCode::Success };
-                Packet::Disconnect(Disconnect {
-                    reason,
-                    properties: props(p),
-                })
+                Packet::Disconnect(Disconnect { reason, properties: props(p) })
             })
             .boxed(),
     ];
     if v5 {
         choices.push(
-            (
-                reason_in(PacketKind::Auth),
-                reason_props(),
-                of(text()),
-                of(bin()),
-            )
+            (reason_in(PacketKind::Auth), reason_props(), of(text()), of(bin()))
                 .prop_map(|(reason, p, method, data)| {
-                    let properties = Properties {
-                        authentication_method: method,
-                        authentication_data: data,
-                        ..p
-                    };
+                    let properties = Properties { authentication_method: method, authentication_data: data, ..p };
                     Packet::Auth(Auth { reason, properties })
                 })
                 .boxed(),

@@ -13,11 +13,7 @@ const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::
 fn every_packet_type_round_trips_in_both_versions() {
     for version in VERSIONS {
         let packets = samples(version);
-        let expected = if version == ProtocolVersion::V5 {
-            15
-        } else {
-            14
-        };
+        let expected = if version == ProtocolVersion::V5 { 15 } else { 14 };
         assert_eq!(packets.len(), expected);
         for packet in packets {
             assert_eq!(round_trip(&packet, version), packet, "{version:?}");
@@ -29,15 +25,8 @@ fn every_packet_type_round_trips_in_both_versions() {
 fn minimal_v5_packets_round_trip() {
     let v5 = ProtocolVersion::V5;
     for packet in [
-        Packet::PubAck(Ack {
-            packet_id: 1,
-            ..Ack::default()
-        }),
-        Packet::PubRel(Ack {
-            packet_id: 1,
-            reason: ReasonCode::PacketIdentifierNotFound,
-            ..Ack::default()
-        }),
+        Packet::PubAck(Ack { packet_id: 1, ..Ack::default() }),
+        Packet::PubRel(Ack { packet_id: 1, reason: ReasonCode::PacketIdentifierNotFound, ..Ack::default() }),
         Packet::Disconnect(Disconnect::default()),
         Packet::Auth(Auth::default()),
         Packet::ConnAck(ConnAck::default()),
@@ -54,18 +43,10 @@ fn partial_input_at_every_split_point() {
             encode(&packet, version, &mut wire).expect("encodes");
             for split in 0..wire.len() {
                 let mut buf = BytesMut::from(&wire[..split]);
-                assert_eq!(
-                    decode(&mut buf, version, u32::MAX),
-                    Ok(None),
-                    "{:?} split {split}",
-                    packet.kind()
-                );
+                assert_eq!(decode(&mut buf, version, u32::MAX), Ok(None), "{:?} split {split}", packet.kind());
                 assert_eq!(buf.len(), split, "partial input must not be consumed");
                 buf.extend_from_slice(&wire[split..]);
-                assert_eq!(
-                    decode(&mut buf, version, u32::MAX),
-                    Ok(Some(packet.clone()))
-                );
+                assert_eq!(decode(&mut buf, version, u32::MAX), Ok(Some(packet.clone())));
             }
         }
     }
@@ -80,10 +61,7 @@ fn back_to_back_packets_decode_one_at_a_time() {
             encode(packet, version, &mut buf).expect("encodes");
         }
         for packet in &packets {
-            assert_eq!(
-                decode(&mut buf, version, u32::MAX).as_ref(),
-                Ok(&Some(packet.clone()))
-            );
+            assert_eq!(decode(&mut buf, version, u32::MAX).as_ref(), Ok(&Some(packet.clone())));
         }
         assert_eq!(decode(&mut buf, version, u32::MAX), Ok(None));
     }
@@ -93,25 +71,12 @@ fn back_to_back_packets_decode_one_at_a_time() {
 fn v311_drops_v5_only_fields() {
     let v5_samples = samples(ProtocolVersion::V5);
     let v311 = ProtocolVersion::V311;
-    let Packet::Disconnect(disconnect) = &v5_samples[13] else {
-        panic!("sample order")
-    };
+    let Packet::Disconnect(disconnect) = &v5_samples[13] else { panic!("sample order") };
     let packet = Packet::Disconnect(disconnect.clone());
-    assert_eq!(
-        round_trip(&packet, v311),
-        Packet::Disconnect(Disconnect::default())
-    );
-    let Packet::PubAck(ack) = &v5_samples[3] else {
-        panic!("sample order")
-    };
+    assert_eq!(round_trip(&packet, v311), Packet::Disconnect(Disconnect::default()));
+    let Packet::PubAck(ack) = &v5_samples[3] else { panic!("sample order") };
     let decoded = round_trip(&Packet::PubAck(ack.clone()), v311);
-    assert_eq!(
-        decoded,
-        Packet::PubAck(Ack {
-            packet_id: ack.packet_id,
-            ..Ack::default()
-        })
-    );
+    assert_eq!(decoded, Packet::PubAck(Ack { packet_id: ack.packet_id, ..Ack::default() }));
 }
 
 #[test]
@@ -120,104 +85,39 @@ fn encode_refuses_what_cannot_be_sent() {
     let mut out = BytesMut::new();
     let long = "x".repeat(65_536);
     let cases: Vec<(Packet, ProtocolVersion, EncodeError)> = vec![
+        (Packet::Auth(Auth::default()), ProtocolVersion::V311, EncodeError::NotInVersion),
+        (Packet::Publish(Publish { topic: long, ..Publish::default() }), v5, EncodeError::FieldTooLong(65_536)),
+        (Packet::Publish(Publish { topic: "a/#".into(), ..Publish::default() }), v5, EncodeError::InvalidTopic),
+        (Packet::Publish(Publish::default()), v5, EncodeError::InvalidTopic),
         (
-            Packet::Auth(Auth::default()),
-            ProtocolVersion::V311,
-            EncodeError::NotInVersion,
-        ),
-        (
-            Packet::Publish(Publish {
-                topic: long,
-                ..Publish::default()
-            }),
-            v5,
-            EncodeError::FieldTooLong(65_536),
-        ),
-        (
-            Packet::Publish(Publish {
-                topic: "a/#".into(),
-                ..Publish::default()
-            }),
-            v5,
-            EncodeError::InvalidTopic,
-        ),
-        (
-            Packet::Publish(Publish::default()),
-            v5,
-            EncodeError::InvalidTopic,
-        ),
-        (
-            Packet::Publish(Publish {
-                topic: "a".into(),
-                packet_id: 1,
-                ..Publish::default()
-            }),
+            Packet::Publish(Publish { topic: "a".into(), packet_id: 1, ..Publish::default() }),
             v5,
             EncodeError::PacketIdOnQos0,
         ),
         (
-            Packet::Publish(Publish {
-                topic: "a".into(),
-                qos: QoS::AtLeastOnce,
-                ..Publish::default()
-            }),
+            Packet::Publish(Publish { topic: "a".into(), qos: QoS::AtLeastOnce, ..Publish::default() }),
             v5,
             EncodeError::ZeroPacketId,
         ),
+        (Packet::Publish(Publish { topic: "a".into(), dup: true, ..Publish::default() }), v5, EncodeError::DupOnQos0),
+        (Packet::PubAck(Ack::default()), v5, EncodeError::ZeroPacketId),
         (
-            Packet::Publish(Publish {
-                topic: "a".into(),
-                dup: true,
-                ..Publish::default()
-            }),
+            Packet::PubComp(Ack { packet_id: 1, reason: ReasonCode::QuotaExceeded, ..Ack::default() }),
             v5,
-            EncodeError::DupOnQos0,
+            EncodeError::ReasonNotAllowed { code: 0x97, packet: "PUBCOMP" },
         ),
-        (
-            Packet::PubAck(Ack::default()),
-            v5,
-            EncodeError::ZeroPacketId,
-        ),
-        (
-            Packet::PubComp(Ack {
-                packet_id: 1,
-                reason: ReasonCode::QuotaExceeded,
-                ..Ack::default()
-            }),
-            v5,
-            EncodeError::ReasonNotAllowed {
-                code: 0x97,
-                packet: "PUBCOMP",
-            },
-        ),
-        (
-            Packet::Subscribe(Subscribe {
-                packet_id: 1,
-                ..Subscribe::default()
-            }),
-            v5,
-            EncodeError::NoTopicFilters,
-        ),
+        (Packet::Subscribe(Subscribe { packet_id: 1, ..Subscribe::default() }), v5, EncodeError::NoTopicFilters),
         (
             Packet::Disconnect(Disconnect {
-                properties: Properties {
-                    topic_alias_maximum: Some(1),
-                    ..Properties::default()
-                },
+                properties: Properties { topic_alias_maximum: Some(1), ..Properties::default() },
                 ..Disconnect::default()
             }),
             v5,
-            EncodeError::PropertyNotAllowed {
-                id: 0x22,
-                packet: "DISCONNECT",
-            },
+            EncodeError::PropertyNotAllowed { id: 0x22, packet: "DISCONNECT" },
         ),
         (
             Packet::ConnAck(ConnAck {
-                properties: Properties {
-                    maximum_qos: Some(QoS::ExactlyOnce),
-                    ..Properties::default()
-                },
+                properties: Properties { maximum_qos: Some(QoS::ExactlyOnce), ..Properties::default() },
                 ..ConnAck::default()
             }),
             v5,
@@ -225,11 +125,7 @@ fn encode_refuses_what_cannot_be_sent() {
         ),
     ];
     for (packet, version, expected) in cases {
-        assert_eq!(
-            encode(&packet, version, &mut out),
-            Err(expected),
-            "{packet:?}"
-        );
+        assert_eq!(encode(&packet, version, &mut out), Err(expected), "{packet:?}");
         assert!(out.is_empty(), "nothing written on error");
     }
 }
@@ -237,30 +133,10 @@ fn encode_refuses_what_cannot_be_sent() {
 #[test]
 fn v311_connack_and_suback_codes_map_onto_reason_codes() {
     let v311 = ProtocolVersion::V311;
-    let connack = |reason| {
-        Packet::ConnAck(ConnAck {
-            reason,
-            ..ConnAck::default()
-        })
-    };
+    let connack = |reason| Packet::ConnAck(ConnAck { reason, ..ConnAck::default() });
     // Codes 3.1.1 lacks come back as the closest one it has.
-    assert_eq!(
-        round_trip(&connack(ReasonCode::Banned), v311),
-        connack(ReasonCode::NotAuthorized)
-    );
-    assert_eq!(
-        round_trip(&connack(ReasonCode::ServerBusy), v311),
-        connack(ReasonCode::ServerUnavailable)
-    );
-    let suback = |reasons| {
-        Packet::SubAck(SubAck {
-            packet_id: 9,
-            reasons,
-            ..SubAck::default()
-        })
-    };
-    assert_eq!(
-        round_trip(&suback(vec![ReasonCode::NotAuthorized]), v311),
-        suback(vec![ReasonCode::UnspecifiedError])
-    );
+    assert_eq!(round_trip(&connack(ReasonCode::Banned), v311), connack(ReasonCode::NotAuthorized));
+    assert_eq!(round_trip(&connack(ReasonCode::ServerBusy), v311), connack(ReasonCode::ServerUnavailable));
+    let suback = |reasons| Packet::SubAck(SubAck { packet_id: 9, reasons, ..SubAck::default() });
+    assert_eq!(round_trip(&suback(vec![ReasonCode::NotAuthorized]), v311), suback(vec![ReasonCode::UnspecifiedError]));
 }

@@ -29,8 +29,13 @@ fn declare(engine: &mut Engine, queue: &str) {
 
 fn subscribe(engine: &mut Engine, conn: u64, queue: &str) {
     engine.handle(0, Input::Connect { conn });
-    let subscribe =
-        ClientFrame::Subscribe { id: 2, queue: Some(queue.into()), topic: None, prefetch: Some(100), ack: AckMode::Manual };
+    let subscribe = ClientFrame::Subscribe {
+        id: 2,
+        queue: Some(queue.into()),
+        topic: None,
+        prefetch: Some(100),
+        ack: AckMode::Manual,
+    };
     frame(engine, conn, subscribe);
 }
 
@@ -52,7 +57,13 @@ fn setup(queues: u64) -> Engine {
 
 /// Publishes `frame_for()` `BATCH` times; after each publish, acks every
 /// delivery it caused. Returns the number of deliveries (for a sanity check).
-fn run(engine: &mut Engine, payload: &Payload, topic: Option<&str>, queue: Option<&str>, acks: &mut Vec<(u64, u64)>) -> u64 {
+fn run(
+    engine: &mut Engine,
+    payload: &Payload,
+    topic: Option<&str>,
+    queue: Option<&str>,
+    acks: &mut Vec<(u64, u64)>,
+) -> u64 {
     let mut delivered = 0;
     for _ in 0..BATCH {
         let publish = ClientFrame::Publish {

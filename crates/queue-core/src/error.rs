@@ -60,7 +60,9 @@ pub enum EngineError {
     #[error("no consumer {0} on this connection")]
     UnknownConsumer(u64),
     /// The delivery tag is not awaiting an ack on this connection.
-    #[error("delivery tag {0} is not awaiting an ack on this connection (already acked, or the consumer was cancelled)")]
+    #[error(
+        "delivery tag {0} is not awaiting an ack on this connection (already acked, or the consumer was cancelled)"
+    )]
     UnknownDeliveryTag(u64),
     /// The frame is valid JSON but breaks a protocol rule.
     #[error("{0}")]

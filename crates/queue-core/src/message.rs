@@ -147,7 +147,10 @@ mod tests {
             let json = serde_json::to_string(&payload).expect("payload serializes");
             assert_eq!(serde_json::from_str::<Payload>(&json).expect("payload deserializes"), payload, "{json}");
         }
-        assert_eq!(serde_json::to_string(&Payload::from(vec![0xff])).expect("payload serializes"), r#"{"base64":"/w=="}"#);
+        assert_eq!(
+            serde_json::to_string(&Payload::from(vec![0xff])).expect("payload serializes"),
+            r#"{"base64":"/w=="}"#
+        );
         assert!(serde_json::from_str::<Payload>(r#"{"base64":"!!"}"#).is_err());
         assert!(serde_json::from_str::<Payload>("12").is_err());
     }

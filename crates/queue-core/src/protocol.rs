@@ -370,8 +370,20 @@ impl FrameError {
 
 /// The `type`s a client may send, for error messages.
 pub const CLIENT_FRAME_TYPES: &[&str] = &[
-    "hello", "declare", "delete", "bind", "unbind", "publish", "subscribe", "unsubscribe", "ack", "nack", "watch",
-    "unwatch", "ping", "bye",
+    "hello",
+    "declare",
+    "delete",
+    "bind",
+    "unbind",
+    "publish",
+    "subscribe",
+    "unsubscribe",
+    "ack",
+    "nack",
+    "watch",
+    "unwatch",
+    "ping",
+    "bye",
 ];
 
 /// Reads one client frame, enforcing `max_bytes`. Pure: text in, frame or error out.

@@ -169,8 +169,7 @@ mod tests {
             assert!(trie.insert(f, i as u32));
         }
         for topic in topics {
-            let want: Vec<u32> =
-                (0..filters.len() as u32).filter(|i| matches(filters[*i as usize], topic)).collect();
+            let want: Vec<u32> = (0..filters.len() as u32).filter(|i| matches(filters[*i as usize], topic)).collect();
             assert_eq!(matched(&trie, topic), want, "topic {topic}");
         }
     }

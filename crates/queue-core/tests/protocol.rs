@@ -106,7 +106,13 @@ fn client_frames() -> Vec<ClientFrame> {
             retain: false,
             ttl_ms: None,
         },
-        ClientFrame::Subscribe { id: 5, queue: Some("jobs".into()), topic: None, prefetch: Some(5), ack: AckMode::Manual },
+        ClientFrame::Subscribe {
+            id: 5,
+            queue: Some("jobs".into()),
+            topic: None,
+            prefetch: Some(5),
+            ack: AckMode::Manual,
+        },
         ClientFrame::Subscribe { id: 5, queue: None, topic: Some("home/#".into()), prefetch: None, ack: AckMode::Auto },
         ClientFrame::Unsubscribe { id: 6, consumer: 7 },
         ClientFrame::Ack { tag: 8, multiple: false },
@@ -167,7 +173,13 @@ fn server_frames() -> Vec<ServerFrame> {
         retained: tag.is_none(),
     };
     vec![
-        ServerFrame::Welcome { id: Some(1), connection: 7, client_id: "door".into(), protocol: 1, keep_alive_ms: 30_000 },
+        ServerFrame::Welcome {
+            id: Some(1),
+            connection: 7,
+            client_id: "door".into(),
+            protocol: 1,
+            keep_alive_ms: 30_000,
+        },
         ServerFrame::Welcome { id: None, connection: 8, client_id: "conn-8".into(), protocol: 1, keep_alive_ms: 0 },
         ServerFrame::Ok { id: 2 },
         ServerFrame::Declared { id: 3, queue: "hearth.gen.1".into(), ready: 4, consumers: 1 },
@@ -269,7 +281,13 @@ fn bad_missing_and_unknown_fields_are_invalid_frames_with_the_id() {
     refused(r#"{"type":"declare","id":3,"queue":5}"#, MAX, ErrorCode::InvalidFrame, Some(3), "expected a string");
     refused(r#"{"type":"declare","queue":"a"}"#, MAX, ErrorCode::InvalidFrame, None, "missing field `id`");
     refused(r#"{"type":"ack"}"#, MAX, ErrorCode::InvalidFrame, None, "missing field `tag`");
-    refused(r#"{"type":"ping","id":1,"colour":"red"}"#, MAX, ErrorCode::InvalidFrame, Some(1), "unknown field `colour`");
+    refused(
+        r#"{"type":"ping","id":1,"colour":"red"}"#,
+        MAX,
+        ErrorCode::InvalidFrame,
+        Some(1),
+        "unknown field `colour`",
+    );
     let bad_option = r#"{"type":"declare","id":2,"queue":"a","options":{"overflow":"drop"}}"#;
     refused(bad_option, MAX, ErrorCode::InvalidFrame, Some(2), "drop-oldest");
     let bad_base64 = r#"{"type":"publish","id":4,"topic":"a","payload":{"base64":"!!"}}"#;

@@ -124,12 +124,10 @@ fn a_lost_consumer_returns_its_unacked_messages_to_the_head_marked_redelivered()
     h.subscribe(3, "jobs", 10, "manual");
     let got = h.deliveries(3);
     assert_eq!(payloads(&got), ["m0", "m1", "m2", "m3"]);
-    assert_eq!(got.iter().map(|d| (d.redelivered, d.delivery_count)).collect::<Vec<_>>(), [
-        (true, 2),
-        (true, 2),
-        (false, 1),
-        (false, 1)
-    ]);
+    assert_eq!(
+        got.iter().map(|d| (d.redelivered, d.delivery_count)).collect::<Vec<_>>(),
+        [(true, 2), (true, 2), (false, 1), (false, 1)]
+    );
     assert_eq!(h.engine.counters().redelivered, 2);
 }
 
@@ -295,7 +293,10 @@ fn the_last_will_is_published_on_a_lost_connection_but_not_after_bye() {
     h.connect(1);
     h.send(1, json!({"type": "hello", "client_id": "door", "will": will}));
     h.connect(2);
-    h.send(2, json!({"type": "hello", "client_id": "lamp", "will": {"topic": "home/lamp/status", "payload": "offline"}}));
+    h.send(
+        2,
+        json!({"type": "hello", "client_id": "lamp", "will": {"topic": "home/lamp/status", "payload": "offline"}}),
+    );
     h.disconnect(1);
     h.send(2, json!({"type": "bye"}));
     assert!(h.closed.contains(&2));

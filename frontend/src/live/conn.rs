@@ -89,7 +89,12 @@ pub struct Link(Rc<Inner>);
 impl Link {
     /// Connects to `url`; `on_open` runs after every (re)connect (send the
     /// subscriptions there), `on_frame` for every frame the broker sends.
-    pub fn open(url: String, state: RwSignal<LinkState>, on_open: impl Fn(&Link) + 'static, on_frame: impl Fn(ServerFrame) + 'static) -> Self {
+    pub fn open(
+        url: String,
+        state: RwSignal<LinkState>,
+        on_open: impl Fn(&Link) + 'static,
+        on_frame: impl Fn(ServerFrame) + 'static,
+    ) -> Self {
         let link = Link(Rc::new(Inner {
             url,
             state,
@@ -131,7 +136,9 @@ impl Link {
         let ws = match WebSocket::new(&self.0.url) {
             Ok(ws) => ws,
             Err(_) => {
-                self.0.state.set(LinkState::Failed(format!("{} is not a WebSocket URL (ws://HOST:PORT/ws)", self.0.url)));
+                self.0
+                    .state
+                    .set(LinkState::Failed(format!("{} is not a WebSocket URL (ws://HOST:PORT/ws)", self.0.url)));
                 return;
             }
         };

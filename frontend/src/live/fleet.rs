@@ -22,7 +22,15 @@ pub fn device_base(n: u32) -> String {
 }
 
 fn publish(topic: String, payload: String) -> ClientFrame {
-    ClientFrame::Publish { id: None, topic: Some(topic), queue: None, payload: payload.into(), headers: Default::default(), retain: true, ttl_ms: None }
+    ClientFrame::Publish {
+        id: None,
+        topic: Some(topic),
+        queue: None,
+        payload: payload.into(),
+        headers: Default::default(),
+        retain: true,
+        ttl_ms: None,
+    }
 }
 
 /// A form to start and stop N simulated devices, and how many are connected.
@@ -55,8 +63,18 @@ pub fn Fleet(
         for i in 0..n {
             let state = RwSignal::new(LinkState::Connecting(1));
             let hello = move |link: &Link| {
-                let will = Will { topic: format!("{}/status", device_base(i)), payload: "offline".into(), retain: true, headers: Default::default() };
-                link.send(&ClientFrame::Hello { id: None, client_id: Some(format!("sim-sensor-{i}")), keep_alive_ms: 0, will: Some(will) });
+                let will = Will {
+                    topic: format!("{}/status", device_base(i)),
+                    payload: "offline".into(),
+                    retain: true,
+                    headers: Default::default(),
+                };
+                link.send(&ClientFrame::Hello {
+                    id: None,
+                    client_id: Some(format!("sim-sensor-{i}")),
+                    keep_alive_ms: 0,
+                    will: Some(will),
+                });
                 link.send(&publish(format!("{}/status", device_base(i)), "online".into()));
             };
             started.push(Link::open(url.get_untracked().trim().to_string(), state, hello, |_| {}));

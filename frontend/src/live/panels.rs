@@ -96,7 +96,8 @@ pub fn Connections(session: Session) -> impl IntoView {
     if let Ok(handle) = set_interval_with_handle(refresh, CONNECTIONS_EVERY) {
         on_cleanup(move || handle.clear());
     }
-    move || match rows.get() {
+    move || {
+        match rows.get() {
         None => view! { <p class="empty">"Loading connections…"</p> }.into_any(),
         Some(Err(why)) => view! { <p class="empty" data-testid="connections-error">{why}</p> }.into_any(),
         Some(Ok(list)) => view! {
@@ -116,6 +117,7 @@ pub fn Connections(session: Session) -> impl IntoView {
                 </tbody>
             </table>
         }.into_any(),
+    }
     }
 }
 

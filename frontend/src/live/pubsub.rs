@@ -60,12 +60,12 @@ pub fn Subscribe(session: Session) -> impl IntoView {
         move || {
             session.version.track();
             let page = page.get();
-            session.state.with_value(|state| state.messages.iter().rev().skip(page * PAGE).take(PAGE).cloned().collect::<Vec<_>>())
+            session.state.with_value(|state| {
+                state.messages.iter().rev().skip(page * PAGE).take(PAGE).cloned().collect::<Vec<_>>()
+            })
         }
     };
-    let pages = {
-        move || counts().0.div_ceil(PAGE).max(1)
-    };
+    let pages = { move || counts().0.div_ceil(PAGE).max(1) };
     let summary = {
         move || {
             let (kept, received) = counts();
@@ -74,9 +74,7 @@ pub fn Subscribe(session: Session) -> impl IntoView {
             format!("showing {first}–{last} of the last {kept} kept (at most {HISTORY}); {received} received")
         }
     };
-    let older_disabled = {
-        move || page.get() + 1 >= pages()
-    };
+    let older_disabled = { move || page.get() + 1 >= pages() };
     view! {
         <form class="connect" on:submit=follow>
             <label>"Filter " <input data-testid="live-filter" spellcheck="false" prop:value=move || draft.get()

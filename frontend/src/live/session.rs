@@ -140,7 +140,8 @@ impl Session {
             book.devices = None;
             book.panel = None;
         });
-        let hello = ClientFrame::Hello { id: None, client_id: Some("hearth-dashboard".into()), keep_alive_ms: 0, will: None };
+        let hello =
+            ClientFrame::Hello { id: None, client_id: Some("hearth-dashboard".into()), keep_alive_ms: 0, will: None };
         link.send(&hello);
         link.send(&ClientFrame::Watch { id: self.next_id(), interval_ms: STATS_MS });
         let id = self.request(Purpose::Devices);
@@ -151,11 +152,13 @@ impl Session {
     fn on_frame(&self, frame: ServerFrame) {
         match frame {
             ServerFrame::Stats { stats, .. } => self.state.update_value(|s| s.apply_stats(&stats)),
-            ServerFrame::Subscribed { id, consumer, .. } => self.book.update_value(|book| match book.pending.remove(&id) {
-                Some(Purpose::Devices) => book.devices = Some(consumer),
-                Some(Purpose::Panel) => book.panel = Some(consumer),
-                _ => {}
-            }),
+            ServerFrame::Subscribed { id, consumer, .. } => {
+                self.book.update_value(|book| match book.pending.remove(&id) {
+                    Some(Purpose::Devices) => book.devices = Some(consumer),
+                    Some(Purpose::Panel) => book.panel = Some(consumer),
+                    _ => {}
+                })
+            }
             ServerFrame::Deliver(delivery) => {
                 let (devices, panel) = self.book.with_value(|b| (b.devices, b.panel));
                 self.state.update_value(|state| {

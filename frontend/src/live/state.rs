@@ -122,7 +122,11 @@ impl LiveState {
             published: c.published,
             delivered: c.delivered,
             acked: c.acked,
-            queues: stats.queues.iter().map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered))).collect(),
+            queues: stats
+                .queues
+                .iter()
+                .map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered)))
+                .collect(),
         });
     }
 

@@ -45,7 +45,11 @@ async fn main() {
     let frames = figures[0].as_f64().unwrap_or(0.0);
     let elapsed = figures[1].as_f64().unwrap_or(1.0);
     let longest = figures[2].as_f64().unwrap_or(0.0);
-    println!("scenario {scenario}: {frames} frames in {:.2} s = {:.1} fps; longest frame {longest:.1} ms", elapsed / 1000.0, frames * 1000.0 / elapsed);
+    println!(
+        "scenario {scenario}: {frames} frames in {:.2} s = {:.1} fps; longest frame {longest:.1} ms",
+        elapsed / 1000.0,
+        frames * 1000.0 / elapsed
+    );
     println!("simulated messages published meanwhile: {}", after.saturating_sub(before));
     browser.close().await;
 }

@@ -42,7 +42,13 @@ async fn main() {
     browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected")).await;
     for round in 0..10 {
         let frames: Vec<_> = (0..5)
-            .map(|n| publish(&format!("home/room{n}/temperature"), &format!("{:.1}", 19.0 + f64::from(n + round) * 0.3), false))
+            .map(|n| {
+                publish(
+                    &format!("home/room{n}/temperature"),
+                    &format!("{:.1}", 19.0 + f64::from(n + round) * 0.3),
+                    false,
+                )
+            })
             .collect();
         broker.request(&frames).await;
         tokio::time::sleep(Duration::from_millis(500)).await;

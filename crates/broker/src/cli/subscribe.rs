@@ -68,8 +68,13 @@ pub async fn run_sub(args: SubArgs) -> anyhow::Result<()> {
         Ack::Auto => AckMode::Auto,
     };
     let id = client.next_id();
-    let subscribe =
-        ClientFrame::Subscribe { id, queue: args.queue.clone(), topic: args.topic.clone(), prefetch: Some(args.prefetch), ack };
+    let subscribe = ClientFrame::Subscribe {
+        id,
+        queue: args.queue.clone(),
+        topic: args.topic.clone(),
+        prefetch: Some(args.prefetch),
+        ack,
+    };
     let ServerFrame::Subscribed { queue, .. } = client.request(id, &subscribe).await? else {
         bail!("the broker did not confirm the subscription");
     };
@@ -105,7 +110,13 @@ fn print_delivery(out: &mut impl Write, format: Format, frame: &ServerFrame, d: 
         Format::Text => {
             let payload = serde_json::to_string(&d.payload).unwrap_or_default();
             let body = d.payload.as_str().map_or(payload, str::to_owned);
-            let mark = if d.retained { " (retained)" } else if d.redelivered { " (redelivered)" } else { "" };
+            let mark = if d.retained {
+                " (retained)"
+            } else if d.redelivered {
+                " (redelivered)"
+            } else {
+                ""
+            };
             writeln!(out, "{} {body}{mark}", d.topic)
         }
     }?;

@@ -136,13 +136,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         if !delay.is_zero() {
             self.delayed_will = will.take().map(|w| (w, delay));
         }
-        let hello = ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
+        let hello =
+            ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
         self.to_engine(hello).await;
         let Some((options, present)) = self.resume(connect.clean_start).await else { return false };
         let subscribe = self.session.request(Pending::Nothing);
         let frames = [
             ClientFrame::Declare { id: self.session.request(Pending::Nothing), queue: queue.clone(), options },
-            ClientFrame::Subscribe { id: subscribe, queue: Some(queue), topic: None, prefetch: Some(prefetch), ack: AckMode::Manual },
+            ClientFrame::Subscribe {
+                id: subscribe,
+                queue: Some(queue),
+                topic: None,
+                prefetch: Some(prefetch),
+                ack: AckMode::Manual,
+            },
         ];
         for frame in frames {
             self.to_engine(frame).await;

@@ -99,7 +99,13 @@ mod tests {
 
     #[test]
     fn properties_survive_the_round_trip_through_headers() {
-        let mut publish = super::super::session::publish_packet("a/b", Bytes::from_static(b"x"), mqtt_codec::QoS::AtLeastOnce, true, 1);
+        let mut publish = super::super::session::publish_packet(
+            "a/b",
+            Bytes::from_static(b"x"),
+            mqtt_codec::QoS::AtLeastOnce,
+            true,
+            1,
+        );
         let p = &mut publish.properties;
         p.user_properties = vec![("room".into(), "hall".into()), ("x-mqtt-qos".into(), "ignored".into())];
         p.content_type = Some("application/json".into());
@@ -109,7 +115,10 @@ mod tests {
         p.message_expiry_interval = Some(10);
         let mut headers = Headers::new();
         assert_eq!(to_headers(&publish, Some("lamp"), &mut headers), Some(10_000));
-        assert_eq!((headers["room"].as_str(), headers[RETAIN].as_str(), headers[PUBLISHER].as_str()), ("hall", "1", "lamp"));
+        assert_eq!(
+            (headers["room"].as_str(), headers[RETAIN].as_str(), headers[PUBLISHER].as_str()),
+            ("hall", "1", "lamp")
+        );
         let back = from_headers(&headers, 1_000, 4_500);
         assert_eq!(back.user_properties, [("room".to_owned(), "hall".to_owned())]);
         assert_eq!(back.content_type.as_deref(), Some("application/json"));

@@ -87,7 +87,11 @@ impl Registry {
             return None;
         }
         let token = CancellationToken::new();
-        let previous = self.wills.lock().unwrap_or_else(PoisonError::into_inner).insert(client_id.to_owned(), (conn, token.clone()));
+        let previous = self
+            .wills
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(client_id.to_owned(), (conn, token.clone()));
         if let Some((_, previous)) = previous {
             previous.cancel();
         }

@@ -9,14 +9,14 @@
 //! filter. The QoS a message was published with travels in the
 //! [`QOS_HEADER`] header.
 
-use bytes::Bytes;
-use mqtt_codec::{
-    Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions,
-    UnsubAck, Unsubscribe,
-};
 use super::properties::to_headers;
 use super::registry::Saved;
 use super::shared::{Shared, is_shared};
+use bytes::Bytes;
+use mqtt_codec::{
+    Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
+    SubscriptionOptions, UnsubAck, Unsubscribe,
+};
 use queue_core::message::{Headers, Payload};
 use queue_core::protocol::{ClientFrame, Will};
 use queue_core::topic::validate_filter;

@@ -63,8 +63,13 @@ impl Session {
         let options_q = QueueOptions { auto_delete: true, ..QueueOptions::default() };
         out.push(Step::Engine(ClientFrame::Declare { id: declare, queue: queue.clone(), options: options_q }));
         out.push(Step::Engine(ClientFrame::Bind { id: bind, queue: queue.clone(), filter: inner }));
-        let frame =
-            ClientFrame::Subscribe { id: subscribe, queue: Some(queue.clone()), topic: None, prefetch: Some(self.prefetch), ack: AckMode::Manual };
+        let frame = ClientFrame::Subscribe {
+            id: subscribe,
+            queue: Some(queue.clone()),
+            topic: None,
+            prefetch: Some(self.prefetch),
+            ack: AckMode::Manual,
+        };
         out.push(Step::Engine(frame));
         self.shared.insert(filter.to_owned(), Shared { queue, options, id, consumer: None });
         super::session::granted(options.qos)
@@ -104,7 +109,10 @@ mod tests {
 
     #[test]
     fn share_filters_name_one_queue_per_group_and_filter() {
-        assert_eq!(shared_queue("$share/g1/home/+/temp"), Some(("mqtt.share.g1.home/+/temp".into(), "home/+/temp".into())));
+        assert_eq!(
+            shared_queue("$share/g1/home/+/temp"),
+            Some(("mqtt.share.g1.home/+/temp".into(), "home/+/temp".into()))
+        );
         assert_eq!(shared_queue("$share//a"), None);
         assert_eq!(shared_queue("$share/g+/a"), None);
         assert_eq!(shared_queue("$share/g"), None);

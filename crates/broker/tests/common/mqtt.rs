@@ -47,10 +47,7 @@ impl Broker {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut sub = Sub { child, lines: BufReader::new(stdout).lines() };
         // With -d, mosquitto_sub reports the SUBACK: from then on it is subscribed.
-        within("mosquitto_sub's SUBACK", async {
-            while !sub.next_raw().await.contains("received SUBACK") {}
-        })
-        .await;
+        within("mosquitto_sub's SUBACK", async { while !sub.next_raw().await.contains("received SUBACK") {} }).await;
         sub
     }
 
@@ -167,7 +164,9 @@ impl Raw {
     pub async fn recv(&mut self) -> Option<Packet> {
         within("a packet from the broker", async {
             loop {
-                if let Some(packet) = decode(&mut self.inbox, self.version, u32::MAX).expect("the broker's packet decodes") {
+                if let Some(packet) =
+                    decode(&mut self.inbox, self.version, u32::MAX).expect("the broker's packet decodes")
+                {
                     return Some(packet);
                 }
                 match self.tcp.read_buf(&mut self.inbox).await {

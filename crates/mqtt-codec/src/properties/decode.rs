@@ -29,16 +29,9 @@ pub(crate) fn decode(r: &mut Reader, ctx: Ctx) -> Result<Properties, DecodeError
 /// Reads a property identifier and checks `ctx` may carry it.
 fn read_id(r: &mut Reader, ctx: Ctx) -> Result<u8, DecodeError> {
     let raw = r.varint()?;
-    let not_allowed = |id| DecodeError::PropertyNotAllowed {
-        id,
-        packet: ctx.name(),
-    };
+    let not_allowed = |id| DecodeError::PropertyNotAllowed { id, packet: ctx.name() };
     let id = u8::try_from(raw).map_err(|_| not_allowed(0xFF))?;
-    if allowed(id, ctx) {
-        Ok(id)
-    } else {
-        Err(not_allowed(id))
-    }
+    if allowed(id, ctx) { Ok(id) } else { Err(not_allowed(id)) }
 }
 
 /// Reads the value of property `id` into `p`.
@@ -72,10 +65,7 @@ fn read_one(p: &mut Properties, id: u8, r: &mut Reader) -> Result<(), DecodeErro
         0x29 => p.subscription_identifier_available = Some(flag(id, r)?),
         0x2A => p.shared_subscription_available = Some(flag(id, r)?),
         _ => {
-            return Err(DecodeError::PropertyNotAllowed {
-                id,
-                packet: "any packet",
-            });
+            return Err(DecodeError::PropertyNotAllowed { id, packet: "any packet" });
         }
     }
     Ok(())

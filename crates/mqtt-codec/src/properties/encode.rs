@@ -8,10 +8,7 @@ use bytes::{BufMut, BytesMut};
 
 /// Writes `props` as a length-prefixed property list for `ctx`.
 pub(crate) fn encode(props: &Properties, ctx: Ctx, out: &mut BytesMut) -> Result<(), EncodeError> {
-    let mut w = Writer {
-        out: BytesMut::new(),
-        ctx,
-    };
+    let mut w = Writer { out: BytesMut::new(), ctx };
     write_message_props(props, &mut w)?;
     write_session_props(props, &mut w)?;
     write_connack_props(props, &mut w)?;
@@ -90,10 +87,7 @@ impl Writer {
     /// Writes identifier `id` if the context may carry it; returns the buffer for the value.
     fn id(&mut self, id: u8) -> Result<&mut BytesMut, EncodeError> {
         if !allowed(id, self.ctx) {
-            return Err(EncodeError::PropertyNotAllowed {
-                id,
-                packet: self.ctx.name(),
-            });
+            return Err(EncodeError::PropertyNotAllowed { id, packet: self.ctx.name() });
         }
         self.out.put_u8(id);
         Ok(&mut self.out)

@@ -151,11 +151,7 @@ pub(crate) fn read_props(
     v5: bool,
     ctx: Ctx,
 ) -> Result<Properties, crate::error::DecodeError> {
-    if v5 {
-        decode(r, ctx)
-    } else {
-        Ok(Properties::default())
-    }
+    if v5 { decode(r, ctx) } else { Ok(Properties::default()) }
 }
 
 /// Writes a property list in MQTT 5; 3.1.1 drops it.

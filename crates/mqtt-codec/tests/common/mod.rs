@@ -10,9 +10,7 @@ use std::num::{NonZeroU16, NonZeroU32};
 pub fn round_trip(packet: &Packet, version: ProtocolVersion) -> Packet {
     let mut buf = BytesMut::new();
     encode(packet, version, &mut buf).expect("encodes");
-    let decoded = decode(&mut buf, version, u32::MAX)
-        .expect("decodes")
-        .expect("whole packet");
+    let decoded = decode(&mut buf, version, u32::MAX).expect("decodes").expect("whole packet");
     assert!(buf.is_empty(), "bytes left over after {:?}", packet.kind());
     decoded
 }
@@ -26,18 +24,11 @@ fn nz32(v: u32) -> NonZeroU32 {
 }
 
 fn user() -> Vec<(String, String)> {
-    vec![
-        ("room".into(), "hall".into()),
-        ("room".into(), "kitchen ✓".into()),
-    ]
+    vec![("room".into(), "hall".into()), ("room".into(), "kitchen ✓".into())]
 }
 
 fn reason_props() -> Properties {
-    Properties {
-        reason_string: Some("because".into()),
-        user_properties: user(),
-        ..Properties::default()
-    }
+    Properties { reason_string: Some("because".into()), user_properties: user(), ..Properties::default() }
 }
 
 fn message_props() -> Properties {
@@ -54,10 +45,7 @@ fn message_props() -> Properties {
 
 fn connect(version: ProtocolVersion) -> Connect {
     let v5 = version == ProtocolVersion::V5;
-    let will_props = Properties {
-        will_delay_interval: Some(30),
-        ..message_props()
-    };
+    let will_props = Properties { will_delay_interval: Some(30), ..message_props() };
     let props = Properties {
         session_expiry_interval: Some(600),
         authentication_method: Some("SCRAM-SHA-1".into()),
@@ -80,11 +68,7 @@ fn connect(version: ProtocolVersion) -> Connect {
             payload: Bytes::from_static(b"offline"),
             qos: QoS::AtLeastOnce,
             retain: true,
-            properties: if v5 {
-                will_props
-            } else {
-                Properties::default()
-            },
+            properties: if v5 { will_props } else { Properties::default() },
         }),
         username: Some("alice".into()),
         password: Some(Bytes::from_static(b"s3cr\x00t")),
@@ -134,16 +118,9 @@ fn publish(v5: bool) -> Publish {
 
 fn ack(v5: bool, reason: ReasonCode) -> Ack {
     if v5 {
-        Ack {
-            packet_id: 65_535,
-            reason,
-            properties: reason_props(),
-        }
+        Ack { packet_id: 65_535, reason, properties: reason_props() }
     } else {
-        Ack {
-            packet_id: 65_535,
-            ..Ack::default()
-        }
+        Ack { packet_id: 65_535, ..Ack::default() }
     }
 }
 
@@ -152,28 +129,15 @@ fn subscribe(v5: bool) -> Subscribe {
         qos: QoS::ExactlyOnce,
         no_local: v5,
         retain_as_published: v5,
-        retain_handling: if v5 {
-            RetainHandling::DoNotSend
-        } else {
-            RetainHandling::SendAtSubscribe
-        },
+        retain_handling: if v5 { RetainHandling::DoNotSend } else { RetainHandling::SendAtSubscribe },
     };
-    let props = Properties {
-        subscription_identifiers: vec![nz32(77)],
-        user_properties: user(),
-        ..Properties::default()
-    };
+    let props =
+        Properties { subscription_identifiers: vec![nz32(77)], user_properties: user(), ..Properties::default() };
     Subscribe {
         packet_id: 2,
         subscriptions: vec![
-            Subscription {
-                filter: "home/+/temperature".into(),
-                options,
-            },
-            Subscription {
-                filter: "$share/g/home/#".into(),
-                options: SubscriptionOptions::default(),
-            },
+            Subscription { filter: "home/+/temperature".into(), options },
+            Subscription { filter: "$share/g/home/#".into(), options: SubscriptionOptions::default() },
         ],
         properties: if v5 { props } else { Properties::default() },
     }
@@ -184,56 +148,29 @@ pub fn samples(version: ProtocolVersion) -> Vec<Packet> {
     let v5 = version == ProtocolVersion::V5;
     let props = |p: Properties| if v5 { p } else { Properties::default() };
     let suback_reasons = if v5 {
-        vec![
-            ReasonCode::GrantedQoS2,
-            ReasonCode::Success,
-            ReasonCode::QuotaExceeded,
-        ]
+        vec![ReasonCode::GrantedQoS2, ReasonCode::Success, ReasonCode::QuotaExceeded]
     } else {
-        vec![
-            ReasonCode::GrantedQoS2,
-            ReasonCode::Success,
-            ReasonCode::UnspecifiedError,
-        ]
+        vec![ReasonCode::GrantedQoS2, ReasonCode::Success, ReasonCode::UnspecifiedError]
     };
-    let connack_reason = if v5 {
-        ReasonCode::Success
-    } else {
-        ReasonCode::NotAuthorized
-    };
+    let connack_reason = if v5 { ReasonCode::Success } else { ReasonCode::NotAuthorized };
     let mut packets = vec![
         Packet::Connect(Box::new(connect(version))),
-        Packet::ConnAck(ConnAck {
-            session_present: true,
-            reason: connack_reason,
-            properties: props(connack_props()),
-        }),
+        Packet::ConnAck(ConnAck { session_present: true, reason: connack_reason, properties: props(connack_props()) }),
         Packet::Publish(publish(v5)),
         Packet::PubAck(ack(v5, ReasonCode::NoMatchingSubscribers)),
         Packet::PubRec(ack(v5, ReasonCode::QuotaExceeded)),
         Packet::PubRel(ack(v5, ReasonCode::PacketIdentifierNotFound)),
         Packet::PubComp(ack(v5, ReasonCode::Success)),
         Packet::Subscribe(subscribe(v5)),
-        Packet::SubAck(SubAck {
-            packet_id: 2,
-            reasons: suback_reasons,
-            properties: props(reason_props()),
-        }),
+        Packet::SubAck(SubAck { packet_id: 2, reasons: suback_reasons, properties: props(reason_props()) }),
         Packet::Unsubscribe(Unsubscribe {
             packet_id: 3,
             filters: vec!["home/#".into(), "a".into()],
-            properties: props(Properties {
-                user_properties: user(),
-                ..Properties::default()
-            }),
+            properties: props(Properties { user_properties: user(), ..Properties::default() }),
         }),
         Packet::UnsubAck(UnsubAck {
             packet_id: 3,
-            reasons: if v5 {
-                vec![ReasonCode::Success, ReasonCode::NoSubscriptionExisted]
-            } else {
-                vec![]
-            },
+            reasons: if v5 { vec![ReasonCode::Success, ReasonCode::NoSubscriptionExisted] } else { vec![] },
             properties: props(reason_props()),
         }),
         Packet::PingReq,
@@ -245,11 +182,7 @@ pub fn samples(version: ProtocolVersion) -> Vec<Packet> {
         ..reason_props()
     };
     packets.push(Packet::Disconnect(Disconnect {
-        reason: if v5 {
-            ReasonCode::SessionTakenOver
-        } else {
-            ReasonCode::Success
-        },
+        reason: if v5 { ReasonCode::SessionTakenOver } else { ReasonCode::Success },
         properties: props(disconnect_props),
     }));
     if v5 {
@@ -258,10 +191,7 @@ pub fn samples(version: ProtocolVersion) -> Vec<Packet> {
             authentication_data: Some(Bytes::from_static(b"challenge")),
             ..reason_props()
         };
-        packets.push(Packet::Auth(Auth {
-            reason: ReasonCode::ContinueAuthentication,
-            properties: auth_props,
-        }));
+        packets.push(Packet::Auth(Auth { reason: ReasonCode::ContinueAuthentication, properties: auth_props }));
     }
     packets
 }

@@ -46,7 +46,9 @@ impl Engine {
             validate_topic(&will.topic)?;
         }
         if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control)) {
-            return Err(EngineError::InvalidOption("client_id must be at most 256 bytes, no control characters".into()));
+            return Err(EngineError::InvalidOption(
+                "client_id must be at most 256 bytes, no control characters".into(),
+            ));
         }
         let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
         if c.said_hello {

@@ -106,7 +106,8 @@ impl Engine {
         let Some(pos) = c.consumers.iter().position(|(cid, _)| *cid == consumer) else { return };
         let (_, qid) = c.consumers.remove(pos);
         let tags: Vec<u64> = c.in_flight.iter().filter(|(_, f)| f.consumer == consumer).map(|(t, _)| *t).collect();
-        let mut returned: Vec<Envelope> = tags.iter().filter_map(|t| c.in_flight.remove(t)).map(|f| f.envelope).collect();
+        let mut returned: Vec<Envelope> =
+            tags.iter().filter_map(|t| c.in_flight.remove(t)).map(|f| f.envelope).collect();
         returned.sort_by_key(|e| e.seq);
         let Some(q) = self.queues.get_mut(&qid) else { return };
         if let Some(i) = q.consumers.iter().position(|k| k.id == consumer) {

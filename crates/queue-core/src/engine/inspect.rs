@@ -56,7 +56,11 @@ impl Engine {
             .ready
             .iter()
             .take(limit)
-            .map(|e| ReadyMessage { message: e.message.clone(), delivery_count: e.delivery_count, expires_at: e.expires_at })
+            .map(|e| ReadyMessage {
+                message: e.message.clone(),
+                delivery_count: e.delivery_count,
+                expires_at: e.expires_at,
+            })
             .collect();
         let consumers = q
             .consumers

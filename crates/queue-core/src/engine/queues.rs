@@ -38,8 +38,12 @@ impl Engine {
             None => self.create_queue(conn, name.into(), options, now),
         };
         let q = &self.queues[&qid];
-        let reply =
-            ServerFrame::Declared { id, queue: q.name.to_string(), ready: q.ready.len() as u64, consumers: q.consumers.len() as u64 };
+        let reply = ServerFrame::Declared {
+            id,
+            queue: q.name.to_string(),
+            ready: q.ready.len() as u64,
+            consumers: q.consumers.len() as u64,
+        };
         self.send(conn, reply);
         Ok(())
     }
@@ -71,7 +75,14 @@ impl Engine {
         }
     }
 
-    pub(super) fn delete(&mut self, conn: ConnId, id: u64, name: &str, if_empty: bool, now: u64) -> Result<(), EngineError> {
+    pub(super) fn delete(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        name: &str,
+        if_empty: bool,
+        now: u64,
+    ) -> Result<(), EngineError> {
         let qid = self.queue_for(conn, name)?;
         let q = &self.queues[&qid];
         let messages = q.ready.len() as u64 + q.unacked;

@@ -2,10 +2,10 @@
 //! reports the earliest through `next_deadline` and runs the due ones on input.
 
 use super::{ConnId, Engine, Output};
-use crate::queue::QueueId;
 use crate::error::EngineError;
 use crate::event::DeathReason;
 use crate::protocol::{ErrorCode, ServerFrame};
+use crate::queue::QueueId;
 use std::cmp::Reverse;
 
 impl Engine {
@@ -68,12 +68,8 @@ impl Engine {
             self.disconnect(conn, now);
             self.outputs.push_back(Output::Close { conn });
         }
-        self.keep_alive_check_at = self
-            .conns
-            .values()
-            .filter(|c| c.keep_alive_ms > 0)
-            .map(|c| deadline(c.last_seen, c.keep_alive_ms))
-            .min();
+        self.keep_alive_check_at =
+            self.conns.values().filter(|c| c.keep_alive_ms > 0).map(|c| deadline(c.last_seen, c.keep_alive_ms)).min();
     }
 
     pub(super) fn watch(&mut self, conn: ConnId, id: u64, interval_ms: u64, now: u64) -> Result<(), EngineError> {

@@ -238,7 +238,10 @@ impl Model {
         match reason {
             DeathReason::Expired => assert!(copy.expires_at.is_some_and(|at| at <= self.now), "expired early"),
             DeathReason::MaxLength => {
-                assert!(max_length.is_some_and(|max| ready.len() as u64 > max), "{queue} trimmed within its max length");
+                assert!(
+                    max_length.is_some_and(|max| ready.len() as u64 > max),
+                    "{queue} trimmed within its max length"
+                );
                 assert_eq!(ready.iter().min(), Some(&copy.arrival), "drop-oldest drops the oldest");
             }
             DeathReason::QueueDeleted => {}
