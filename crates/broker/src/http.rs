@@ -28,9 +28,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(prometheus))
         .route("/healthz", get(|| async { "ok\n" }));
     let api = match &state.config.dist {
+        // A file with a `.gz` beside it (`cargo xtask dist` writes them) is
+        // sent from that, as `Content-Encoding: gzip`, to clients that accept it.
         Some(dist) => {
-            let index = ServeFile::new(dist.join("index.html"));
-            api.fallback_service(ServeDir::new(dist).fallback(index))
+            let index = ServeFile::new(dist.join("index.html")).precompressed_gzip();
+            api.fallback_service(ServeDir::new(dist).precompressed_gzip().fallback(index))
         }
         None => api.fallback(no_dashboard),
     };
