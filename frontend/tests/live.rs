@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use frontend::{HISTORY, LinkState, LiveState, backoff_ms, decode_frame, format_rate, http_base};
+use frontend::{
+    Device, HISTORY, LinkState, LiveState, backoff_ms, decode_frame, format_rate, group_devices, http_base,
+};
 use queue_core::protocol::{Delivery, ErrorCode, ServerFrame};
 use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -73,6 +75,41 @@ fn device_cards_follow_retained_state() {
     assert_eq!(state.devices["home/hall/door/lock/state"].payload, r#"{"locked":true}"#);
     state.apply_device(&delivery("home/hall/door/lock/state", "", true));
     assert!(state.devices.is_empty(), "an empty retained message clears the state");
+}
+
+fn fields(device: &Device) -> Vec<(&str, &str)> {
+    device.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[wasm_bindgen_test]
+fn topics_group_into_devices_with_an_online_dot() {
+    let mut state = LiveState::default();
+    state.apply_device(&delivery("home/hall/door/lock/state", r#"{"locked":false,"battery":87}"#, true));
+    state.apply_device(&delivery("home/hall/door/lock/status", "online", true));
+    state.apply_device(&delivery("home/sim/sensor-1/temperature", r#"{"celsius":21.5}"#, true));
+    state.apply_device(&delivery("home/sim/sensor-1/status", "offline", true));
+    state.apply_device(&delivery("home/plug/availability", r#"{"state":"online"}"#, true));
+    state.apply_device(&delivery("home/plug/power", "12.5", true));
+    state.apply_device(&delivery("home/kitchen/temperature", "20.5", true));
+    let devices = group_devices(&state.devices);
+    let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["home/hall/door/lock", "home/kitchen/temperature", "home/plug", "home/sim/sensor-1"]);
+    assert_eq!(devices[0].online, Some(true));
+    assert_eq!(fields(&devices[0]), [("battery", "87"), ("locked", "false")]);
+    assert_eq!(devices[1].online, None, "a topic with no status is its own card, status unknown");
+    assert_eq!(fields(&devices[1]), [("value", "20.5")]);
+    assert_eq!((devices[2].online, fields(&devices[2])), (Some(true), vec![("power", "12.5")]));
+    assert_eq!((devices[3].online, fields(&devices[3])), (Some(false), vec![("celsius", "21.5")]));
+    assert!(devices.iter().all(|d| !d.live), "the retained replay does not pulse");
+
+    state.apply_device(&delivery("home/sim/sensor-1/status", "online", false));
+    let sensor = group_devices(&state.devices).pop().expect("the sensor");
+    assert_eq!(sensor.online, Some(true), "the device came back");
+    assert!(sensor.live && sensor.seq > devices[3].seq, "a live message pulses the card");
+    state.apply_device(&delivery("home/hall/door/lock/status", "what", true));
+    let lock = group_devices(&state.devices).remove(0);
+    assert_eq!(lock.online, None, "an unknown status is not read as online");
+    assert!(fields(&lock).contains(&("status", "what")), "but it is shown");
 }
 
 #[wasm_bindgen_test]

@@ -35,6 +35,8 @@ impl Drop for Running {
 pub struct Broker {
     /// Its address.
     pub addr: SocketAddr,
+    /// Its MQTT listener's address.
+    pub mqtt: SocketAddr,
     _process: Running,
 }
 
@@ -64,7 +66,12 @@ impl Broker {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line from hearth: {line:?}"));
-        Self { addr, _process: Running(child) }
+        let mqtt = line
+            .split("MQTT at ")
+            .nth(1)
+            .and_then(|rest| rest.trim_end().trim_end_matches(')').parse().ok())
+            .unwrap_or_else(|| panic!("no MQTT address in hearth's first line: {line:?}"));
+        Self { addr, mqtt, _process: Running(child) }
     }
 
     /// The dashboard's URL.

@@ -31,8 +31,8 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     live.click().await.expect("Live tab clicks");
     browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected to ws://")).await;
 
-    browser.wait_for_text("[data-testid=live-device-topic]", |t| t == "home/hall/door/lock/state").await;
-    browser.wait_for_text("[data-testid=live-device-state]", |t| t == r#"{"locked":false}"#).await;
+    browser.wait_for_text(&device(LOCK, "live-device-fields"), |t| words(t) == "locked false").await;
+    browser.wait_for_text(&device(LOCK, "live-device-online"), |t| t == "no status").await;
 
     // The subscribe panel follows `#`: a plain message shows up there, and a
     // new retained state updates the card.
@@ -40,7 +40,7 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     browser.wait_for_text("[data-testid=message-topic]", |t| t == "home/kitchen/temperature").await;
     browser.wait_for_text("[data-testid=message-payload]", |t| t == "21.5").await;
     hearth_pub(&broker, &["-t", "home/hall/door/lock/state", "--retain", r#"{"locked":true}"#]);
-    browser.wait_for_text("[data-testid=live-device-state]", |t| t == r#"{"locked":true}"#).await;
+    browser.wait_for_text(&device(LOCK, "live-device-fields"), |t| words(t) == "locked true").await;
 
     // The stats stream: the page's own subscription queues are listed, and
     // the broker counts the page among its connections.
@@ -74,9 +74,74 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     browser.client.find(Locator::Css("[data-testid=fleet-start]")).await.expect("start").click().await.expect("click");
     browser.wait_for_text("[data-testid=fleet-status]", |t| t == "3 of 3 simulated devices connected").await;
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("sim-sensor-2")).await;
-    wait_for_any(&browser, "[data-testid=live-device-topic]", |t| t == "home/sim/sensor-1/temperature").await;
+    browser.wait_for_text(&device("home/sim/sensor-1", "live-device-online"), |t| t == "online").await;
+    browser.wait_for_text(&device("home/sim/sensor-1", "live-device-fields"), |t| t.starts_with("celsius")).await;
     browser.client.find(Locator::Css("[data-testid=fleet-stop]")).await.expect("stop").click().await.expect("click");
     browser.wait_for_text("[data-testid=fleet-status]", |t| t == "0 of 0 simulated devices connected").await;
+    browser.wait_for_text(&device("home/sim/sensor-1", "live-device-online"), |t| t == "offline").await;
+    browser.close().await;
+}
+
+const LOCK: &str = "home/hall/door/lock";
+
+/// The element with `testid` in the card of device `name`.
+fn device(name: &str, testid: &str) -> String {
+    format!("[data-device=\"{name}\"] [data-testid={testid}]")
+}
+
+/// `text` with its whitespace (line breaks between fields) as single spaces.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs mosquitto_pub (a peer we did not write) against the broker's MQTT listener.
+fn mosquitto_pub(broker: &Broker, args: &[&str]) {
+    let port = broker.mqtt.port().to_string();
+    let output = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port])
+        .args(args)
+        .output()
+        .expect("mosquitto_pub runs (apt install mosquitto-clients)");
+    assert!(output.status.success(), "mosquitto_pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// An MQTT device made of Mosquitto's own clients: its state and status
+/// published retained with mosquitto_pub (MQTT 5), its connection a
+/// mosquitto_sub (MQTT 3.1.1) holding a retained last will. The card appears
+/// online; when the process is killed (no DISCONNECT), the broker publishes
+/// the will and the card goes offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_shows_an_mqtt_device_going_offline() {
+    const PLUG: &str = "home/garage/plug";
+    let broker = Broker::start();
+    mosquitto_pub(
+        &broker,
+        &["-V", "mqttv5", "-r", "-t", "home/garage/plug/state", "-m", r#"{"on":true,"watts":12.5}"#],
+    );
+
+    let browser = Browser::start().await;
+    browser.client.goto(&broker.url()).await.expect("page loads");
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
+    browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
+    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
+    browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "no status").await;
+
+    let port = broker.mqtt.port().to_string();
+    let connection = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-V", "mqttv311", "-i", "garage-plug", "-t", "home/garage/plug/set"])
+        .args(["--will-topic", "home/garage/plug/status", "--will-payload", "offline", "--will-retain"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto_sub starts");
+    let mut connection = hearth_e2e::Running(connection);
+    // The broker lists the MQTT connection: its will is registered.
+    wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("garage-plug")).await;
+    mosquitto_pub(&broker, &["-V", "mqttv5", "-r", "-t", "home/garage/plug/status", "-m", "online"]);
+    browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "online").await;
+
+    connection.0.kill().expect("kill mosquitto_sub");
+    browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "offline").await;
+    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
     browser.close().await;
 }
 

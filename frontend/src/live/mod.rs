@@ -8,6 +8,7 @@
 //! [`state::LiveState`] the panels read.
 
 mod conn;
+mod devices;
 mod fleet;
 mod panels;
 mod pubsub;
@@ -17,6 +18,7 @@ mod state;
 use leptos::prelude::*;
 
 pub use conn::{LinkState, backoff_ms, decode as decode_frame};
+pub use devices::{Device, group as group_devices};
 pub use session::http_base;
 pub use state::{DeviceState, HISTORY, LiveState, Received, Totals, format_rate};
 

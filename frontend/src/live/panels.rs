@@ -10,8 +10,9 @@ use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::devices::{Device, group};
 use super::session::Session;
-use super::state::{DeviceState, format_rate};
+use super::state::format_rate;
 
 /// How often the connection list is fetched.
 const CONNECTIONS_EVERY: Duration = Duration::from_secs(2);
@@ -44,31 +45,44 @@ pub fn TotalsBar(session: Session) -> impl IntoView {
     }
 }
 
-/// A card per `home/…` topic with its last payload.
+/// A card per device (see [`super::devices`]) with its fields, an online
+/// dot from its status or last will, and a pulse when a message arrives.
 #[component]
 pub fn Devices(session: Session) -> impl IntoView {
     let devices = move || {
         session.version.track();
-        session.state.with_value(|s| s.devices.iter().map(|(t, d)| (t.clone(), d.clone())).collect::<Vec<_>>())
+        session.state.with_value(|s| group(&s.devices))
     };
     view! {
-        <Show when=move || !devices().is_empty() fallback=|| view! {
+        <Show when=move || { session.version.track(); session.state.with_value(|s| !s.devices.is_empty()) } fallback=|| view! {
             <p class="empty" data-testid="no-devices">"No device state yet: devices publish retained messages under home/…"</p>
         }>
             <div class="live-devices">
-                <For each=devices key=|(t, d)| (t.clone(), d.payload.clone()) children=device_card />
+                <For each=devices key=Device::clone children=device_card />
             </div>
         </Show>
     }
 }
 
-fn device_card((topic, state): (String, DeviceState)) -> impl IntoView {
-    let offline = state.payload.eq_ignore_ascii_case("offline");
+/// One device's card. Keyed by the whole [`Device`], so it is rebuilt (and
+/// pulses, if the change came live) exactly when something about it changed.
+fn device_card(device: Device) -> impl IntoView {
+    let (class, says) = match device.online {
+        Some(true) => ("live-dot on", "online"),
+        Some(false) => ("live-dot off", "offline"),
+        None => ("live-dot", "no status"),
+    };
+    let name = device.name.clone();
     view! {
-        <article class="live-device" class:offline=offline data-testid="live-device">
-            <h3 data-testid="live-device-topic">{topic}</h3>
-            <p class="device-state" data-testid="live-device-state">{state.payload}</p>
-            <p class="hint">{if state.retained { "retained state" } else { "live update" }}</p>
+        <article class="live-device" class:offline=device.online == Some(false) class:pulse=device.live
+            data-testid="live-device" data-device=name>
+            <h3>
+                <span class=class data-testid="live-device-online" title="from its retained status or last will">{says}</span>
+                <span data-testid="live-device-name">{device.name}</span>
+            </h3>
+            <dl data-testid="live-device-fields">
+                {device.fields.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+            </dl>
         </article>
     }
 }

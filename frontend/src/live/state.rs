@@ -42,6 +42,8 @@ pub struct DeviceState {
     pub payload: String,
     /// Whether it came from the retained replay (state from before we looked).
     pub retained: bool,
+    /// When it arrived: the running number of device messages.
+    pub seq: u64,
 }
 
 /// One message the subscribe panel received.
@@ -76,8 +78,10 @@ pub struct LiveState {
     pub has_stats: bool,
     /// Broker-wide totals and rates.
     pub totals: Totals,
-    /// Last state per `home/…` topic.
+    /// Last state per `home/…` topic (grouped into devices by [`super::devices::group`]).
     pub devices: BTreeMap<String, DeviceState>,
+    /// Device messages received since connecting.
+    pub device_messages: u64,
     /// The subscribe panel's last [`HISTORY`] messages, oldest first.
     pub messages: VecDeque<Received>,
     /// Messages the subscribe panel received in all.
@@ -137,7 +141,9 @@ impl LiveState {
             self.devices.remove(&*delivery.topic);
             return;
         }
-        self.devices.insert(delivery.topic.to_string(), DeviceState { payload, retained: delivery.retained });
+        self.device_messages += 1;
+        let state = DeviceState { payload, retained: delivery.retained, seq: self.device_messages };
+        self.devices.insert(delivery.topic.to_string(), state);
     }
 
     /// A delivery for the subscribe panel; the history stays at [`HISTORY`].

@@ -1,0 +1,97 @@
+//! Device cards from topics: groups the retained state of `home/#` by device.
+//!
+//! A device is a topic base that says it is one, by having a state or
+//! availability topic under it: `home/hall/door/lock/state` and
+//! `home/hall/door/lock/status` make `home/hall/door/lock` a device, and
+//! every topic below a device base is one of its fields
+//! (`home/sim/sensor-1/temperature` → field `temperature` of
+//! `home/sim/sensor-1`). Availability topics (`status`, `availability`,
+//! `online`, `lwt`, `connected`, as home-sim, Tasmota, Shelly and
+//! zigbee2mqtt devices publish them, usually retained and as a last will)
+//! set the online dot. A topic under no device base is its own card
+//! (`home/kitchen/temperature`), so nothing is hidden or guessed together.
+
+use std::collections::BTreeMap;
+
+use super::state::DeviceState;
+
+/// Last levels that make their parent a device: a state or an availability.
+const STATE_LEAVES: [&str; 7] = ["state", "status", "availability", "online", "lwt", "connected", "$state"];
+
+/// One device as its card shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Device {
+    /// Its topic base (`home/hall/door/lock`), or the whole topic.
+    pub name: String,
+    /// What its last will or status says: `None` when it publishes none.
+    pub online: Option<bool>,
+    /// Field → value, from every topic under the base; JSON objects are
+    /// spread into their keys (`{"locked":true}` → `locked` = `true`).
+    pub fields: Vec<(String, String)>,
+    /// The highest sequence number of its topics: changes with every message.
+    pub seq: u64,
+    /// Whether that last message arrived live (not as the retained replay).
+    pub live: bool,
+}
+
+/// Groups topic states into devices, in topic order.
+pub fn group(topics: &BTreeMap<String, DeviceState>) -> Vec<Device> {
+    let bases: Vec<&str> = topics
+        .keys()
+        .filter_map(|t| t.rsplit_once('/'))
+        .filter(|(base, leaf)| STATE_LEAVES.contains(leaf) && base.contains('/'))
+        .map(|(base, _)| base)
+        .collect();
+    let mut devices: BTreeMap<&str, Device> = BTreeMap::new();
+    for (topic, state) in topics {
+        let (name, field) = bases
+            .iter()
+            .filter(|b| topic.len() > b.len() && topic.starts_with(**b) && topic.as_bytes()[b.len()] == b'/')
+            .max_by_key(|b| b.len())
+            .map_or((topic.as_str(), ""), |b| (*b, &topic[b.len() + 1..]));
+        let device = devices.entry(name).or_insert_with(|| Device { name: name.to_string(), ..Device::default() });
+        if state.seq >= device.seq {
+            device.seq = state.seq;
+            device.live = !state.retained;
+        }
+        match availability(field, &state.payload) {
+            Some(online) => device.online = Some(online),
+            None => spread(field, &state.payload, &mut device.fields),
+        }
+    }
+    devices.into_values().collect()
+}
+
+/// `Some(online)` when `field` is an availability topic whose payload says.
+fn availability(field: &str, payload: &str) -> Option<bool> {
+    if !STATE_LEAVES[1..].contains(&field) {
+        return None;
+    }
+    let json = serde_json::from_str::<serde_json::Value>(payload).ok();
+    let text = match json.as_ref().and_then(|v| v.get("state")).and_then(serde_json::Value::as_str) {
+        Some(state) => state,
+        None => payload.trim(),
+    };
+    match text.to_ascii_lowercase().as_str() {
+        "online" | "true" | "1" | "connected" | "ready" | "up" => Some(true),
+        "offline" | "false" | "0" | "disconnected" | "lost" | "down" => Some(false),
+        _ => None,
+    }
+}
+
+/// Adds a topic's fields: each key of a JSON object, else the payload whole
+/// (named by the field, or `value` when the topic is the device itself).
+fn spread(field: &str, payload: &str, fields: &mut Vec<(String, String)>) {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(payload) {
+        for (key, value) in map {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            fields.push((key, text));
+        }
+        return;
+    }
+    let name = if field.is_empty() { "value" } else { field };
+    fields.push((name.to_string(), payload.to_string()));
+}
