@@ -178,6 +178,12 @@ pub struct Will {
     pub headers: Headers,
 }
 
+/// A will header giving the will message a TTL in milliseconds, as `ttl_ms`
+/// does for a publish (MQTT 5's message expiry interval of a will, for
+/// instance). The engine takes it out of the headers when it publishes the
+/// will; a value that is not a number of milliseconds fails `hello`.
+pub const WILL_TTL_HEADER: &str = "x-will-ttl-ms";
+
 /// How deliveries to a consumer are acknowledged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

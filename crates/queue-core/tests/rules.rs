@@ -307,6 +307,28 @@ fn the_last_will_is_published_on_a_lost_connection_but_not_after_bye() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_will_ttl_header_becomes_the_will_message_ttl_and_a_bad_one_fails_hello() {
+    let mut h = Harness::new();
+    setup_queue(&mut h, json!({}));
+    h.bind(1, "jobs", "dev/#");
+    h.connect(2);
+    let will = json!({"topic": "dev/2", "payload": "gone", "headers": {"x-will-ttl-ms": "1000", "room": "hall"}});
+    h.send(2, json!({"type": "hello", "will": will}));
+    h.connect(3);
+    let bad = json!({"topic": "dev/3", "payload": "gone", "headers": {"x-will-ttl-ms": "soon"}});
+    h.send(3, json!({"type": "hello", "id": 4, "will": bad}));
+    assert_eq!(h.errors(3), [ErrorCode::InvalidOption]);
+    h.disconnect(2);
+    h.disconnect(3);
+    assert_eq!(h.queue("jobs").ready, 1, "only the valid will was published");
+    h.advance(1001);
+    h.connect(4);
+    h.subscribe(4, "jobs", 10, "manual");
+    assert!(h.deliveries(4).is_empty(), "the will expired with its TTL");
+    assert_eq!(h.queue("jobs").ready, 0);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn keep_alive_silence_closes_the_connection_and_publishes_the_will() {
     let mut h = Harness::new();
     setup_queue(&mut h, json!({}));

@@ -3,7 +3,7 @@
 use super::{ConnId, Connection, Engine, Output};
 use crate::error::EngineError;
 use crate::event::Event;
-use crate::protocol::{PROTOCOL_VERSION, ServerFrame, Will};
+use crate::protocol::{PROTOCOL_VERSION, ServerFrame, WILL_TTL_HEADER, Will};
 use crate::topic::validate_topic;
 
 /// Longest client id accepted, in bytes.
@@ -44,6 +44,11 @@ impl Engine {
     ) -> Result<(), EngineError> {
         if let Some(will) = &will {
             validate_topic(&will.topic)?;
+            if will.headers.get(WILL_TTL_HEADER).is_some_and(|ttl| ttl.parse::<u64>().is_err()) {
+                return Err(EngineError::InvalidOption(format!(
+                    "will header {WILL_TTL_HEADER} must be a number of milliseconds"
+                )));
+            }
         }
         if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control)) {
             return Err(EngineError::InvalidOption(

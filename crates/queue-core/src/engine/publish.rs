@@ -5,7 +5,7 @@ use super::{ConnId, Engine};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
 use crate::message::{Headers, Message, Payload};
-use crate::protocol::{ServerFrame, Will};
+use crate::protocol::{ServerFrame, WILL_TTL_HEADER, Will};
 use crate::queue::{Envelope, Overflow, QueueId};
 use crate::topic::validate_topic;
 use std::cmp::Reverse;
@@ -43,14 +43,16 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn publish_will(&mut self, will: Will, now: u64) {
+    pub(super) fn publish_will(&mut self, mut will: Will, now: u64) {
+        // Checked at `hello`: a TTL header that is there is a number.
+        let ttl_ms = will.headers.remove(WILL_TTL_HEADER).and_then(|ttl| ttl.parse().ok());
         let publish = Publish {
             topic: Some(will.topic),
             queue: None,
             payload: will.payload,
             headers: will.headers,
             retain: will.retain,
-            ttl_ms: None,
+            ttl_ms,
         };
         // The will's topic was validated at `hello`; nothing else can fail.
         let _ = self.publish(publish, now);
