@@ -30,6 +30,12 @@ pub struct Config {
     /// client asking for more, or for none, is given this one in CONNACK's
     /// Server Keep Alive; a 3.1.1 client keeps its own (3.1.1 cannot be told).
     pub mqtt_max_keep_alive: u16,
+    /// MQTT 5's Server Receive Maximum, announced in CONNACK: how many QoS 1
+    /// and 2 PUBLISHes one client may have unacknowledged (QoS 1 until its
+    /// PUBACK, QoS 2 until its PUBCOMP). A client sending more is
+    /// disconnected with 0x93. It bounds what one client can pile up in the
+    /// broker; 3.1.1 has no such limit to announce.
+    pub mqtt_receive_maximum: u16,
 }
 
 impl Default for Config {
@@ -44,6 +50,7 @@ impl Default for Config {
             max_pending_frames: 200_000,
             default_prefetch: 100,
             mqtt_max_keep_alive: 0,
+            mqtt_receive_maximum: 1024,
         }
     }
 }
@@ -91,6 +98,9 @@ impl Config {
         }
         if self.ping_interval_ms < 100 {
             return Err(ConfigError::Invalid("ping_interval_ms must be at least 100".into()));
+        }
+        if self.mqtt_receive_maximum == 0 {
+            return Err(ConfigError::Invalid("mqtt_receive_maximum must be at least 1".into()));
         }
         if self.default_prefetch == 0 {
             return Err(ConfigError::Invalid("default_prefetch must be at least 1".into()));

@@ -54,6 +54,10 @@ struct ServeArgs {
     /// for more or none get this one as Server Keep Alive.
     #[arg(long)]
     mqtt_max_keep_alive: Option<u16>,
+    /// Server Receive Maximum announced to MQTT 5 clients: QoS 1 and 2
+    /// PUBLISHes a client may have unacknowledged; more gets DISCONNECT 0x93.
+    #[arg(long)]
+    mqtt_receive_maximum: Option<u16>,
     /// TOML file with any of these settings; flags win over it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
@@ -72,6 +76,7 @@ impl ServeArgs {
         config.max_connections = self.max_connections.unwrap_or(config.max_connections);
         config.ping_interval_ms = self.ping_interval_ms.unwrap_or(config.ping_interval_ms);
         config.mqtt_max_keep_alive = self.mqtt_max_keep_alive.unwrap_or(config.mqtt_max_keep_alive);
+        config.mqtt_receive_maximum = self.mqtt_receive_maximum.unwrap_or(config.mqtt_receive_maximum);
         config.validate()?;
         Ok(config)
     }

@@ -1,7 +1,8 @@
 //! MQTT through the real `hearth` binary, driven by Eclipse paho-mqtt
 //! (Python; `cargo xtask test` installs it with pip when missing): QoS
-//! 0/1/2 round trips, retained state, wills, persistent session catch-up and
-//! shared subscriptions, in `tests/paho/check.py`.
+//! 0/1/2 round trips, retained state, wills (and MQTT 5 will properties),
+//! persistent session catch-up, shared subscriptions, topic aliases both
+//! ways and subscription identifiers, in `tests/paho/check.py`.
 
 mod common;
 
@@ -13,7 +14,7 @@ use tokio::process::Command;
 const SCRIPT_WAIT: Duration = Duration::from_secs(90);
 
 #[tokio::test]
-async fn paho_mqtt_round_trips_retained_will_persistent_session_and_shared_subscription() {
+async fn paho_mqtt_round_trips_retained_will_persistent_session_shared_subscription_aliases_and_ids() {
     let broker = Broker::start().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/paho/check.py");
     let run = Command::new("python3").arg(script).arg(broker.mqtt.port().to_string()).kill_on_drop(true).output();
@@ -26,5 +27,5 @@ async fn paho_mqtt_round_trips_retained_will_persistent_session_and_shared_subsc
         "paho-mqtt is missing: `cargo xtask test` installs it, or: python3 -m pip install paho-mqtt"
     );
     assert!(out.status.success(), "paho checks failed:\n{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 5, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 8, "{stdout}");
 }

@@ -14,6 +14,7 @@ use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCo
 use queue_core::protocol::{AckMode, ClientFrame, ServerFrame, Will};
 use queue_core::queue::QueueOptions;
 use std::net::SocketAddr;
+use std::num::NonZeroU16;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -64,11 +65,15 @@ where
         return;
     }
     tracing::debug!(conn, %remote, client_id, "MQTT connected");
+    let lifetime = Lifetime::of(&connect);
+    let mut session = Session::new(version, client_id);
+    session.lifetime = lifetime;
+    session.receive_max = state.config.mqtt_receive_maximum;
     let mut link = Link {
         stream,
         inbox,
         out: BytesMut::new(),
-        session: Session::new(version, client_id),
+        session,
         state: &state,
         conn,
         outbox,
@@ -76,7 +81,7 @@ where
         max_packet,
         peer_max: connect.properties.maximum_packet_size.map_or(u32::MAX, |m| m.get()),
         keep_alive: Duration::ZERO,
-        lifetime: Lifetime::of(&connect),
+        declared: lifetime,
         delete_on_close: false,
         delayed_will: None,
         goodbye: false,
@@ -110,7 +115,9 @@ struct Link<'a, S> {
     peer_max: u32,
     /// 1.5 × the client's keep-alive; zero: none.
     keep_alive: Duration,
-    lifetime: Lifetime,
+    /// The lifetime the session queue was declared with (the session's own
+    /// may change at DISCONNECT).
+    declared: Lifetime,
     /// A clean session resumed a persistent queue: delete it at the end.
     delete_on_close: bool,
     /// A will with a delay (MQTT 5): kept here, not given to the engine,
@@ -132,14 +139,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         let (keep_alive, server_keep_alive) = keep_alive(connect, self.state.config.mqtt_max_keep_alive);
         self.keep_alive = Duration::from_millis(u64::from(keep_alive) * 1500);
         let mut will = connect.will.as_ref().map(engine_will);
-        let delay = will_delay(connect, self.lifetime);
+        let delay = will_delay(connect, self.declared);
         if !delay.is_zero() {
             self.delayed_will = will.take().map(|w| (w, delay));
         }
         let hello =
             ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
         self.to_engine(hello).await;
-        let Some((options, present)) = self.resume(connect.clean_start).await else { return false };
+        let mut steps = Vec::new();
+        let Some((options, present)) = self.resume(connect.clean_start, &mut steps).await else { return false };
         let subscribe = self.session.request(Pending::Nothing);
         let frames = [
             ClientFrame::Declare { id: self.session.request(Pending::Nothing), queue: queue.clone(), options },
@@ -165,13 +173,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         connack.properties.shared_subscription_available = Some(true);
         connack.properties.subscription_identifier_available = Some(true);
         connack.properties.topic_alias_maximum = Some(TOPIC_ALIAS_MAX);
+        connack.properties.receive_maximum = NonZeroU16::new(self.session.receive_max);
         self.session.peer_alias_max = connect.properties.topic_alias_maximum.unwrap_or(0);
         connack.properties.server_keep_alive = server_keep_alive;
         if connect.properties.request_response_information == Some(true) {
             connack.properties.response_information = Some(response_information(&self.session.client_id));
         }
         self.send(&Packet::ConnAck(connack));
-        let mut steps = Vec::new();
         for frame in early.into_iter().flatten() {
             self.session.on_frame(frame, &mut steps);
         }
@@ -179,10 +187,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     }
 
     /// Finds the client's old session (a clean start discards it) and takes
-    /// back its saved state; returns the options to declare the session
-    /// queue with and whether a session was present. `None`: the engine is gone.
-    async fn resume(&mut self, clean: bool) -> Option<(QueueOptions, bool)> {
-        let wanted = self.lifetime.queue_options();
+    /// back its saved state (PUBRELs to resend go to `steps`); returns the
+    /// options to declare the session queue with and whether a session was
+    /// present. `None`: the engine is gone.
+    async fn resume(&mut self, clean: bool, steps: &mut Vec<Step>) -> Option<(QueueOptions, bool)> {
+        let wanted = self.declared.queue_options();
         let (reply, answer) = oneshot::channel();
         let queue = self.session.queue.clone();
         let command = Command::OpenSession { conn: self.conn, queue, clean, options: wanted.clone(), reply };
@@ -191,20 +200,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         let saved = self.state.mqtt_sessions.take_saved(&self.session.client_id);
         let Some(options) = existing else { return Some((wanted, false)) };
         if let Some(saved) = saved {
-            self.session.restore(saved);
+            self.session.restore(saved, steps);
         }
-        self.delete_on_close = !self.lifetime.is_persistent() && !options.exclusive;
+        self.delete_on_close = !self.declared.is_persistent() && !options.exclusive;
         Some((options, true))
     }
 
-    /// At the end of the connection: a persistent session saves its state,
-    /// a clean one that resumed a persistent queue deletes it.
+    /// At the end of the connection: a persistent session settles what the
+    /// client owns (released QoS 2 deliveries), takes the expiry interval a
+    /// DISCONNECT gave it, and saves its state; a clean one that resumed a
+    /// persistent queue, or was made clean at DISCONNECT, deletes it. Then
+    /// a clean goodbye is `bye` (the engine takes no frame after it).
     async fn finish(&mut self) {
-        if self.lifetime.is_persistent() {
+        let lifetime = self.session.lifetime;
+        if lifetime.is_persistent() {
+            self.to_engine_all(self.session.settle_released()).await;
+            if lifetime != self.declared {
+                self.set_expiry(lifetime).await;
+            }
             self.state.mqtt_sessions.save(&self.session.client_id, self.session.saved());
-        } else if self.delete_on_close {
+        } else if self.delete_on_close || self.declared.is_persistent() {
             let queue = self.session.queue.clone();
             self.to_engine(ClientFrame::Delete { id: 0, queue, if_empty: false }).await;
+        }
+        if self.goodbye {
+            self.to_engine(ClientFrame::Bye).await;
+        }
+    }
+
+    /// Gives the persistent session queue the expiry of `lifetime` (the
+    /// engine changes a persistent queue's options when they differ).
+    async fn set_expiry(&self, lifetime: Lifetime) {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.session.queue.clone();
+        let options = lifetime.queue_options();
+        let command = Command::OpenSession { conn: self.conn, queue, clean: false, options, reply };
+        if self.state.commands.send(command).await.is_ok() {
+            let _ = answer.await;
         }
     }
 
@@ -292,10 +324,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         let mut frames = Vec::new();
         for step in steps {
             match step {
-                Step::Engine(frame) => {
-                    self.goodbye |= matches!(frame, ClientFrame::Bye);
-                    frames.push(frame);
-                }
+                // Held back until `finish` has sent what must precede it.
+                Step::Engine(ClientFrame::Bye) => self.goodbye = true,
+                Step::Engine(frame) => frames.push(frame),
                 Step::Send(packet) => self.send(&packet),
                 Step::Retained(filter) => {
                     self.to_engine_all(std::mem::take(&mut frames)).await;

@@ -28,11 +28,16 @@ impl Lifetime {
         match connect.protocol {
             ProtocolVersion::V311 if connect.clean_start => Self::Transient,
             ProtocolVersion::V311 => Self::Persistent(None),
-            ProtocolVersion::V5 => match connect.properties.session_expiry_interval.unwrap_or(0) {
-                0 => Self::Transient,
-                NEVER => Self::Persistent(None),
-                seconds => Self::Persistent(Some(u64::from(seconds) * 1000)),
-            },
+            ProtocolVersion::V5 => Self::from_expiry(connect.properties.session_expiry_interval.unwrap_or(0)),
+        }
+    }
+
+    /// The lifetime an MQTT 5 session expiry interval (seconds) asks for.
+    pub fn from_expiry(seconds: u32) -> Self {
+        match seconds {
+            0 => Self::Transient,
+            NEVER => Self::Persistent(None),
+            seconds => Self::Persistent(Some(u64::from(seconds) * 1000)),
         }
     }
 

@@ -18,9 +18,16 @@
 //! * a PUBLISH is an engine `publish` (with a confirm id for QoS 1 and 2,
 //!   answered by PUBACK / PUBREC); its QoS rides in the
 //!   [`QOS_HEADER`](session::QOS_HEADER) header;
-//! * retained messages and wills are the engine's: the will is `hello`'s, a
-//!   clean DISCONNECT is `bye`, and retained messages are replayed at
-//!   SUBSCRIBE according to the subscription's retain handling;
+//! * retained messages and wills are the engine's: the will is `hello`'s
+//!   (its MQTT 5 properties mapped as a PUBLISH's), a clean DISCONNECT is
+//!   `bye`, and retained messages are replayed at SUBSCRIBE according to the
+//!   subscription's retain handling;
+//! * MQTT 5 flow control: the client's receive maximum is the consumer's
+//!   prefetch, and the broker's own (announced in CONNACK) bounds the QoS 1
+//!   and 2 PUBLISHes a client may have unacknowledged ([`session`]);
+//! * a persistent session keeps its QoS 2 deliveries released but not
+//!   completed, and sends their PUBREL again on resume; a DISCONNECT may
+//!   change its expiry interval ([`connection`]);
 //! * MQTT 5 PUBLISH properties travel as headers ([`properties`]); message
 //!   expiry is the engine's TTL;
 //! * a shared subscription (`$share/group/filter`) is one queue per group

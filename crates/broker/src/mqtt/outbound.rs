@@ -50,7 +50,10 @@ impl Session {
     /// Answers the client's publish that engine request `id` carried.
     fn answer(&mut self, id: u64, reason: ReasonCode, out: &mut Vec<Step>) {
         match self.pending.remove(&id) {
-            Some(Pending::PubAck(pid)) => out.push(Step::Send(Packet::PubAck(ack(pid, reason)))),
+            Some(Pending::PubAck(pid)) => {
+                self.puback_sent();
+                out.push(Step::Send(Packet::PubAck(ack(pid, reason))));
+            }
             Some(Pending::PubRec(pid)) => {
                 if reason.is_error() {
                     // A refused QoS 2 publish ends here (MQTT 5 §4.3.3).

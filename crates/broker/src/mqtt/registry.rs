@@ -5,7 +5,7 @@
 //! subscriptions' options and the QoS 2 packet ids not yet released.
 
 use mqtt_codec::SubscriptionOptions;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +33,9 @@ pub struct Saved {
     pub incoming_qos2: HashSet<u16>,
     /// Subscription identifiers: topic filter → identifier.
     pub sub_ids: BTreeMap<String, std::num::NonZeroU32>,
+    /// Packet ids of QoS 2 deliveries released (PUBREL sent) and not yet
+    /// completed (PUBCOMP): their PUBREL is sent again on resume.
+    pub released: BTreeSet<u16>,
 }
 
 #[derive(Debug, Clone)]

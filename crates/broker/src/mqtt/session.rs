@@ -9,6 +9,7 @@
 //! filter. The QoS a message was published with travels in the
 //! [`QOS_HEADER`] header.
 
+use super::lifetime::Lifetime;
 use super::properties::to_headers;
 use super::registry::Saved;
 use super::shared::{Shared, is_shared};
@@ -18,7 +19,7 @@ use mqtt_codec::{
     SubscriptionOptions, UnsubAck, Unsubscribe,
 };
 use queue_core::message::{Headers, Payload};
-use queue_core::protocol::{ClientFrame, Will};
+use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::{NonZeroU16, NonZeroU32};
@@ -100,6 +101,13 @@ pub struct Session {
     /// Topic aliases the broker set up on this connection: topic → alias.
     pub(super) aliases_out: HashMap<String, u16>,
     pub(super) next_alias: u16,
+    /// How long the session outlives its connection; a v5 DISCONNECT may change it.
+    pub lifetime: Lifetime,
+    /// The Server Receive Maximum (MQTT 5): QoS 1 and 2 PUBLISHes the client
+    /// may have unacknowledged.
+    pub receive_max: u16,
+    /// QoS 1 PUBLISHes received and not yet answered with PUBACK.
+    inbound_qos1: usize,
 }
 
 impl Session {
@@ -122,19 +130,43 @@ impl Session {
             peer_alias_max: 0,
             aliases_out: HashMap::new(),
             next_alias: 1,
+            lifetime: Lifetime::Transient,
+            receive_max: u16::MAX,
+            inbound_qos1: 0,
         }
     }
 
     /// Takes back what a persistent session saved when its last connection ended.
-    pub fn restore(&mut self, saved: Saved) {
+    /// QoS 2 messages it had released (PUBREL sent, no PUBCOMP yet) are
+    /// released again: their PUBRELs are pushed to `out`, to be sent after
+    /// CONNACK (MQTT 5 §4.4, 3.1.1 §4.4), and their packet ids stay taken.
+    pub fn restore(&mut self, saved: Saved, out: &mut Vec<Step>) {
         self.subs = saved.subs;
         self.incoming_qos2 = saved.incoming_qos2;
         self.sub_ids = saved.sub_ids;
+        for pid in saved.released {
+            self.outgoing.insert(pid, Outgoing { tag: None, released: true });
+            out.push(Step::Send(Packet::PubRel(ack(pid, ReasonCode::Success))));
+        }
     }
 
     /// What a persistent session keeps while its client is away.
     pub fn saved(&self) -> Saved {
-        Saved { subs: self.subs.clone(), incoming_qos2: self.incoming_qos2.clone(), sub_ids: self.sub_ids.clone() }
+        let released = self.outgoing.iter().filter(|(_, o)| o.released).map(|(pid, _)| *pid).collect();
+        Saved {
+            subs: self.subs.clone(),
+            incoming_qos2: self.incoming_qos2.clone(),
+            sub_ids: self.sub_ids.clone(),
+            released,
+        }
+    }
+
+    /// Engine acks for the QoS 2 deliveries the client has received (PUBREC)
+    /// but not completed: the client owns them, so the engine must not
+    /// deliver them again; only their PUBREL is resent ([`Self::restore`]).
+    pub fn settle_released(&self) -> Vec<ClientFrame> {
+        let tags = self.outgoing.values().filter(|o| o.released).filter_map(|o| o.tag);
+        tags.map(|tag| ClientFrame::Ack { tag, multiple: false }).collect()
     }
 
     /// The engine request id for a new request whose reply means `pending`.
@@ -167,10 +199,18 @@ impl Session {
             return;
         }
         let pid = publish.packet_id;
+        let resent = publish.qos == QoS::ExactlyOnce && self.incoming_qos2.contains(&pid);
+        if publish.qos != QoS::AtMostOnce && !resent && self.receive_max_reached() {
+            out.push(Step::Close(Some(ReasonCode::ReceiveMaximumExceeded)));
+            return;
+        }
         let id = match publish.qos {
             QoS::AtMostOnce => None,
-            QoS::AtLeastOnce => Some(self.request(Pending::PubAck(pid))),
-            QoS::ExactlyOnce if self.incoming_qos2.contains(&pid) => {
+            QoS::AtLeastOnce => {
+                self.inbound_qos1 += 1;
+                Some(self.request(Pending::PubAck(pid)))
+            }
+            QoS::ExactlyOnce if resent => {
                 // A resent PUBLISH whose first copy was taken: do not publish twice.
                 out.push(Step::Send(Packet::PubRec(ack(pid, ReasonCode::Success))));
                 return;
@@ -193,6 +233,19 @@ impl Session {
             ttl_ms,
         };
         out.push(Step::Engine(frame));
+    }
+
+    /// Whether the client already has as many QoS 1 and 2 PUBLISHes
+    /// unacknowledged as the Server Receive Maximum allows (MQTT 5 §3.3.4:
+    /// QoS 1 until PUBACK, QoS 2 until PUBCOMP). 3.1.1 has no such limit.
+    fn receive_max_reached(&self) -> bool {
+        self.version == ProtocolVersion::V5
+            && self.inbound_qos1 + self.incoming_qos2.len() >= usize::from(self.receive_max)
+    }
+
+    /// A QoS 1 PUBLISH was answered: one less in flight.
+    pub(super) fn puback_sent(&mut self) {
+        self.inbound_qos1 = self.inbound_qos1.saturating_sub(1);
     }
 
     /// Applies the PUBLISH's topic alias (MQTT 5 §3.3.2.3.4): a topic with
@@ -331,8 +384,18 @@ impl Session {
         out.push(Step::Send(Packet::UnsubAck(unsuback)));
     }
 
-    /// DISCONNECT: a clean goodbye drops the will, unless MQTT 5 asks to send it.
+    /// DISCONNECT: a clean goodbye drops the will, unless MQTT 5 asks to
+    /// send it. An MQTT 5 DISCONNECT may change the session expiry
+    /// interval, but not from 0 (MQTT 5 §3.14.2.2.2): that is a protocol
+    /// error, and, not being a clean goodbye, publishes the will.
     fn disconnect(&mut self, disconnect: &Disconnect, out: &mut Vec<Step>) {
+        if let Some(seconds) = disconnect.properties.session_expiry_interval {
+            if self.lifetime == Lifetime::Transient && seconds != 0 {
+                out.push(Step::Close(Some(ReasonCode::ProtocolError)));
+                return;
+            }
+            self.lifetime = Lifetime::from_expiry(seconds);
+        }
         if disconnect.reason != ReasonCode::DisconnectWithWillMessage {
             out.push(Step::Engine(ClientFrame::Bye));
         }
@@ -359,14 +422,23 @@ pub fn qos_headers(qos: QoS) -> Headers {
     Headers::from([(QOS_HEADER.to_owned(), (qos as u8).to_string())])
 }
 
-/// The engine's will for an MQTT will.
+/// The engine's will for an MQTT will. Its properties become headers and
+/// its message expiry the will's TTL ([`WILL_TTL_HEADER`]), as for a PUBLISH.
 pub fn engine_will(will: &mqtt_codec::Will) -> Will {
-    Will {
-        topic: will.topic.clone(),
-        payload: Payload(will.payload.clone()),
+    let publish = Publish {
+        dup: false,
+        qos: will.qos,
         retain: will.retain,
-        headers: qos_headers(will.qos),
+        topic: will.topic.clone(),
+        packet_id: 0,
+        payload: will.payload.clone(),
+        properties: will.properties.clone(),
+    };
+    let mut headers = qos_headers(will.qos);
+    if let Some(ttl_ms) = to_headers(&publish, None, &mut headers) {
+        headers.insert(WILL_TTL_HEADER.to_owned(), ttl_ms.to_string());
     }
+    Will { topic: publish.topic, payload: Payload(publish.payload), retain: will.retain, headers }
 }
 
 /// An acknowledgement packet body.
