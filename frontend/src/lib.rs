@@ -35,8 +35,8 @@ pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{
-    Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Totals, backoff_ms, decode_frame, format_rate,
-    group_devices, http_base,
+    CHART_SAMPLES, Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Sample, Totals, backoff_ms,
+    decode_frame, format_rate, group_devices, http_base,
 };
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};

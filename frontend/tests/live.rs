@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use frontend::{
-    Device, HISTORY, LinkState, LiveState, backoff_ms, decode_frame, format_rate, group_devices, http_base,
+    CHART_SAMPLES, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, decode_frame, format_rate, group_devices,
+    http_base,
 };
 use queue_core::protocol::{Delivery, ErrorCode, ServerFrame};
 use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
@@ -60,8 +61,16 @@ fn rates_come_from_two_snapshots() {
     assert_eq!(state.queues[0].rate_in, "10", "10/s shows without decimals");
     assert_eq!((state.queues[0].ready, state.queues[0].unacked), (4, 1));
     assert_eq!(state.totals.connections, 2);
+    let chart = &state.charts["jobs"];
+    assert_eq!(chart.len(), 1, "a chart sample once rates are known");
+    assert_eq!(chart[0], Sample { depth: 5, published: 10, delivered: 10, acked: 0 });
+    for n in 0..(CHART_SAMPLES as u64 + 5) {
+        state.apply_stats(&snapshot(4_000 + n * 1_000, 60, 26 + n));
+    }
+    assert_eq!(state.charts["jobs"].len(), CHART_SAMPLES, "a minute of samples is kept");
+    assert_eq!(state.charts["jobs"].back().map(|s| s.published), Some(1));
     state.reset_rates();
-    state.apply_stats(&snapshot(4_000, 60, 26));
+    state.apply_stats(&snapshot(900_000, 60, 26));
     assert_eq!(state.totals.publish_rate, None, "after a reconnect the baseline restarts");
 }
 

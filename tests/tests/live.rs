@@ -74,6 +74,9 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     browser.client.find(Locator::Css("[data-testid=fleet-start]")).await.expect("start").click().await.expect("click");
     browser.wait_for_text("[data-testid=fleet-status]", |t| t == "3 of 3 simulated devices connected").await;
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("sim-sensor-2")).await;
+    // The queues' charts: the page's `home/#` queue takes the devices' traffic.
+    wait_for_any(&browser, "[data-testid=live-chart-peak]", |t| t.strip_prefix("peak ").is_some_and(|n| n != "0"))
+        .await;
     browser.wait_for_text(&device("home/sim/sensor-1", "live-device-online"), |t| t == "online").await;
     browser.wait_for_text(&device("home/sim/sensor-1", "live-device-fields"), |t| t.starts_with("celsius")).await;
     browser.client.find(Locator::Css("[data-testid=fleet-stop]")).await.expect("stop").click().await.expect("click");
@@ -142,6 +145,42 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     connection.0.kill().expect("kill mosquitto_sub");
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "offline").await;
     browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
+    browser.close().await;
+}
+
+/// Connecting the page to another broker: queues and counts come from
+/// that broker's stats stream; its connection list is on another origin
+/// that does not share it, and the panel says so instead of showing the
+/// serving broker's list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_follows_another_broker_honestly() {
+    let (serving, other) = (Broker::start(), Broker::start());
+    other.request(&[serde_json::json!({"type": "declare", "id": 1, "queue": "only-on-the-other"})]).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&serving.url()).await.expect("page loads");
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
+    browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
+    wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("hearth-dashboard")).await;
+
+    let ws = format!("ws://{}/ws", other.addr);
+    let url = browser.client.find(Locator::Css("[data-testid=live-url]")).await.expect("URL field");
+    url.clear().await.expect("clear URL");
+    url.send_keys(&ws).await.expect("type URL");
+    browser
+        .client
+        .find(Locator::Css(".connect button[type=submit]"))
+        .await
+        .expect("Connect")
+        .click()
+        .await
+        .expect("click");
+    browser.wait_for_text("[data-testid=status]", |t| t == format!("connected to {ws}")).await;
+    wait_for_any(&browser, "[data-testid=queue-name]", |t| t == "only-on-the-other").await;
+    let why = browser
+        .wait_for_text("[data-testid=connections-error]", |t| t.contains(&format!("http://{}", other.addr)))
+        .await;
+    assert!(why.contains("does not let this page read") && why.contains("Its stats count"), "{why}");
+    assert!(browser.texts("[data-testid=connection-row]").await.is_empty(), "no other broker's list is shown");
     browser.close().await;
 }
 

@@ -7,7 +7,9 @@
 //! that live while the view is mounted; what they learn is a plain
 //! [`state::LiveState`] the panels read.
 
+mod charts;
 mod conn;
+mod connections;
 mod devices;
 mod fleet;
 mod panels;
@@ -20,11 +22,13 @@ use leptos::prelude::*;
 pub use conn::{LinkState, backoff_ms, decode as decode_frame};
 pub use devices::{Device, group as group_devices};
 pub use session::http_base;
-pub use state::{DeviceState, HISTORY, LiveState, Received, Totals, format_rate};
+pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_rate};
 
 use crate::queue_table::QueueTable;
+use charts::LiveCharts;
+use connections::Connections;
 use fleet::Fleet;
-use panels::{Connections, Devices, TotalsBar};
+use panels::{Devices, TotalsBar};
 use pubsub::{LivePublish, Subscribe};
 use session::Session;
 
@@ -85,6 +89,7 @@ pub fn Live() -> impl IntoView {
                     <h2 id="live-queues-h">"Queues"</h2>
                     <Show when=has_stats fallback=no_list_yet>
                         <QueueTable queues=queues />
+                        <LiveCharts session=session />
                     </Show>
                 </section>
                 <section class="panel" aria-labelledby="live-devices-h">

@@ -59,6 +59,22 @@ pub struct Received {
     pub retained: bool,
 }
 
+/// How many stats samples a queue's chart keeps: a minute at one a second.
+pub const CHART_SAMPLES: usize = home_sim::history::HISTORY_SECONDS;
+
+/// One queue at one stats frame, for its chart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Sample {
+    /// Ready + unacked.
+    pub depth: u64,
+    /// Messages in per second (rounded).
+    pub published: u64,
+    /// Deliveries per second.
+    pub delivered: u64,
+    /// Acks per second.
+    pub acked: u64,
+}
+
 /// The previous snapshot's counters, for rates.
 #[derive(Clone, Debug)]
 struct Previous {
@@ -66,7 +82,7 @@ struct Previous {
     published: u64,
     delivered: u64,
     acked: u64,
-    queues: BTreeMap<String, (u64, u64)>,
+    queues: BTreeMap<String, (u64, u64, u64)>,
 }
 
 /// Everything live mode shows, updated frame by frame.
@@ -78,6 +94,9 @@ pub struct LiveState {
     pub has_stats: bool,
     /// Broker-wide totals and rates.
     pub totals: Totals,
+    /// Per queue, its last [`CHART_SAMPLES`] samples (oldest first); a
+    /// sample is added from the second snapshot on, when rates are known.
+    pub charts: BTreeMap<String, VecDeque<Sample>>,
     /// Last state per `home/…` topic (grouped into devices by [`super::devices::group`]).
     pub devices: BTreeMap<String, DeviceState>,
     /// Device messages received since connecting.
@@ -120,6 +139,9 @@ impl LiveState {
                 }
             })
             .collect();
+        if let Some(seconds) = seconds {
+            self.add_samples(stats, prev.as_ref().map(|p| &p.queues), seconds);
+        }
         self.has_stats = true;
         self.previous = Some(Previous {
             now: stats.now,
@@ -129,9 +151,28 @@ impl LiveState {
             queues: stats
                 .queues
                 .iter()
-                .map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered)))
+                .map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered, q.counters.acked)))
                 .collect(),
         });
+    }
+
+    /// A chart sample per queue; queues that are gone lose their chart.
+    fn add_samples(&mut self, stats: &StatsSnapshot, before: Option<&BTreeMap<String, (u64, u64, u64)>>, seconds: f64) {
+        self.charts.retain(|name, _| stats.queues.iter().any(|q| &q.name == name));
+        for q in &stats.queues {
+            let (enqueued, delivered, acked) = before.and_then(|b| b.get(&q.name)).copied().unwrap_or_default();
+            let per_second = |now: u64, then: u64| (now.saturating_sub(then) as f64 / seconds).round() as u64;
+            let samples = self.charts.entry(q.name.clone()).or_default();
+            if samples.len() == CHART_SAMPLES {
+                samples.pop_front();
+            }
+            samples.push_back(Sample {
+                depth: q.ready + q.unacked,
+                published: per_second(q.counters.enqueued, enqueued),
+                delivered: per_second(q.counters.delivered, delivered),
+                acked: per_second(q.counters.acked, acked),
+            });
+        }
     }
 
     /// A delivery for the device cards: the topic's state becomes its payload.

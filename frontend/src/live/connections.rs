@@ -1,0 +1,139 @@
+//! The connected broker's connections, from its admin API.
+//!
+//! The stats stream counts connections but does not list them, so the list
+//! comes from `GET /api/connections` of the broker the page is connected to
+//! (its HTTP base is derived from the WebSocket URL). A broker on another
+//! origin may refuse to share it with this page; then the panel says so and
+//! shows the count its stats give, never another broker's list.
+
+use std::time::Duration;
+
+use leptos::leptos_dom::helpers::set_interval_with_handle;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::conn::LinkState;
+use super::session::Session;
+
+/// How often the connection list is fetched.
+const EVERY: Duration = Duration::from_secs(2);
+
+/// A connection as `GET /api/connections` lists it (fields the table shows).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConnectionRow {
+    client_id: String,
+    remote: String,
+    consumers: u64,
+    unacked: u64,
+    published: u64,
+}
+
+impl ConnectionRow {
+    fn from_json(value: &Value) -> Self {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        let number = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or_default();
+        Self {
+            client_id: text("client_id"),
+            remote: text("remote"),
+            consumers: number("consumers"),
+            unacked: number("unacked"),
+            published: number("published"),
+        }
+    }
+}
+
+/// Why there is no list: the fetch failed, or the broker refused.
+#[derive(Clone, Debug, PartialEq)]
+enum Failure {
+    /// The request did not complete (unreachable, or not allowed cross-origin).
+    Unreadable,
+    /// The broker answered, but not with a list (status or reason).
+    Answered(String),
+}
+
+/// What the last fetch gave, for which HTTP base.
+type Fetched = (String, Result<Vec<ConnectionRow>, Failure>);
+
+/// The broker's connections, fetched every few seconds from the broker the
+/// session is connected to.
+#[component]
+pub fn Connections(session: Session) -> impl IntoView {
+    let fetched = RwSignal::new(None::<Fetched>);
+    let refresh = move || {
+        let base = session.http_base.get_value();
+        spawn_local(async move {
+            let result = fetch(&format!("{base}/api/connections")).await;
+            fetched.try_set(Some((base, result)));
+        });
+    };
+    refresh();
+    if let Ok(handle) = set_interval_with_handle(refresh, EVERY) {
+        on_cleanup(move || handle.clear());
+    }
+    move || {
+        let base = session.http_base.get_value();
+        match fetched.get().filter(|(b, _)| *b == base).map(|(_, r)| r) {
+            None => view! { <p class="empty">"Loading connections…"</p> }.into_any(),
+            Some(Err(failure)) => {
+                view! { <p class="empty" data-testid="connections-error">{move || explain(session, &base, &failure)}</p> }
+                    .into_any()
+            }
+            Some(Ok(list)) => table(list).into_any(),
+        }
+    }
+}
+
+/// Says why there is no list, and what the stats stream knows instead.
+fn explain(session: Session, base: &str, failure: &Failure) -> String {
+    session.version.track();
+    let open = session.link_state.with(|s| *s == LinkState::Open);
+    let count = session.state.with_value(|s| s.has_stats.then_some(s.totals.connections));
+    let why = match failure {
+        Failure::Answered(what) => format!("{base}/api/connections answered {what}"),
+        Failure::Unreadable if open => {
+            format!("{base} does not let this page read its connection list (it allows no other origin)")
+        }
+        Failure::Unreadable => format!("{base}/api/connections cannot be reached"),
+    };
+    match count {
+        Some(n) => format!("No connection list: {why}. Its stats count {n} open connections."),
+        None => format!("No connection list: {why}."),
+    }
+}
+
+fn table(list: Vec<ConnectionRow>) -> impl IntoView {
+    view! {
+        <table class="queues" data-testid="connections">
+            <thead><tr>
+                <th scope="col">"Client"</th><th scope="col">"Address"</th>
+                <th scope="col" class="num">"Consumers"</th><th scope="col" class="num">"Unacked"</th>
+                <th scope="col" class="num">"Published"</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().map(|c| view! {
+                    <tr data-testid="connection-row">
+                        <th scope="row">{c.client_id}</th><td>{c.remote}</td>
+                        <td class="num">{c.consumers}</td><td class="num">{c.unacked}</td><td class="num">{c.published}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+async fn fetch(url: &str) -> Result<Vec<ConnectionRow>, Failure> {
+    let unreadable = |_| Failure::Unreadable;
+    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(unreadable)?;
+    let response: web_sys::Response = response.dyn_into().map_err(unreadable)?;
+    if !response.ok() {
+        return Err(Failure::Answered(format!("HTTP {}", response.status())));
+    }
+    let text = JsFuture::from(response.text().map_err(unreadable)?).await.map_err(unreadable)?;
+    let value: Value = serde_json::from_str(&text.as_string().unwrap_or_default())
+        .map_err(|_| Failure::Answered("something that is not JSON".to_string()))?;
+    let list = value.as_array().ok_or_else(|| Failure::Answered("JSON that is not a list".to_string()))?;
+    Ok(list.iter().map(ConnectionRow::from_json).collect())
+}
