@@ -60,6 +60,6 @@ pub mod trie;
 pub use engine::{ConnId, ConsumerContents, Engine, EngineConfig, Input, Output, QueueContents, ReadyMessage};
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};
-pub use message::{Headers, Message, Payload};
+pub use message::{Headers, Message, Payload, SharedHeaders};
 pub use queue::{Overflow, QueueOptions};
 pub use stats::{ConnectionStats, Counters, QueueCounters, QueueStats, StatsSnapshot};

@@ -11,7 +11,9 @@ use std::sync::Arc;
 /// Free-form string headers carried with a message (`content-type`, `x-death-reason`, …).
 pub type Headers = BTreeMap<String, String>;
 
-/// A published message. Shared (`Arc`) between the queues it was routed to.
+/// A published message. Shared (`Arc`) between the queues it was routed to;
+/// its headers are shared with its deliveries too, so delivering a message
+/// never copies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// Engine-wide id, strictly increasing in publish order.
@@ -21,11 +23,59 @@ pub struct Message {
     /// The body, any bytes.
     pub payload: Payload,
     /// Headers set by the publisher or by dead-lettering.
-    pub headers: Headers,
+    pub headers: SharedHeaders,
     /// When it was published (engine milliseconds).
     pub published_at: u64,
     /// Per-message time to live, in milliseconds.
     pub ttl_ms: Option<u64>,
+}
+
+/// Headers shared by a message, its deliveries and possibly many
+/// publishes: cloning them is a reference count, and no headers cost no
+/// allocation at all. They read as a [`Headers`] map (`Deref`) and travel
+/// on the wire as one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedHeaders(Option<Arc<Headers>>);
+
+/// What empty [`SharedHeaders`] read as.
+static NO_HEADERS: Headers = BTreeMap::new();
+
+impl SharedHeaders {
+    /// Shares `headers` (empty ones are not allocated).
+    pub fn new(headers: Headers) -> Self {
+        Self((!headers.is_empty()).then(|| Arc::new(headers)))
+    }
+
+    /// A map of one's own to change (a copy when shared).
+    pub fn to_headers(&self) -> Headers {
+        Headers::clone(self)
+    }
+}
+
+impl std::ops::Deref for SharedHeaders {
+    type Target = Headers;
+
+    fn deref(&self) -> &Headers {
+        self.0.as_deref().unwrap_or(&NO_HEADERS)
+    }
+}
+
+impl From<Headers> for SharedHeaders {
+    fn from(headers: Headers) -> Self {
+        Self::new(headers)
+    }
+}
+
+impl Serialize for SharedHeaders {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Headers::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedHeaders {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Headers::deserialize(deserializer).map(Self::new)
+    }
 }
 
 /// A binary-safe payload.
@@ -139,6 +189,20 @@ impl<'de> Visitor<'de> for PayloadVisitor {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn shared_headers_read_and_travel_as_a_map_and_empty_ones_are_the_default() {
+        let headers = SharedHeaders::new(Headers::from([("room".to_owned(), "hall".to_owned())]));
+        assert_eq!(headers.get("room").map(String::as_str), Some("hall"));
+        let json = serde_json::to_string(&headers).expect("headers serialize");
+        assert_eq!(json, r#"{"room":"hall"}"#);
+        assert_eq!(serde_json::from_str::<SharedHeaders>(&json).expect("headers deserialize"), headers);
+        assert_eq!(SharedHeaders::new(Headers::new()), SharedHeaders::default());
+        assert!(SharedHeaders::default().is_empty());
+        let mut copy = headers.to_headers();
+        copy.insert("x".into(), "y".into());
+        assert_eq!(headers.len(), 1, "changing a copy leaves the shared map alone");
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn every_byte_survives_the_json_round_trip() {

@@ -4,7 +4,7 @@
 //! `id` that the reply echoes. `docs/protocol.md` shows an example of each
 //! frame; the broker and the dashboard share these types, so they cannot drift.
 
-use crate::message::{Headers, Payload};
+use crate::message::{Headers, Payload, SharedHeaders};
 use crate::queue::QueueOptions;
 use crate::stats::StatsSnapshot;
 use serde::{Deserialize, Serialize};
@@ -85,9 +85,10 @@ pub enum ClientFrame {
         /// The body.
         #[serde(default)]
         payload: Payload,
-        /// Headers.
-        #[serde(default, skip_serializing_if = "Headers::is_empty")]
-        headers: Headers,
+        /// Headers. Shared: the message and every delivery of it hold the
+        /// same map, and a publisher may reuse one for many publishes.
+        #[serde(default, skip_serializing_if = "no_headers")]
+        headers: SharedHeaders,
         /// Keep as the topic's last known state; an empty payload clears it.
         #[serde(default, skip_serializing_if = "is_false")]
         retain: bool,
@@ -294,9 +295,9 @@ pub struct Delivery {
     pub topic: Arc<str>,
     /// The body.
     pub payload: Payload,
-    /// Headers.
-    #[serde(default, skip_serializing_if = "Headers::is_empty")]
-    pub headers: Headers,
+    /// Headers (the message's own, shared).
+    #[serde(default, skip_serializing_if = "no_headers")]
+    pub headers: SharedHeaders,
     /// The message's engine-wide id.
     pub message_id: u64,
     /// When it was published (broker milliseconds).
@@ -309,6 +310,34 @@ pub struct Delivery {
     /// A retained message replayed on subscribe, not a new one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retained: bool,
+}
+
+impl Delivery {
+    /// The delivery of `message` from `queue` to `consumer`: it shares the
+    /// message's topic, payload and headers (reference counts, no copies).
+    /// It is redelivered when this is not its first delivery.
+    pub fn of(
+        message: &crate::Message,
+        consumer: u64,
+        tag: Option<u64>,
+        queue: Arc<str>,
+        delivery_count: u32,
+        retained: bool,
+    ) -> Self {
+        Self {
+            consumer,
+            tag,
+            queue,
+            topic: message.topic.clone(),
+            payload: message.payload.clone(),
+            headers: message.headers.clone(),
+            message_id: message.id,
+            published_at: message.published_at,
+            redelivered: delivery_count > 1,
+            delivery_count,
+            retained,
+        }
+    }
 }
 
 /// Stable error codes carried by `error` frames.
@@ -481,6 +510,10 @@ fn explain(text: &str, err: serde_json::Error) -> FrameError {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+fn no_headers(headers: &SharedHeaders) -> bool {
+    headers.is_empty()
 }
 
 fn yes() -> bool {

@@ -17,12 +17,14 @@ pub fn validate_topic(topic: &str) -> Result<(), EngineError> {
         Some("a topic cannot be empty")
     } else if topic.len() > MAX_TOPIC_BYTES {
         Some("a topic is at most 65535 bytes")
-    } else if topic.contains(['+', '#']) {
-        Some("wildcards `+` and `#` are for filters, not for topics you publish to")
-    } else if topic.contains('\0') {
-        Some("a topic cannot contain NUL")
     } else {
-        None
+        // One pass over the bytes (all three are ASCII, so never inside a
+        // multi-byte character): this runs for every publish.
+        match topic.bytes().find(|b| matches!(b, b'+' | b'#' | 0)) {
+            Some(0) => Some("a topic cannot contain NUL"),
+            Some(_) => Some("wildcards `+` and `#` are for filters, not for topics you publish to"),
+            None => None,
+        }
     };
     match why {
         Some(why) => Err(EngineError::InvalidTopic { topic: shorten(topic), why }),

@@ -4,7 +4,7 @@ use crate::client::{Client, ClientError};
 use anyhow::{Context, bail};
 use clap::Args;
 use queue_core::protocol::{ClientFrame, ServerFrame};
-use queue_core::{Headers, Payload};
+use queue_core::{Payload, SharedHeaders};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -71,7 +71,7 @@ pub async fn run_pub(args: PubArgs) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()
             .context("cannot read standard input")?,
     };
-    let headers: Headers = args.headers.iter().cloned().collect();
+    let headers = SharedHeaders::new(args.headers.iter().cloned().collect());
     let target = args.topic.as_deref().or(args.queue.as_deref()).unwrap_or_default().to_owned();
     let mut published = 0u64;
     for payload in &payloads {

@@ -85,6 +85,7 @@ where
         delete_on_close: false,
         delayed_will: None,
         goodbye: false,
+        steps: Vec::new(),
     };
     if link.open(&connect, assigned).await {
         tokio::select! {
@@ -125,6 +126,8 @@ struct Link<'a, S> {
     delayed_will: Option<(Will, Duration)>,
     /// The client said a clean goodbye: no will.
     goodbye: bool,
+    /// The steps buffer, kept (empty) between wake-ups.
+    steps: Vec<Step>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
@@ -180,9 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             connack.properties.response_information = Some(response_information(&self.session.client_id));
         }
         self.send(&Packet::ConnAck(connack));
-        for frame in early.into_iter().flatten() {
-            self.session.on_frame(frame, &mut steps);
-        }
+        self.session.on_frames(early.unwrap_or_default(), &mut steps);
         self.carry_out(steps).await && ready
     }
 
@@ -266,7 +267,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     async fn run(&mut self) {
         let mut deadline = self.next_deadline();
         loop {
-            let mut steps = Vec::new();
+            // One buffer for the whole connection: a batch of deliveries
+            // makes many steps, and growing a fresh Vec each time moves them.
+            let mut steps = std::mem::take(&mut self.steps);
             tokio::select! {
                 read = self.stream.read_buf(&mut self.inbox) => {
                     if !matches!(read, Ok(n) if n > 0) {
@@ -278,9 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames)) => {
                         self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
-                        for frame in frames {
-                            self.session.on_frame(frame, &mut steps);
-                        }
+                        self.session.on_frames(frames, &mut steps);
                     }
                     Some(Outbound::Ping) => {}
                     Some(Outbound::Close(code, _)) => steps.push(Step::Close(close_reason(code))),
@@ -320,9 +321,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     /// Carries out steps in order, then writes; false when the connection is
     /// to close. Engine frames go in one channel message per run of steps
     /// (sent before anything that depends on them: a retained replay, a close).
-    async fn carry_out(&mut self, steps: Vec<Step>) -> bool {
-        let mut frames = Vec::new();
-        for step in steps {
+    async fn carry_out(&mut self, mut steps: Vec<Step>) -> bool {
+        let engine_frames = steps.iter().filter(|s| matches!(s, Step::Engine(_))).count();
+        let mut frames = Vec::with_capacity(engine_frames);
+        for step in steps.drain(..) {
             match step {
                 // Held back until `finish` has sent what must precede it.
                 Step::Engine(ClientFrame::Bye) => self.goodbye = true,
@@ -339,6 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                 }
             }
         }
+        self.steps = steps;
         self.to_engine_all(frames).await;
         self.flush().await
     }

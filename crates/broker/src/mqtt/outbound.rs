@@ -13,8 +13,18 @@ use queue_core::topic::matches;
 use std::collections::hash_map::Entry;
 
 impl Session {
+    /// Translates a batch of frames the engine sent to this connection,
+    /// then settles the batch's QoS 0 deliveries ([`Self::ack_written`]).
+    pub fn on_frames(&mut self, frames: Vec<ServerFrame>, out: &mut Vec<Step>) {
+        out.reserve(frames.len() + 1);
+        for frame in frames {
+            self.on_frame(frame, out);
+        }
+        self.ack_written(out);
+    }
+
     /// Translates one frame the engine sent to this connection.
-    pub fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Step>) {
+    fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Step>) {
         match frame {
             ServerFrame::Deliver(delivery) => self.deliver(delivery, out),
             ServerFrame::Confirm { id, routed } => {
@@ -95,16 +105,12 @@ impl Session {
         };
         let Some(options) = granted else {
             // Unsubscribed while it was on its way: settle it, send nothing.
-            if let Some(tag) = delivery.tag {
-                out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
-            }
+            self.unacked_qos0.extend(delivery.tag);
             return;
         };
         let qos = options.qos.min(published_qos(&delivery.headers));
         let Some(pid) = self.packet_id_for(qos, delivery.tag) else {
-            if let Some(tag) = delivery.tag {
-                out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
-            }
+            self.unacked_qos0.extend(delivery.tag);
             return;
         };
         let retain = options.retain_as_published && delivery.headers.contains_key(RETAIN);
@@ -116,8 +122,26 @@ impl Session {
             self.alias_out(&mut publish);
         }
         out.push(Step::Send(Packet::Publish(publish)));
-        if let (QoS::AtMostOnce, Some(tag)) = (qos, delivery.tag) {
-            out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+        if qos == QoS::AtMostOnce {
+            self.unacked_qos0.extend(delivery.tag);
+        }
+    }
+
+    /// Acks to the engine the deliveries of this batch that need nothing
+    /// from the client (QoS 0, or not sent): they are written (or dropped)
+    /// before the engine reads the ack. While no QoS 1 or 2 delivery is in
+    /// flight, every unacked tag up to the highest is one of these, so one
+    /// `multiple` ack settles them all (and the engine refills the prefetch
+    /// window once, not once per message); otherwise one ack each.
+    fn ack_written(&mut self, out: &mut Vec<Step>) {
+        if self.outgoing.is_empty() {
+            if let Some(&tag) = self.unacked_qos0.iter().max() {
+                out.push(Step::Engine(ClientFrame::Ack { tag, multiple: self.unacked_qos0.len() > 1 }));
+            }
+            self.unacked_qos0.clear();
+        } else {
+            let acks = self.unacked_qos0.drain(..).map(|tag| Step::Engine(ClientFrame::Ack { tag, multiple: false }));
+            out.extend(acks);
         }
     }
 
@@ -156,5 +180,55 @@ fn reason_for(code: ErrorCode) -> ReasonCode {
         ErrorCode::QueueFull => ReasonCode::QuotaExceeded,
         ErrorCode::FrameTooLarge => ReasonCode::PacketTooLarge,
         _ => ReasonCode::ImplementationSpecificError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::session::qos_headers;
+    use super::*;
+    use std::sync::Arc;
+
+    fn delivery(session: &Session, tag: u64, qos: QoS) -> ServerFrame {
+        ServerFrame::Deliver(Delivery {
+            consumer: 1,
+            tag: Some(tag),
+            queue: Arc::from(session.queue.as_str()),
+            topic: Arc::from("t"),
+            payload: Default::default(),
+            headers: qos_headers(qos).into(),
+            message_id: tag,
+            published_at: 0,
+            redelivered: false,
+            delivery_count: 1,
+            retained: false,
+        })
+    }
+
+    fn acks(steps: &[Step]) -> Vec<(u64, bool)> {
+        let acks = steps.iter().filter_map(|s| match s {
+            Step::Engine(ClientFrame::Ack { tag, multiple }) => Some((*tag, *multiple)),
+            _ => None,
+        });
+        acks.collect()
+    }
+
+    #[test]
+    fn a_batch_of_qos_0_deliveries_is_settled_by_one_multiple_ack_unless_qos_1_is_in_flight() {
+        let mut session = Session::new(ProtocolVersion::V311, "c".into());
+        let options = SubscriptionOptions { qos: QoS::AtLeastOnce, ..SubscriptionOptions::default() };
+        session.subs.insert("t".into(), options);
+        let mut steps = Vec::new();
+        let batch = (1..=3).map(|tag| delivery(&session, tag, QoS::AtMostOnce)).collect();
+        session.on_frames(batch, &mut steps);
+        assert_eq!(acks(&steps), [(3, true)]);
+        assert_eq!(steps.iter().filter(|s| matches!(s, Step::Send(Packet::Publish(_)))).count(), 3);
+
+        // Tag 4 is QoS 1 and stays unacked until PUBACK: 5 and 6 are acked one by one.
+        steps.clear();
+        let batch = vec![delivery(&session, 4, QoS::AtLeastOnce), delivery(&session, 5, QoS::AtMostOnce)];
+        session.on_frames(batch, &mut steps);
+        session.on_frames(vec![delivery(&session, 6, QoS::AtMostOnce)], &mut steps);
+        assert_eq!(acks(&steps), [(5, false), (6, false)]);
     }
 }

@@ -54,6 +54,20 @@ pub fn to_headers(publish: &Publish, publisher: Option<&str>, headers: &mut Head
     p.message_expiry_interval.map(|s| u64::from(s) * 1000)
 }
 
+/// Whether `publish` gives [`to_headers`] nothing of its own to record: no
+/// properties it maps, no retain flag, no TTL. Such PUBLISHes of one QoS
+/// from one client all have the same headers.
+pub fn is_plain(publish: &Publish) -> bool {
+    let p = &publish.properties;
+    !publish.retain
+        && p.user_properties.is_empty()
+        && p.content_type.is_none()
+        && p.payload_format.is_none()
+        && p.response_topic.is_none()
+        && p.correlation_data.is_none()
+        && p.message_expiry_interval.is_none()
+}
+
 /// The PUBLISH properties for a delivery with `headers`, published at
 /// `published_at` and delivered at `now` (ms).
 pub fn from_headers(headers: &Headers, published_at: u64, now: u64) -> Properties {
@@ -96,6 +110,23 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn a_plain_publish_adds_nothing_but_its_publisher_and_any_property_makes_it_not_plain() {
+        let plain = super::super::session::publish_packet("a", Bytes::new(), mqtt_codec::QoS::AtMostOnce, false, 0);
+        assert!(is_plain(&plain));
+        let mut headers = Headers::new();
+        assert_eq!(to_headers(&plain, Some("lamp"), &mut headers), None);
+        assert_eq!(headers, Headers::from([(PUBLISHER.to_owned(), "lamp".to_owned())]));
+        let retained = Publish { retain: true, ..plain.clone() };
+        let mut expiring = plain.clone();
+        expiring.properties.message_expiry_interval = Some(1);
+        let mut typed = plain.clone();
+        typed.properties.content_type = Some("text/plain".into());
+        let mut tagged = plain;
+        tagged.properties.user_properties.push(("k".into(), "v".into()));
+        assert!([retained, expiring, typed, tagged].iter().all(|p| !is_plain(p)));
+    }
 
     #[test]
     fn properties_survive_the_round_trip_through_headers() {

@@ -10,7 +10,7 @@
 //! [`QOS_HEADER`] header.
 
 use super::lifetime::Lifetime;
-use super::properties::to_headers;
+use super::properties::{is_plain, to_headers};
 use super::registry::Saved;
 use super::shared::{Shared, is_shared};
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use mqtt_codec::{
     Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
     SubscriptionOptions, UnsubAck, Unsubscribe,
 };
-use queue_core::message::{Headers, Payload};
+use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -108,6 +108,11 @@ pub struct Session {
     pub receive_max: u16,
     /// QoS 1 PUBLISHes received and not yet answered with PUBACK.
     inbound_qos1: usize,
+    /// The headers of a plain PUBLISH (no properties, no retain) of each QoS.
+    plain_headers: [Option<SharedHeaders>; 3],
+    /// Engine tags of the current batch's deliveries to ack once it is
+    /// translated (QoS 0 ones, and ones not sent).
+    pub(super) unacked_qos0: Vec<u64>,
 }
 
 impl Session {
@@ -133,6 +138,8 @@ impl Session {
             lifetime: Lifetime::Transient,
             receive_max: u16::MAX,
             inbound_qos1: 0,
+            plain_headers: Default::default(),
+            unacked_qos0: Vec::new(),
         }
     }
 
@@ -220,9 +227,7 @@ impl Session {
                 Some(self.request(Pending::PubRec(pid)))
             }
         };
-        let mut headers = qos_headers(publish.qos);
-        let publisher = (self.version == ProtocolVersion::V5).then_some(self.client_id.as_str());
-        let ttl_ms = to_headers(&publish, publisher, &mut headers);
+        let (headers, ttl_ms) = self.headers_for(&publish);
         let frame = ClientFrame::Publish {
             id,
             topic: Some(publish.topic),
@@ -246,6 +251,25 @@ impl Session {
     /// A QoS 1 PUBLISH was answered: one less in flight.
     pub(super) fn puback_sent(&mut self) {
         self.inbound_qos1 = self.inbound_qos1.saturating_sub(1);
+    }
+
+    /// The engine headers and TTL for a PUBLISH from this client. Most
+    /// PUBLISHes carry no properties and no retain flag: theirs are the same
+    /// for every message of a QoS, built once per session and shared.
+    fn headers_for(&mut self, publish: &Publish) -> (SharedHeaders, Option<u64>) {
+        let publisher = (self.version == ProtocolVersion::V5).then_some(self.client_id.as_str());
+        if is_plain(publish) {
+            let slot = &mut self.plain_headers[publish.qos as usize];
+            let headers = slot.get_or_insert_with(|| {
+                let mut headers = qos_headers(publish.qos);
+                to_headers(publish, publisher, &mut headers);
+                SharedHeaders::new(headers)
+            });
+            return (headers.clone(), None);
+        }
+        let mut headers = qos_headers(publish.qos);
+        let ttl_ms = to_headers(publish, publisher, &mut headers);
+        (SharedHeaders::new(headers), ttl_ms)
     }
 
     /// Applies the PUBLISH's topic alias (MQTT 5 §3.3.2.3.4): a topic with

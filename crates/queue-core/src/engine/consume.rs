@@ -68,21 +68,7 @@ impl Engine {
             .retained
             .values()
             .filter(|m| q.bindings.iter().any(|f| matches(f, &m.topic)))
-            .map(|m| {
-                ServerFrame::Deliver(Delivery {
-                    consumer,
-                    tag: None,
-                    queue: q.name.clone(),
-                    topic: m.topic.clone(),
-                    payload: m.payload.clone(),
-                    headers: m.headers.clone(),
-                    message_id: m.id,
-                    published_at: m.published_at,
-                    redelivered: false,
-                    delivery_count: 1,
-                    retained: true,
-                })
-            })
+            .map(|m| ServerFrame::Deliver(Delivery::of(m, consumer, None, q.name.clone(), 1, true)))
             .collect();
         for frame in frames {
             self.send(conn, frame);
@@ -293,20 +279,7 @@ fn hand_over(
         q.counters.acked += 1;
         counters.acked += 1;
     }
-    let m = &envelope.message;
-    let delivery = Delivery {
-        consumer: consumer_id,
-        tag,
-        queue: q.name.clone(),
-        topic: m.topic.clone(),
-        payload: m.payload.clone(),
-        headers: m.headers.clone(),
-        message_id: m.id,
-        published_at: m.published_at,
-        redelivered,
-        delivery_count: envelope.delivery_count,
-        retained: false,
-    };
+    let delivery = Delivery::of(&envelope.message, consumer_id, tag, q.name.clone(), envelope.delivery_count, false);
     let seq = envelope.seq;
     match tag {
         Some(tag) => {

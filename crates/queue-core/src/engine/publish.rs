@@ -4,7 +4,7 @@
 use super::{ConnId, Engine};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
-use crate::message::{Headers, Message, Payload};
+use crate::message::{Message, Payload, SharedHeaders};
 use crate::protocol::{ServerFrame, WILL_TTL_HEADER, Will};
 use crate::queue::{Envelope, Overflow, QueueId};
 use crate::topic::validate_topic;
@@ -17,7 +17,7 @@ pub(super) struct Publish {
     pub topic: Option<String>,
     pub queue: Option<String>,
     pub payload: Payload,
-    pub headers: Headers,
+    pub headers: SharedHeaders,
     pub retain: bool,
     pub ttl_ms: Option<u64>,
 }
@@ -50,7 +50,7 @@ impl Engine {
             topic: Some(will.topic),
             queue: None,
             payload: will.payload,
-            headers: will.headers,
+            headers: will.headers.into(),
             retain: will.retain,
             ttl_ms,
         };
@@ -205,11 +205,11 @@ impl Engine {
             Some(dlq) => {
                 q.counters.dead_lettered += 1;
                 self.counters.dead_lettered += 1;
-                let mut headers = envelope.message.headers.clone();
+                let mut headers = envelope.message.headers.to_headers();
                 headers.insert("x-death-reason".into(), reason.as_str().into());
                 headers.insert("x-death-queue".into(), queue.to_string());
                 headers.insert(DEATH_COUNT.into(), (hops + 1).to_string());
-                let dead = Message { headers, ttl_ms: None, ..Message::clone(&envelope.message) };
+                let dead = Message { headers: headers.into(), ttl_ms: None, ..Message::clone(&envelope.message) };
                 let to = self.queues[&dlq].name.clone();
                 self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
                 self.enqueue(dlq, Arc::new(dead), now);
