@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 command -v mosquitto >/dev/null || PATH=$PATH:/usr/sbin
 command -v mosquitto >/dev/null || { echo "mosquitto missing: sudo apt-get install mosquitto" >&2; exit 1; }
 cargo build --release -q -p hearth
-bin=target/release/hearth
+bin=${CARGO_TARGET_DIR:-target}/release/hearth
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d)
 hearth_port=$(free_port)
