@@ -36,7 +36,7 @@ pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{
     CHART_SAMPLES, Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Sample, Totals, backoff_ms,
-    decode_frame, format_rate, group_devices, http_base,
+    format_rate, group_devices, http_base, wire,
 };
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};

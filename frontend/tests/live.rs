@@ -5,17 +5,18 @@
 
 use std::sync::Arc;
 
+use frontend::wire::{self, Incoming, Message, QueueStat, Stats};
 use frontend::{
-    CHART_SAMPLES, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, decode_frame, format_rate, group_devices,
-    http_base,
+    CHART_SAMPLES, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, format_rate, group_devices, http_base,
 };
-use queue_core::protocol::{Delivery, ErrorCode, ServerFrame};
+use queue_core::protocol::{AckMode, ClientFrame, Delivery, ErrorCode, ServerFrame, Will};
 use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn snapshot(now: u64, published: u64, enqueued: u64) -> StatsSnapshot {
+/// A stats snapshot as the broker's protocol types make it.
+fn protocol_snapshot(now: u64, published: u64, enqueued: u64) -> StatsSnapshot {
     StatsSnapshot {
         now,
         counters: Counters { published, delivered: published, ..Counters::default() },
@@ -34,7 +35,8 @@ fn snapshot(now: u64, published: u64, enqueued: u64) -> StatsSnapshot {
     }
 }
 
-fn delivery(topic: &str, payload: &str, retained: bool) -> Delivery {
+/// A delivery as the broker's protocol types make it.
+fn protocol_delivery(topic: &str, payload: &str, retained: bool) -> Delivery {
     Delivery {
         consumer: 1,
         tag: None,
@@ -47,6 +49,27 @@ fn delivery(topic: &str, payload: &str, retained: bool) -> Delivery {
         redelivered: false,
         delivery_count: 1,
         retained,
+    }
+}
+
+/// What live mode reads from `frame` as the broker encodes it.
+fn through_the_wire(frame: ServerFrame) -> Incoming {
+    let text = serde_json::to_string(&frame).expect("frames encode");
+    wire::decode(&text).unwrap_or_else(|| panic!("live mode reads {text}"))
+}
+
+fn snapshot(now: u64, published: u64, enqueued: u64) -> Stats {
+    let frame = ServerFrame::Stats { id: None, stats: Box::new(protocol_snapshot(now, published, enqueued)) };
+    match through_the_wire(frame) {
+        Incoming::Stats(stats) => stats,
+        other => panic!("not stats: {other:?}"),
+    }
+}
+
+fn delivery(topic: &str, payload: &str, retained: bool) -> Message {
+    match through_the_wire(ServerFrame::Deliver(protocol_delivery(topic, payload, retained))) {
+        Incoming::Deliver(message) => message,
+        other => panic!("not a delivery: {other:?}"),
     }
 }
 
@@ -146,20 +169,68 @@ fn the_link_says_what_it_does_and_backs_off() {
 }
 
 #[wasm_bindgen_test]
-fn frames_the_broker_sends_decode_to_the_protocol_types() {
-    let frames = [
-        ServerFrame::Deliver(delivery("home/hall/door/lock", r#"{"locked":true}"#, true)),
-        ServerFrame::Stats { id: Some(3), stats: Box::new(snapshot(1_000, 10, 5)) },
-        ServerFrame::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
-        ServerFrame::Confirm { id: 6, routed: 1 },
-        ServerFrame::Error { id: Some(2), code: ErrorCode::InvalidTopic, message: "no".into() },
-    ];
-    for frame in frames {
-        let text = serde_json::to_string(&frame).expect("frames encode");
-        assert_eq!(decode_frame(&text), Some(frame), "{text}");
+fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
+    let message = Message { consumer: 1, topic: "home/a".into(), payload: r#"{"on":true}"#.into(), retained: true };
+    assert_eq!(delivery("home/a", r#"{"on":true}"#, true), message);
+    let mut binary = protocol_delivery("home/a", "", false);
+    binary.payload = vec![0xff, 0, 1, 2, 3].into();
+    match through_the_wire(ServerFrame::Deliver(binary)) {
+        Incoming::Deliver(m) => assert_eq!(m.payload, "<5 bytes of binary>"),
+        other => panic!("{other:?}"),
     }
-    assert_eq!(decode_frame(r#"{"type":"pong","id":1}"#), None, "frames live mode ignores");
-    assert_eq!(decode_frame("not json"), None);
+    let stats = snapshot(1_000, 10, 5);
+    assert_eq!((stats.now, stats.published, stats.delivered, stats.connections, stats.retained), (1_000, 10, 10, 2, 3));
+    let queue =
+        QueueStat { name: "jobs".into(), ready: 4, unacked: 1, consumers: 1, enqueued: 5, delivered: 5, acked: 0 };
+    assert_eq!(stats.queues, [queue]);
+    let frames = [
+        (
+            ServerFrame::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
+            Incoming::Subscribed { id: 4, consumer: 2 },
+        ),
+        (ServerFrame::Confirm { id: 6, routed: 1 }, Incoming::Confirm { id: 6, routed: 1 }),
+        (
+            ServerFrame::Error { id: Some(2), code: ErrorCode::InvalidTopic, message: "no".into() },
+            Incoming::Error { id: Some(2), message: "no".into() },
+        ),
+    ];
+    for (frame, read) in frames {
+        assert_eq!(through_the_wire(frame), read);
+    }
+    assert_eq!(wire::decode(r#"{"type":"pong","id":1}"#), None, "frames live mode ignores");
+    assert_eq!(wire::decode("not json"), None);
+}
+
+/// `text` and the protocol type's own encoding of `frame` are the same JSON.
+fn same_json(text: &str, frame: ClientFrame) {
+    let ours: serde_json::Value = serde_json::from_str(text).expect("live mode writes JSON");
+    assert_eq!(ours, serde_json::to_value(&frame).expect("frames encode"), "{text}");
+}
+
+#[wasm_bindgen_test]
+fn frames_live_mode_sends_are_the_protocol_types() {
+    let will =
+        Will { topic: "home/s/status".into(), payload: "offline".into(), retain: true, headers: Default::default() };
+    let hello = |will| ClientFrame::Hello { id: None, client_id: Some("c".into()), keep_alive_ms: 0, will };
+    same_json(&wire::hello("c", None), hello(None));
+    same_json(&wire::hello("c", Some(("home/s/status", "offline"))), hello(Some(will)));
+    same_json(&wire::watch(2, 1000), ClientFrame::Watch { id: 2, interval_ms: 1000 });
+    let subscribe =
+        ClientFrame::Subscribe { id: 3, queue: None, topic: Some("home/#".into()), prefetch: None, ack: AckMode::Auto };
+    same_json(&wire::subscribe(3, "home/#"), subscribe);
+    same_json(&wire::unsubscribe(4, 9), ClientFrame::Unsubscribe { id: 4, consumer: 9 });
+    let publish = |id| ClientFrame::Publish {
+        id,
+        topic: Some("home/a".into()),
+        queue: None,
+        payload: "21.5".into(),
+        headers: Default::default(),
+        retain: true,
+        ttl_ms: None,
+    };
+    same_json(&wire::publish(Some(5), "home/a", "21.5", true), publish(Some(5)));
+    same_json(&wire::publish(None, "home/a", "21.5", true), publish(None));
+    same_json(&wire::bye(), ClientFrame::Bye);
 }
 
 /// Waits `ms` of real time (WebSocket events are macrotasks).

@@ -3,7 +3,7 @@
 //!
 //! [`Link::open`] returns a handle; the socket, its callbacks and any pending
 //! retry timer live until [`Link::close`] (live mode calls it on unmount).
-//! Frames are `queue_core::protocol` types, so the page and the broker agree.
+//! Frames are read and written by [`super::wire`].
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use leptos::leptos_dom::helpers::{TimeoutHandle, set_timeout_with_handle};
 use leptos::prelude::*;
-use queue_core::protocol::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use super::wire::{self, Incoming};
 
 /// First wait before reconnecting; it doubles per failed attempt.
 const FIRST_RETRY_MS: u64 = 500;
@@ -79,7 +80,7 @@ struct Inner {
     failures: Cell<u32>,
     closed: Cell<bool>,
     on_open: Box<dyn Fn(&Link)>,
-    on_frame: Box<dyn Fn(ServerFrame)>,
+    on_frame: Box<dyn Fn(Incoming)>,
 }
 
 /// A cheap, clonable handle to one broker link.
@@ -93,7 +94,7 @@ impl Link {
         url: String,
         state: RwSignal<LinkState>,
         on_open: impl Fn(&Link) + 'static,
-        on_frame: impl Fn(ServerFrame) + 'static,
+        on_frame: impl Fn(Incoming) + 'static,
     ) -> Self {
         let link = Link(Rc::new(Inner {
             url,
@@ -110,12 +111,11 @@ impl Link {
         link
     }
 
-    /// Sends a frame; false when the socket is not open.
-    pub fn send(&self, frame: &ClientFrame) -> bool {
-        let Ok(text) = serde_json::to_string(frame) else { return false };
+    /// Sends a frame (made by [`super::wire`]); false when the socket is not open.
+    pub fn send(&self, text: &str) -> bool {
         let socket = self.0.socket.borrow();
         match socket.as_ref() {
-            Some(ws) if ws.ready_state() == WebSocket::OPEN => ws.send_with_str(&text).is_ok(),
+            Some(ws) if ws.ready_state() == WebSocket::OPEN => ws.send_with_str(text).is_ok(),
             _ => false,
         }
     }
@@ -126,7 +126,7 @@ impl Link {
         if let Some(timer) = self.0.timer.take() {
             timer.clear();
         }
-        self.send(&ClientFrame::Bye);
+        self.send(&wire::bye());
         self.drop_socket();
     }
 
@@ -161,7 +161,7 @@ impl Link {
 
     fn message(&self, ev: MessageEvent) {
         let Some(text) = ev.data().as_string() else { return };
-        if let Some(frame) = decode(&text) {
+        if let Some(frame) = wire::decode(&text) {
             (self.0.on_frame)(frame);
         }
     }
@@ -201,36 +201,5 @@ impl Link {
             let _ = ws.close();
         }
         self.0.handlers.borrow_mut().take();
-    }
-}
-
-/// Decodes the frames live mode uses. Reads the `type` from a JSON value and
-/// builds the `queue_core` frame from its parts: serde's derive for the
-/// internally tagged [`ServerFrame`] buffers every frame and costs ~30 kB of
-/// wasm; this costs a fraction. Frames live mode ignores give `None`.
-pub fn decode(text: &str) -> Option<ServerFrame> {
-    use serde::Deserialize;
-    use serde_json::Value;
-    let value: Value = serde_json::from_str(text).ok()?;
-    let id = value.get("id").and_then(Value::as_u64);
-    let number = |key: &str| value.get(key).and_then(Value::as_u64);
-    match value.get("type")?.as_str()? {
-        "deliver" => queue_core::protocol::Delivery::deserialize(&value).ok().map(ServerFrame::Deliver),
-        "stats" => {
-            let stats = queue_core::StatsSnapshot::deserialize(value.get("stats")?).ok()?;
-            Some(ServerFrame::Stats { id, stats: Box::new(stats) })
-        }
-        "subscribed" => Some(ServerFrame::Subscribed {
-            id: id?,
-            consumer: number("consumer")?,
-            queue: value.get("queue")?.as_str()?.to_string(),
-        }),
-        "confirm" => Some(ServerFrame::Confirm { id: id?, routed: u32::try_from(number("routed")?).ok()? }),
-        "error" => Some(ServerFrame::Error {
-            id,
-            code: queue_core::protocol::ErrorCode::deserialize(value.get("code")?).ok()?,
-            message: value.get("message")?.as_str()?.to_string(),
-        }),
-        _ => None,
     }
 }

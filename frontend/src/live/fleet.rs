@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use leptos::leptos_dom::helpers::{IntervalHandle, set_interval_with_handle};
 use leptos::prelude::*;
-use queue_core::protocol::{ClientFrame, Will};
 
 use super::conn::{Link, LinkState};
+use super::wire;
 
 /// How often each simulated device publishes.
 const EVERY: Duration = Duration::from_secs(1);
@@ -19,18 +19,6 @@ const MAX_DEVICES: u32 = 200;
 /// The topic base of simulated device `n`.
 pub fn device_base(n: u32) -> String {
     format!("home/sim/sensor-{n}")
-}
-
-fn publish(topic: String, payload: String) -> ClientFrame {
-    ClientFrame::Publish {
-        id: None,
-        topic: Some(topic),
-        queue: None,
-        payload: payload.into(),
-        headers: Default::default(),
-        retain: true,
-        ttl_ms: None,
-    }
 }
 
 /// A form to start and stop N simulated devices, and how many are connected.
@@ -49,7 +37,7 @@ pub fn Fleet(
         }
         for (i, link) in (0u32..).zip(links.try_update_value(std::mem::take).unwrap_or_default()) {
             // A clean goodbye discards the will, so say "offline" first.
-            link.send(&publish(format!("{}/status", device_base(i)), "offline".into()));
+            link.send(&wire::publish(None, &format!("{}/status", device_base(i)), "offline", true));
             link.close();
         }
         states.try_set(Vec::new());
@@ -63,19 +51,9 @@ pub fn Fleet(
         for i in 0..n {
             let state = RwSignal::new(LinkState::Connecting(1));
             let hello = move |link: &Link| {
-                let will = Will {
-                    topic: format!("{}/status", device_base(i)),
-                    payload: "offline".into(),
-                    retain: true,
-                    headers: Default::default(),
-                };
-                link.send(&ClientFrame::Hello {
-                    id: None,
-                    client_id: Some(format!("sim-sensor-{i}")),
-                    keep_alive_ms: 0,
-                    will: Some(will),
-                });
-                link.send(&publish(format!("{}/status", device_base(i)), "online".into()));
+                let status = format!("{}/status", device_base(i));
+                link.send(&wire::hello(&format!("sim-sensor-{i}"), Some((&status, "offline"))));
+                link.send(&wire::publish(None, &status, "online", true));
             };
             started.push(Link::open(url.get_untracked().trim().to_string(), state, hello, |_| {}));
             signals.push(state);
@@ -92,7 +70,7 @@ pub fn Fleet(
                 for (i, link) in (0u64..).zip(links) {
                     let tenths = 180 + (t.unwrap_or(0) * 7 + i * 13) % 60;
                     let payload = format!(r#"{{"celsius":{}.{}}}"#, tenths / 10, tenths % 10);
-                    link.send(&publish(format!("{}/temperature", device_base(i as u32)), payload));
+                    link.send(&wire::publish(None, &format!("{}/temperature", device_base(i as u32)), &payload, true));
                 }
             });
         };

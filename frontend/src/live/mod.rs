@@ -16,10 +16,11 @@ mod panels;
 mod pubsub;
 mod session;
 mod state;
+pub mod wire;
 
 use leptos::prelude::*;
 
-pub use conn::{LinkState, backoff_ms, decode as decode_frame};
+pub use conn::{LinkState, backoff_ms};
 pub use devices::{Device, group as group_devices};
 pub use session::http_base;
 pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_rate};

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use leptos::leptos_dom::helpers::{IntervalHandle, set_interval_with_handle};
 use leptos::prelude::*;
-use queue_core::protocol::{AckMode, ClientFrame, ServerFrame};
 
 use super::conn::{Link, LinkState};
 use super::state::LiveState;
+use super::wire::{self, Incoming};
 
 /// The topics device cards are built from.
 pub const DEVICE_FILTER: &str = "home/#";
@@ -103,16 +103,7 @@ impl Session {
     /// Publishes from the form; the outcome lands in [`Session::feedback`].
     pub fn publish(&self, topic: String, payload: String, retain: bool) {
         let id = self.request(Purpose::Publish);
-        let frame = ClientFrame::Publish {
-            id: Some(id),
-            topic: Some(topic),
-            queue: None,
-            payload: payload.into(),
-            headers: Default::default(),
-            retain,
-            ttl_ms: None,
-        };
-        if !self.send(&frame) {
+        if !self.send(&wire::publish(Some(id), &topic, &payload, retain)) {
             self.feedback.set(Some(Err("not connected: the message was not sent".to_string())));
         }
     }
@@ -123,7 +114,7 @@ impl Session {
         let old = self.book.try_update_value(|b| b.panel.take()).flatten();
         if let Some(consumer) = old {
             let id = self.next_id();
-            self.send(&ClientFrame::Unsubscribe { id, consumer });
+            self.send(&wire::unsubscribe(id, consumer));
         }
         self.state.update_value(|state| {
             state.messages.clear();
@@ -140,26 +131,22 @@ impl Session {
             book.devices = None;
             book.panel = None;
         });
-        let hello =
-            ClientFrame::Hello { id: None, client_id: Some("hearth-dashboard".into()), keep_alive_ms: 0, will: None };
-        link.send(&hello);
-        link.send(&ClientFrame::Watch { id: self.next_id(), interval_ms: STATS_MS });
+        link.send(&wire::hello("hearth-dashboard", None));
+        link.send(&wire::watch(self.next_id(), STATS_MS));
         let id = self.request(Purpose::Devices);
-        link.send(&subscribe(id, DEVICE_FILTER));
+        link.send(&wire::subscribe(id, DEVICE_FILTER));
         self.subscribe_panel_on(link);
     }
 
-    fn on_frame(&self, frame: ServerFrame) {
+    fn on_frame(&self, frame: Incoming) {
         match frame {
-            ServerFrame::Stats { stats, .. } => self.state.update_value(|s| s.apply_stats(&stats)),
-            ServerFrame::Subscribed { id, consumer, .. } => {
-                self.book.update_value(|book| match book.pending.remove(&id) {
-                    Some(Purpose::Devices) => book.devices = Some(consumer),
-                    Some(Purpose::Panel) => book.panel = Some(consumer),
-                    _ => {}
-                })
-            }
-            ServerFrame::Deliver(delivery) => {
+            Incoming::Stats(stats) => self.state.update_value(|s| s.apply_stats(&stats)),
+            Incoming::Subscribed { id, consumer } => self.book.update_value(|book| match book.pending.remove(&id) {
+                Some(Purpose::Devices) => book.devices = Some(consumer),
+                Some(Purpose::Panel) => book.panel = Some(consumer),
+                _ => {}
+            }),
+            Incoming::Deliver(delivery) => {
                 let (devices, panel) = self.book.with_value(|b| (b.devices, b.panel));
                 self.state.update_value(|state| {
                     if devices == Some(delivery.consumer) {
@@ -170,7 +157,7 @@ impl Session {
                     }
                 });
             }
-            ServerFrame::Confirm { id, routed } => {
+            Incoming::Confirm { id, routed } => {
                 self.book.update_value(|b| {
                     b.pending.remove(&id);
                 });
@@ -181,13 +168,12 @@ impl Session {
                 };
                 self.feedback.set(Some(Ok(text)));
             }
-            ServerFrame::Error { id, message, .. } => {
+            Incoming::Error { id, message } => {
                 let purpose = id.and_then(|id| self.book.try_update_value(|b| b.pending.remove(&id)).flatten());
                 if purpose == Some(Purpose::Publish) || purpose == Some(Purpose::Panel) {
                     self.feedback.set(Some(Err(message)));
                 }
             }
-            _ => {}
         }
         self.book.update_value(|b| b.dirty = true);
     }
@@ -210,10 +196,10 @@ impl Session {
             return;
         }
         let id = self.request(Purpose::Panel);
-        link.send(&subscribe(id, &filter));
+        link.send(&wire::subscribe(id, &filter));
     }
 
-    fn send(&self, frame: &ClientFrame) -> bool {
+    fn send(&self, frame: &str) -> bool {
         self.link.with_value(Option::clone).is_some_and(|link| link.send(frame))
     }
 
@@ -233,10 +219,6 @@ impl Session {
         });
         id
     }
-}
-
-fn subscribe(id: u64, filter: &str) -> ClientFrame {
-    ClientFrame::Subscribe { id, queue: None, topic: Some(filter.to_string()), prefetch: None, ack: AckMode::Auto }
 }
 
 /// `ws://HOST/ws` → `http://HOST` (and `wss` → `https`), for the admin API.

@@ -8,9 +8,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use queue_core::StatsSnapshot;
-use queue_core::protocol::Delivery;
-
+use super::wire::{Message, Stats};
 use crate::model::QueueInfo;
 
 /// How many received messages the subscribe panel keeps (oldest go first).
@@ -110,11 +108,11 @@ pub struct LiveState {
 
 impl LiveState {
     /// Takes a `stats` snapshot: queues, totals, and rates against the last one.
-    pub fn apply_stats(&mut self, stats: &StatsSnapshot) {
+    pub fn apply_stats(&mut self, stats: &Stats) {
         let prev = self.previous.take();
         let seconds = prev.as_ref().map(|p| stats.now.saturating_sub(p.now) as f64 / 1000.0).filter(|s| *s > 0.0);
         let rate = |now: u64, then: Option<u64>| Some(now.saturating_sub(then?) as f64 / seconds?);
-        let c = &stats.counters;
+        let c = stats;
         self.totals = Totals {
             connections: stats.connections,
             consumers: stats.consumers,
@@ -134,8 +132,8 @@ impl LiveState {
                     ready: q.ready,
                     unacked: q.unacked,
                     consumers: q.consumers,
-                    rate_in: format_rate(rate(q.counters.enqueued, before.map(|b| b.0))),
-                    rate_out: format_rate(rate(q.counters.delivered, before.map(|b| b.1))),
+                    rate_in: format_rate(rate(q.enqueued, before.map(|b| b.0))),
+                    rate_out: format_rate(rate(q.delivered, before.map(|b| b.1))),
                 }
             })
             .collect();
@@ -148,16 +146,12 @@ impl LiveState {
             published: c.published,
             delivered: c.delivered,
             acked: c.acked,
-            queues: stats
-                .queues
-                .iter()
-                .map(|q| (q.name.clone(), (q.counters.enqueued, q.counters.delivered, q.counters.acked)))
-                .collect(),
+            queues: stats.queues.iter().map(|q| (q.name.clone(), (q.enqueued, q.delivered, q.acked))).collect(),
         });
     }
 
     /// A chart sample per queue; queues that are gone lose their chart.
-    fn add_samples(&mut self, stats: &StatsSnapshot, before: Option<&BTreeMap<String, (u64, u64, u64)>>, seconds: f64) {
+    fn add_samples(&mut self, stats: &Stats, before: Option<&BTreeMap<String, (u64, u64, u64)>>, seconds: f64) {
         self.charts.retain(|name, _| stats.queues.iter().any(|q| &q.name == name));
         for q in &stats.queues {
             let (enqueued, delivered, acked) = before.and_then(|b| b.get(&q.name)).copied().unwrap_or_default();
@@ -168,35 +162,35 @@ impl LiveState {
             }
             samples.push_back(Sample {
                 depth: q.ready + q.unacked,
-                published: per_second(q.counters.enqueued, enqueued),
-                delivered: per_second(q.counters.delivered, delivered),
-                acked: per_second(q.counters.acked, acked),
+                published: per_second(q.enqueued, enqueued),
+                delivered: per_second(q.delivered, delivered),
+                acked: per_second(q.acked, acked),
             });
         }
     }
 
     /// A delivery for the device cards: the topic's state becomes its payload.
-    pub fn apply_device(&mut self, delivery: &Delivery) {
-        let payload = payload_text(delivery);
+    pub fn apply_device(&mut self, delivery: &Message) {
+        let payload = delivery.payload.clone();
         if delivery.retained && payload.is_empty() {
-            self.devices.remove(&*delivery.topic);
+            self.devices.remove(&delivery.topic);
             return;
         }
         self.device_messages += 1;
         let state = DeviceState { payload, retained: delivery.retained, seq: self.device_messages };
-        self.devices.insert(delivery.topic.to_string(), state);
+        self.devices.insert(delivery.topic.clone(), state);
     }
 
     /// A delivery for the subscribe panel; the history stays at [`HISTORY`].
-    pub fn apply_message(&mut self, delivery: &Delivery) {
+    pub fn apply_message(&mut self, delivery: &Message) {
         self.received += 1;
         if self.messages.len() == HISTORY {
             self.messages.pop_front();
         }
         self.messages.push_back(Received {
             seq: self.received,
-            topic: delivery.topic.to_string(),
-            payload: payload_text(delivery),
+            topic: delivery.topic.clone(),
+            payload: delivery.payload.clone(),
             retained: delivery.retained,
         });
     }
@@ -204,14 +198,6 @@ impl LiveState {
     /// Forgets the rate baseline (after a reconnect the counters may restart).
     pub fn reset_rates(&mut self) {
         self.previous = None;
-    }
-}
-
-/// The payload as text, or a short note for binary payloads.
-fn payload_text(delivery: &Delivery) -> String {
-    match delivery.payload.as_str() {
-        Some(text) => text.to_string(),
-        None => format!("<{} bytes of binary>", delivery.payload.len()),
     }
 }
 
