@@ -30,7 +30,7 @@ pub fn points(values: &[u64], max: u64) -> String {
 /// Depth and rates of queue `name` over the last minute.
 #[component]
 pub fn QueueChart(sim: SimHandle, name: String) -> impl IntoView {
-    let history = Memo::new(move |_| sim.read(|s| s.queue_history(&name)));
+    let history = Memo::new(move |_| sim.read_slow(|s| s.queue_history(&name)));
     let series = move |f: fn(&Bucket) -> u64| history.with(|h| h.iter().map(f).collect::<Vec<u64>>());
     let max = move || {
         history.with(|h| h.iter().map(|b| b.depth().max(b.published).max(b.delivered).max(b.acked)).max().unwrap_or(0))

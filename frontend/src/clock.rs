@@ -67,7 +67,7 @@ pub fn now_ms() -> f64 {
 /// Play / pause, single step, speed, and the simulated time.
 #[component]
 pub fn ClockBar(sim: SimHandle) -> impl IntoView {
-    let paused = move || sim.read(|s| s.clock().paused());
+    let paused = move || sim.read_slow(|s| s.clock().paused());
     let toggle = move |_| {
         let now = sim.peek(|s| s.clock().paused());
         sim.act(|s| {
@@ -97,7 +97,7 @@ pub fn ClockBar(sim: SimHandle) -> impl IntoView {
                 "Speed "
                 <select on:change=set_speed data-testid="speed">
                     {SPEEDS.iter().map(|s| {
-                        let selected = move || sim.read(|sim| (sim.clock().speed() - s).abs() < 1e-9);
+                        let selected = move || sim.read_slow(|sim| (sim.clock().speed() - s).abs() < 1e-9);
                         view! { <option value=s.to_string() selected=selected>{format!("{s}×")}</option> }
                     }).collect_view()}
                 </select>

@@ -54,7 +54,7 @@ pub fn PublishForm(sim: SimHandle) -> impl IntoView {
 
 #[component]
 fn QueueControls(sim: SimHandle) -> impl IntoView {
-    let names = Memo::new(move |_| sim.read(|s| s.queue_names()));
+    let names = Memo::new(move |_| sim.read_layout(|s| s.queue_names()));
     let queue = RwSignal::new("telemetry".to_string());
     let max_len = RwSignal::new(String::new());
     let overflow = RwSignal::new("drop-oldest".to_string());
@@ -113,7 +113,7 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
 #[component]
 fn ConsumerControls(sim: SimHandle) -> impl IntoView {
     let consumers = Memo::new(move |_| {
-        sim.read(|s| {
+        sim.read_slow(|s| {
             s.queue_names()
                 .iter()
                 .filter_map(|n| s.queue(n, 0).ok())
@@ -189,7 +189,7 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
 #[component]
 fn DeviceControls(sim: SimHandle) -> impl IntoView {
     let devices = Memo::new(move |_| {
-        sim.read(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>())
+        sim.read_slow(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>())
     });
     let chosen = RwSignal::new("door-lock".to_string());
     let rate = RwSignal::new(String::new());
@@ -242,7 +242,7 @@ fn rule_id(rule: Rule) -> &'static str {
 
 #[component]
 fn AutomationControls(sim: SimHandle) -> impl IntoView {
-    let list = Memo::new(move |_| sim.read(|s| s.automations()));
+    let list = Memo::new(move |_| sim.read_slow(|s| s.automations()));
     let add = move |rule: Rule| {
         sim.act(|s| {
             let taken: Vec<String> = s.automations().into_iter().map(|a| a.id).collect();

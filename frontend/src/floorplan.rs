@@ -1,16 +1,15 @@
 //! The floor plan: rooms with device cards, the router, the queue column and
 //! the consumers, with messages drawn travelling between them.
 
-use home_sim::{DeviceView, Simulation};
+use home_sim::Simulation;
 use leptos::prelude::*;
 
 use crate::clock::now_ms;
-use crate::handle::SimHandle;
+use crate::handle::{Card, SimHandle};
 use crate::icons::device_icon;
 use crate::layout::{self, CARD, CONSUMER_X, Layout, QUEUE_X, ROOM_W, ROOMS, ROUTER};
-
-/// A card pulses this long (virtual ms) after its device sent or received.
-const PULSE_MS: u64 = 600;
+/// Cards drawn smaller than this are tiles without text (big scenes).
+const TILE_SCALE: f64 = 0.5;
 /// Most dots on screen at once.
 const MAX_DOTS: usize = 48;
 /// Most new dots per frame (the rest of a busy step is summarised by the counters).
@@ -34,7 +33,7 @@ struct Dot {
 /// The house, the router and the queues, with messages moving between them.
 #[component]
 pub fn FloorPlan(sim: SimHandle) -> impl IntoView {
-    let layout = Memo::new(move |_| sim.read(|s| Layout::new(&s.devices(), &s.queue_names())));
+    let layout = Memo::new(move |_| sim.read_layout(|s| Layout::new(&s.devices(), &s.queue_names())));
     let dots = RwSignal::new(Vec::<Dot>::new());
     let next_key = StoredValue::new(0u64);
     Effect::new(move |_| {
@@ -50,21 +49,27 @@ pub fn FloorPlan(sim: SimHandle) -> impl IntoView {
         });
     });
     let view_box = format!("0 0 {} {}", layout::WIDTH, layout::HEIGHT);
+    // The dots are HTML over the drawing (positions in container-width
+    // units, so they scale with it): their transform animations run on the
+    // compositor instead of repainting the drawing every frame.
+    let at = |v: f64| v * 100.0 / layout::WIDTH;
     view! {
-        <svg class="floorplan" viewBox=view_box role="img" aria-label="Floor plan: devices, router, queues and consumers" data-testid="floorplan">
-            {rooms()}
-            <Router />
-            <QueueColumn sim=sim layout=layout />
-            <For each=move || layout.get().devices key=|d| d.0.clone() let:d>
-                <DeviceCard sim=sim id=d.0 x=d.1 y=d.2 />
-            </For>
-            <g class="dots" aria-hidden="true">
-                <For each=move || dots.get() key=|d| d.key let:d>
-                    <circle class=d.class cx=d.from.0 cy=d.from.1 r="4.5"
-                        style=format!("--dx:{:.1}px;--dy:{:.1}px", d.to.0 - d.from.0, d.to.1 - d.from.1) />
+        <div class="plan">
+            <svg class="floorplan" viewBox=view_box role="img" aria-label="Floor plan: devices, router, queues and consumers" data-testid="floorplan">
+                {rooms()}
+                <Router />
+                <QueueColumn sim=sim layout=layout />
+                <For each=move || layout.get().devices key=|d| (d.0.clone(), d.1.to_bits(), d.2.to_bits(), d.3.to_bits()) let:d>
+                    <DeviceCard sim=sim id=d.0 x=d.1 y=d.2 scale=d.3 />
                 </For>
-            </g>
-        </svg>
+            </svg>
+            <div class="dots" aria-hidden="true">
+                <For each=move || dots.get() key=|d| d.key let:d>
+                    <span class=d.class style=format!("left:{:.2}cqw;top:{:.2}cqw;--dx:{:.2}cqw;--dy:{:.2}cqw",
+                        at(d.from.0), at(d.from.1), at(d.to.0 - d.from.0), at(d.to.1 - d.from.1)) />
+                </For>
+            </div>
+        </div>
     }
 }
 
@@ -110,81 +115,108 @@ fn Router() -> impl IntoView {
 /// The queues as rows: name and a bar of ready (solid) and unacked (light).
 #[component]
 fn QueueColumn(sim: SimHandle, layout: Memo<Layout>) -> impl IntoView {
-    let depths = Memo::new(move |_| {
-        sim.read(|s| {
-            s.stats().queues.into_iter().map(|q| (q.name, q.ready, q.unacked, q.consumers)).collect::<Vec<_>>()
-        })
-    });
     let rows = move || {
         let l = layout.get();
-        depths
-            .get()
-            .into_iter()
-            .filter_map(|(name, ready, unacked, consumers)| {
-                let y = l.queues.iter().find(|(q, _)| *q == name)?.1;
-                Some((name, y, l.row_h, ready, unacked, consumers))
-            })
-            .collect::<Vec<_>>()
+        l.queues.into_iter().map(|(name, y)| (name, y, l.row_h)).collect::<Vec<_>>()
     };
     view! {
         <g class="queue-column">
             <text x=QUEUE_X.0 y="8" class="column-label">"Queues"</text>
             <text x=CONSUMER_X y="8" class="column-label middle">"Consumers"</text>
-            {move || rows().into_iter().map(|(name, y, h, ready, unacked, consumers)| {
-                let scale = |n: u64| (n.min(40) as f64) * 2.0;
-                let bar_y = y + h - 7.0;
-                view! {
-                    <g class="queue-row">
-                        <rect x=QUEUE_X.0 y=y + 1.0 width=QUEUE_X.1 height=h - 2.0 rx="5" class="queue-box" />
-                        <text x=QUEUE_X.0 + 8.0 y=y + h / 2.0 - 1.0 class="queue-label">{name.clone()}</text>
-                        <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=y + h / 2.0 - 1.0 class="queue-depth">{format!("{ready}·{unacked}")}</text>
-                        <rect x=QUEUE_X.0 + 8.0 y=bar_y width=scale(ready) height="3" class="bar-ready" />
-                        <rect x=QUEUE_X.0 + 8.0 + scale(ready) y=bar_y width=scale(unacked) height="3" class="bar-unacked" />
-                        <circle cx=CONSUMER_X cy=y + h / 2.0 r={if consumers > 0 { 7.0 } else { 3.0 }} class="consumer-node" />
-                        <text x=CONSUMER_X + 12.0 y=y + h / 2.0 + 4.0 class="consumer-count">{(consumers > 0).then(|| format!("×{consumers}"))}</text>
-                    </g>
-                }
-            }).collect_view()}
+            <For each=rows key=|r| (r.0.clone(), r.1.to_bits(), r.2.to_bits()) let:r>
+                <QueueRow sim=sim name=r.0 y=r.1 h=r.2 />
+            </For>
+        </g>
+    }
+}
+
+/// One queue row, redrawn only when its depth or consumer count changes.
+#[component]
+fn QueueRow(sim: SimHandle, name: String, y: f64, h: f64) -> impl IntoView {
+    let depth = Memo::new({
+        let name = name.clone();
+        move |_| sim.read(|s| s.queue_depth(&name))
+    });
+    let scale = |n: u64| (n.min(40) as f64) * 2.0;
+    let (ready, unacked, consumers) = (move || depth.get().0, move || depth.get().1, move || depth.get().2);
+    let (mid, bar_y) = (y + h / 2.0, y + h - 7.0);
+    view! {
+        <g class="queue-row">
+            <rect x=QUEUE_X.0 y=y + 1.0 width=QUEUE_X.1 height=h - 2.0 rx="5" class="queue-box" />
+            <text x=QUEUE_X.0 + 8.0 y=mid - 1.0 class="queue-label">{name}</text>
+            <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=mid - 1.0 class="queue-depth">{move || format!("{}·{}", ready(), unacked())}</text>
+            <rect x=QUEUE_X.0 + 8.0 y=bar_y width=move || scale(ready()) height="3" class="bar-ready" />
+            <rect x=move || QUEUE_X.0 + 8.0 + scale(ready()) y=bar_y width=move || scale(unacked()) height="3" class="bar-unacked" />
+            <circle cx=CONSUMER_X cy=mid r={move || if consumers() > 0 { "7" } else { "3" }} class="consumer-node" />
+            <text x=CONSUMER_X + 12.0 y=mid + 4.0 class="consumer-count">{move || (consumers() > 0).then(|| format!("×{}", consumers()))}</text>
         </g>
     }
 }
 
 /// One device: icon, name, state from its retained message, online, pulse.
+/// It redraws only when its own device changes (see [`SimHandle::card`]).
 #[component]
-pub fn DeviceCard(sim: SimHandle, id: String, x: f64, y: f64) -> impl IntoView {
-    let card = Memo::new({
-        let id = id.clone();
-        move |_| sim.read(|s| s.device(&id).ok().map(|d| (d.clone(), pulsing(&d, s.now()))))
-    });
-    let get =
-        move |f: fn(&DeviceView) -> String| move || card.with(|c| c.as_ref().map(|(d, _)| f(d)).unwrap_or_default());
-    let class = move || {
-        card.with(|c| match c {
-            Some((d, pulse)) => format!(
-                "device{}{}{}",
-                if d.online { "" } else { " offline" },
-                if *pulse { " pulse" } else { "" },
-                if d.alert() { " alert" } else { "" }
-            ),
-            None => "device".into(),
-        })
+pub fn DeviceCard(
+    sim: SimHandle,
+    id: String,
+    x: f64,
+    y: f64,
+    /// Size against a full card (crowded rooms shrink their cards).
+    #[prop(default = 1.0)]
+    scale: f64,
+) -> impl IntoView {
+    let card = sim.card(&id);
+    let get = {
+        let card = card.clone();
+        move |f: fn(&Card) -> String| {
+            let card = card.clone();
+            move || card.with(|c| c.as_ref().map(f).unwrap_or_default())
+        }
     };
-    let kind = card.with_untracked(|c| c.as_ref().map(|(d, _)| d.kind));
+    let class = {
+        let card = card.clone();
+        move || {
+            card.with(|c| match c {
+                Some(c) => {
+                    let flag = |on: bool, name: &'static str| if on { name } else { "" };
+                    format!(
+                        "device{}{}{}",
+                        flag(!c.online, " offline"),
+                        flag(c.pulse, " pulse"),
+                        flag(c.alert, " alert")
+                    )
+                }
+                None => "device".into(),
+            })
+        }
+    };
+    let transform =
+        if scale == 1.0 { format!("translate({x},{y})") } else { format!("translate({x},{y}) scale({scale})") };
+    if scale < TILE_SCALE {
+        // Too small to read: a tile coloured by its state, named on hover.
+        let title = get(|c| format!("{}: {}{}", c.name, c.summary, if c.online { "" } else { " (offline)" }));
+        let class = move || format!("{} tile", class());
+        return view! {
+            <g class=class data-testid="device-card" data-device=id transform=transform>
+                <rect class="card" width=CARD.0 height=CARD.1 rx="9" />
+                <title>{title}</title>
+            </g>
+        }
+        .into_any();
+    }
+    let kind = card.with_untracked(|c| c.as_ref().map(|c| c.kind));
     view! {
-        <g class=class data-testid="device-card" data-device=id transform=format!("translate({x},{y})")>
+        <g class=class data-testid="device-card" data-device=id transform=transform>
             <rect class="pulse-ring" x="-3" y="-3" width=CARD.0 + 6.0 height=CARD.1 + 6.0 rx="11" />
             <rect class="card" width=CARD.0 height=CARD.1 rx="9" />
             <g transform="translate(9,10)" class="icon-box">{kind.map(device_icon)}</g>
-            <text x="40" y="22" class="device-name" data-testid="device-name">{get(|d| d.name.clone())}</text>
-            <text x="40" y="41" class="device-state" data-testid="device-state">{get(DeviceView::summary)}</text>
+            <text x="40" y="22" class="device-name" data-testid="device-name">{get(|c| c.name.clone())}</text>
+            <text x="40" y="41" class="device-state" data-testid="device-state">{get(|c| c.summary.clone())}</text>
             <circle cx="44" cy="53" r="3.5" class="online-dot" />
             <text x="52" y="57" class="device-online" data-testid="device-online">
-                {get(|d| if d.online { "online".into() } else { "offline (last will)".into() })}
+                {get(|c| if c.online { "online".into() } else { "offline (last will)".into() })}
             </text>
         </g>
     }
-}
-
-fn pulsing(d: &DeviceView, now: u64) -> bool {
-    d.last_activity_ms.is_some_and(|t| now.saturating_sub(t) < PULSE_MS)
+    .into_any()
 }

@@ -2,22 +2,73 @@
 //!
 //! [`SimHandle`] owns a [`Simulation`] (in local storage: it is not `Send`)
 //! and a frame counter that views track, so a view re-reads the simulation
-//! exactly when time moved or a control changed it. Controls go through
-//! [`SimHandle::act`], which also keeps the URL hash in step with the
-//! settings, so a copied link reproduces the set-up.
+//! exactly when time moved or a control changed it. Device cards are finer:
+//! each has a signal of its own, set only when the simulation says that
+//! device changed, so a frame redraws the few cards that moved, not all of
+//! them; the layout signal moves only when devices or queues come or go.
+//! Controls go through [`SimHandle::act`], which also keeps the URL hash in
+//! step with the settings, so a copied link reproduces the set-up.
+
+use std::collections::BTreeMap;
 
 use home_sim::hash::Settings;
-use home_sim::{Scenario, SimError, Simulation};
+use home_sim::{DeviceKind, DeviceView, Scenario, SimError, Simulation};
 use leptos::prelude::*;
 
 /// The seed used when the page opens without a hash.
 pub const DEFAULT_SEED: u64 = 42;
 /// Frames between two refreshes of the slow views.
 const SLOW_FRAMES: u64 = 8;
-/// Devices per extra frame between redraws: the home redraws every frame, a
-/// 200-device stress scene every fifth (the simulation still steps every
-/// frame), which keeps the page at 60 fps.
-const DEVICES_PER_SKIP: usize = 50;
+/// Devices per extra frame between two refreshes of the numbers and queues:
+/// the home refreshes them every frame, a 200-device scene every third
+/// (its cards, dots and clock still move every frame).
+const DEVICES_PER_SKIP: usize = 100;
+/// A card pulses this long (virtual ms) after its device sent or received.
+const PULSE_MS: u64 = 600;
+
+/// What a device card shows, ready to draw (no JSON parsing in the view).
+#[derive(Clone, PartialEq)]
+pub struct Card {
+    /// Name for people.
+    pub name: String,
+    /// Kind, for the icon.
+    pub kind: DeviceKind,
+    /// Its state in a few words.
+    pub summary: String,
+    /// Online according to its retained status.
+    pub online: bool,
+    /// A state a person should notice.
+    pub alert: bool,
+    /// It sent or received a message in the last [`PULSE_MS`] (virtual).
+    pub pulse: bool,
+}
+
+impl Card {
+    fn new(d: &DeviceView, now: u64) -> Self {
+        Self {
+            name: d.name.clone(),
+            kind: d.kind,
+            summary: d.summary(),
+            online: d.online,
+            alert: d.alert(),
+            pulse: now < pulse_until(d),
+        }
+    }
+}
+
+/// When a device's pulse ends (0: it never pulsed).
+fn pulse_until(d: &DeviceView) -> u64 {
+    d.last_activity_ms.map_or(0, |t| t + PULSE_MS)
+}
+
+/// Every mounted card's signal, and how far the simulation's changes were read.
+#[derive(Default)]
+struct Cards {
+    /// Device id → (card, when its pulse ends).
+    list: BTreeMap<String, (ArcRwSignal<Option<Card>>, u64)>,
+    seen: u64,
+    layout_seen: u64,
+}
 
 /// A cheap, copyable handle to the running simulation.
 #[derive(Clone, Copy)]
@@ -25,8 +76,10 @@ pub struct SimHandle {
     sim: StoredValue<Simulation, LocalStorage>,
     frame: RwSignal<u64>,
     slow: RwSignal<u64>,
-    steps: StoredValue<u64>,
-    redraw_every: u64,
+    layout: RwSignal<u64>,
+    cards: StoredValue<Cards, LocalStorage>,
+    frames: StoredValue<u64>,
+    refresh_every: u64,
     /// The last control that failed, as a sentence.
     pub error: RwSignal<Option<String>>,
     sync_hash: bool,
@@ -35,15 +88,16 @@ pub struct SimHandle {
 impl SimHandle {
     /// Wraps `sim`; with `sync_hash` the URL hash follows its settings.
     pub fn new(sim: Simulation, sync_hash: bool) -> Self {
-        let (frame, slow) = (RwSignal::new(0u64), RwSignal::new(0u64));
-        let redraw_every = 1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64;
-        let steps = StoredValue::new(0);
+        let cards = Cards { seen: sim.device_epoch(), layout_seen: sim.layout_version(), ..Cards::default() };
+        let refresh_every = 1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64;
         Self {
+            frames: StoredValue::new(0),
+            refresh_every,
             sim: StoredValue::new_local(sim),
-            frame,
-            slow,
-            steps,
-            redraw_every,
+            frame: RwSignal::new(0),
+            slow: RwSignal::new(0),
+            layout: RwSignal::new(0),
+            cards: StoredValue::new_local(cards),
             error: RwSignal::new(None),
             sync_hash,
         }
@@ -79,16 +133,24 @@ impl SimHandle {
         handle
     }
 
-    /// Reads the simulation, re-running the caller whenever it changes.
+    /// Reads the simulation, re-running the caller whenever it changes
+    /// (every frame; every few frames in scenes with hundreds of devices).
     pub fn read<T>(&self, f: impl FnOnce(&Simulation) -> T) -> T {
         self.frame.track();
         self.sim.with_value(f)
     }
 
     /// Reads, re-running the caller at most every few frames (for costly
-    /// views: the log, lesson checks). A control still counts as a frame.
+    /// views: the log, lesson checks, charts). A control still counts as a frame.
     pub fn read_slow<T>(&self, f: impl FnOnce(&Simulation) -> T) -> T {
         self.slow.track();
+        self.sim.with_value(f)
+    }
+
+    /// Reads, re-running the caller only when devices or queues come or go
+    /// (the drawing's layout, the lists of queues).
+    pub fn read_layout<T>(&self, f: impl FnOnce(&Simulation) -> T) -> T {
+        self.layout.track();
         self.sim.with_value(f)
     }
 
@@ -97,20 +159,32 @@ impl SimHandle {
         self.sim.with_value(f)
     }
 
-    /// Advances by `real_ms` of wall time at the clock's speed; redraws
-    /// every frame, or every few frames in scenes with many devices.
+    /// Device `id`'s card: set only when that device changes, `None` once
+    /// it is removed.
+    pub fn card(&self, id: &str) -> ArcRwSignal<Option<Card>> {
+        if let Some(Some(card)) = self.cards.try_with_value(|c| c.list.get(id).map(|e| e.0.clone())) {
+            return card;
+        }
+        let (view, now) = self.peek(|s| (s.device(id).ok(), s.now()));
+        let until = view.as_ref().map_or(0, pulse_until);
+        let card = ArcRwSignal::new(view.map(|d| Card::new(&d, now)));
+        self.cards.update_value(|c| {
+            c.list.insert(id.to_string(), (card.clone(), until));
+        });
+        card
+    }
+
+    /// Advances by `real_ms` of wall time at the clock's speed, then redraws.
     pub fn step(&self, real_ms: f64) {
         self.sim.update_value(|s| s.step(real_ms));
-        let steps = self.steps.try_update_value(|n| {
+        let n = self.frames.try_update_value(|n| {
             *n += 1;
             *n
         });
-        if !steps.unwrap_or(0).is_multiple_of(self.redraw_every) {
-            return;
-        }
-        self.frame.update(|f| *f += 1);
-        if self.frame.get_untracked().is_multiple_of(SLOW_FRAMES) {
-            self.slow.update(|s| *s += 1);
+        if n.unwrap_or(0).is_multiple_of(self.refresh_every) {
+            self.redraw(false);
+        } else {
+            self.sync_cards();
         }
     }
 
@@ -118,8 +192,7 @@ impl SimHandle {
     /// Redraws and rewrites the URL hash either way.
     pub fn act<T>(&self, f: impl FnOnce(&mut Simulation) -> Result<T, SimError>) -> Option<T> {
         let result = self.sim.try_update_value(f);
-        self.frame.update(|f| *f += 1);
-        self.slow.update(|s| *s += 1);
+        self.redraw(true);
         self.write_hash();
         match result {
             Some(Ok(value)) => {
@@ -132,6 +205,66 @@ impl SimHandle {
             }
             None => None,
         }
+    }
+
+    /// Tells the views what changed: the cards of devices that changed or
+    /// stopped pulsing, the layout if devices or queues came or went, the
+    /// frame (cheap views re-read), and now and then the slow views.
+    fn redraw(&self, slow_too: bool) {
+        self.sync_cards();
+        self.frame.update(|f| *f += 1);
+        if slow_too || self.frame.get_untracked().is_multiple_of(SLOW_FRAMES) {
+            self.slow.update(|s| *s += 1);
+        }
+    }
+
+    fn sync_cards(&self) {
+        let seen = self.cards.with_value(|c| c.seen);
+        let Some((epoch, layout, now, changed)) = self.sim.try_with_value(|s| {
+            let changed = if seen == s.device_epoch() { Vec::new() } else { s.devices_since(seen) };
+            (s.device_epoch(), s.layout_version(), s.now(), changed)
+        }) else {
+            return;
+        };
+        let relayout = self.cards.try_update_value(|c| {
+            c.seen = epoch;
+            for d in changed {
+                if let Some((card, until)) = c.list.get_mut(&d.id) {
+                    *until = pulse_until(&d);
+                    card.set(Some(Card::new(&d, now)));
+                }
+            }
+            for (card, until) in c.list.values_mut() {
+                if *until != 0 && now >= *until {
+                    *until = 0;
+                    card.update(|c| {
+                        if let Some(c) = c.as_mut() {
+                            c.pulse = false;
+                        }
+                    });
+                }
+            }
+            std::mem::replace(&mut c.layout_seen, layout) != layout
+        });
+        if relayout == Some(true) {
+            self.forget_removed_cards();
+            self.layout.update(|l| *l += 1);
+        }
+    }
+
+    /// Cards of removed devices go blank and leave the registry.
+    fn forget_removed_cards(&self) {
+        self.sim.with_value(|s| {
+            self.cards.update_value(|c| {
+                c.list.retain(|id, (card, _)| {
+                    let keep = s.device(id).is_ok();
+                    if !keep {
+                        card.set(None);
+                    }
+                    keep
+                });
+            });
+        });
     }
 
     fn write_hash(&self) {

@@ -27,28 +27,54 @@ pub fn room_x(index: usize) -> f64 {
     10.0 + index as f64 * (ROOM_W + 6.0)
 }
 
+/// Room height left for cards, under the room's label.
+const ROOM_INNER_H: f64 = HEIGHT - 24.0 - 36.0;
+/// Space between cards (at full size).
+const GAP: (f64, f64) = (8.0, 18.0);
+
 /// Positions of everything that can send or receive.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Layout {
-    /// Device id → card's top-left corner.
-    pub devices: Vec<(String, f64, f64)>,
+    /// Device id → card's top-left corner and scale (1 = full size; rooms
+    /// with more cards than fit shrink them into a grid).
+    pub devices: Vec<(String, f64, f64, f64)>,
     /// Queue name → row's top, with the row height.
     pub queues: Vec<(String, f64)>,
     /// Height of one queue row.
     pub row_h: f64,
 }
 
+/// The biggest scale (≤ 1) and column count at which `n` cards fit a room.
+pub fn fit(n: usize) -> (f64, usize) {
+    let (w, h) = (CARD.0 + GAP.0, CARD.1 + GAP.1);
+    (1..=n.max(1))
+        .map(|cols| {
+            let rows = n.div_ceil(cols).max(1) as f64;
+            let scale = (ROOM_W - 16.0 + GAP.0) / (cols as f64 * w);
+            let scale = scale.min((ROOM_INNER_H + GAP.1) / (rows * h)).min(1.0);
+            (scale, cols)
+        })
+        .fold((0.0, 1), |best, c| if c.0 > best.0 { c } else { best })
+}
+
 impl Layout {
-    /// Places `devices` in their rooms (others in the last room) and `queues` down the column.
+    /// Places `devices` in their rooms (others in the last room), in a grid
+    /// of smaller cards when a room is crowded, and `queues` down the column.
     pub fn new(devices: &[DeviceView], queues: &[String]) -> Self {
+        let room_of = |d: &DeviceView| ROOMS.iter().position(|(id, _)| *id == d.room).unwrap_or(ROOMS.len() - 1);
+        let mut count = [0usize; ROOMS.len()];
+        devices.iter().for_each(|d| count[room_of(d)] += 1);
+        let grids = count.map(fit);
         let mut per_room = [0usize; ROOMS.len()];
         let devices = devices
             .iter()
             .map(|d| {
-                let room = ROOMS.iter().position(|(id, _)| *id == d.room).unwrap_or(ROOMS.len() - 1);
-                let slot = per_room[room];
+                let room = room_of(d);
+                let (slot, (scale, cols)) = (per_room[room], grids[room]);
                 per_room[room] += 1;
-                (d.id.clone(), room_x(room) + 8.0, 48.0 + slot as f64 * (CARD.1 + 18.0))
+                let (col, row) = ((slot % cols) as f64, (slot / cols) as f64);
+                let x = room_x(room) + 8.0 + col * (CARD.0 + GAP.0) * scale;
+                (d.id.clone(), x, 48.0 + row * (CARD.1 + GAP.1) * scale, scale)
             })
             .collect();
         let row_h = ((HEIGHT - 24.0) / queues.len().max(1) as f64).min(30.0);
@@ -58,7 +84,7 @@ impl Layout {
 
     /// A device card's centre.
     pub fn device(&self, id: &str) -> Option<(f64, f64)> {
-        self.devices.iter().find(|(d, ..)| d == id).map(|(_, x, y)| (x + CARD.0 / 2.0, y + CARD.1 / 2.0))
+        self.devices.iter().find(|(d, ..)| d == id).map(|(_, x, y, s)| (x + CARD.0 * s / 2.0, y + CARD.1 * s / 2.0))
     }
 
     fn row(&self, queue: &str) -> Option<f64> {

@@ -2,7 +2,7 @@
 //! the consumers with their prefetch windows (filled slots are unacked
 //! messages), redeliveries marked, and a chart of the last minute.
 
-use home_sim::{AckMode, ConsumerView, MessageChip, QueueView};
+use home_sim::{AckMode, MessageChip, QueueView};
 use leptos::prelude::*;
 
 use crate::charts::QueueChart;
@@ -16,7 +16,7 @@ const SLOTS: usize = 12;
 /// Every queue, as a grid of cards.
 #[component]
 pub fn Queues(sim: SimHandle) -> impl IntoView {
-    let names = Memo::new(move |_| sim.read(|s| s.queue_names()));
+    let names = Memo::new(move |_| sim.read_layout(|s| s.queue_names()));
     view! {
         <div class="queue-grid">
             <For each=move || names.get() key=|n| n.clone() let:name>
@@ -57,8 +57,10 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
                 {move || queue.with(|q| q.as_ref().is_some_and(|q| q.ready_total == 0)).then(|| view! { <span class="fifo-empty">"empty"</span> })}
             </div>
             <ul class="consumers">
-                {move || queue.with(|q| q.as_ref().map(|q| q.consumers.clone()).unwrap_or_default())
-                    .into_iter().map(|c| consumer(sim, c)).collect_view()}
+                <For each=move || queue.with(|q| q.as_ref().map(|q| q.consumers.iter().map(|c| (c.consumer, c.settings.prefetch)).collect()).unwrap_or_else(Vec::new))
+                    key=|c| *c let:c>
+                    <ConsumerRow sim=sim queue=queue consumer=c.0 />
+                </For>
             </ul>
             <QueueChart sim=sim name=chart_name />
         </article>
@@ -111,19 +113,44 @@ fn chip(c: MessageChip) -> impl IntoView {
     }
 }
 
-fn consumer(sim: SimHandle, c: ConsumerView) -> impl IntoView {
-    let s = c.settings;
-    let ack = if s.ack == AckMode::Manual { "manual ack" } else { "auto ack" };
-    let prefetch = s.prefetch as usize;
+/// One consumer: its prefetch window (filled slots are unacked messages),
+/// settings and a crash button. Keyed by consumer, it redraws only what changed.
+#[component]
+fn ConsumerRow(sim: SimHandle, queue: Memo<Option<QueueView>>, consumer: u64) -> impl IntoView {
+    let row = Memo::new(move |_| {
+        queue.with(|q| q.as_ref().and_then(|q| q.consumers.iter().find(|c| c.consumer == consumer).cloned()))
+    });
+    let Some(first) = row.get_untracked() else { return ().into_any() };
+    let prefetch = first.settings.prefetch as usize;
+    let slot = move |i: usize| move || row.with(|c| c.as_ref().and_then(|c| c.unacked.get(i).copied()));
     let slots = (0..prefetch.min(SLOTS))
-        .map(|i| match c.unacked.get(i) {
-            Some((id, true)) => view! { <span class="slot full redelivered" data-testid="slot-redelivered" title=format!("#{id} redelivered")></span> },
-            Some((id, false)) => view! { <span class="slot full" data-testid="slot" title=format!("#{id}")></span> },
-            None => view! { <span class="slot" data-testid="slot" title="free".to_string()></span> },
+        .map(|i| {
+            let class = move || match slot(i)() {
+                Some((_, true)) => "slot full redelivered",
+                Some(_) => "slot full",
+                None => "slot",
+            };
+            let testid = move || if slot(i)().is_some_and(|s| s.1) { "slot-redelivered" } else { "slot" };
+            let title = move || {
+                slot(i)()
+                    .map_or("free".into(), |(id, again)| format!("#{id}{}", if again { " redelivered" } else { "" }))
+            };
+            view! { <span class=class data-testid=testid title=title></span> }
         })
         .collect_view();
-    let overflow = (prefetch > SLOTS).then(|| format!("{}/{prefetch}", c.unacked.len()));
-    let worker = c.worker;
+    let overflow = move || {
+        (prefetch > SLOTS).then(|| format!("{}/{prefetch}", row.with(|c| c.as_ref().map_or(0, |c| c.unacked.len()))))
+    };
+    let settings = move || {
+        row.with(|c| {
+            c.as_ref().map(|c| {
+                let s = c.settings;
+                let ack = if s.ack == AckMode::Manual { "manual ack" } else { "auto ack" };
+                format!("prefetch {} · {ack} · {} ms", s.prefetch, s.processing_ms)
+            })
+        })
+    };
+    let worker = first.worker;
     let crash = move |_| {
         if let Some(id) = worker {
             sim.act(|sim| sim.crash_consumer(id));
@@ -131,12 +158,13 @@ fn consumer(sim: SimHandle, c: ConsumerView) -> impl IntoView {
     };
     view! {
         <li class="consumer" data-testid="consumer">
-            <span class="consumer-label">{c.label.clone()}</span>
+            <span class="consumer-label">{first.label}</span>
             <span class="window" title="Prefetch window: filled slots are unacked messages">{slots}{overflow}</span>
-            <span class="consumer-settings">{format!("prefetch {} · {ack} · {} ms", s.prefetch, s.processing_ms)}</span>
+            <span class="consumer-settings">{settings}</span>
             {worker.map(|_| view! {
                 <button class="small danger" data-testid="crash" on:click=crash title="Drop its connection without goodbye">"Crash"</button>
             })}
         </li>
     }
+    .into_any()
 }

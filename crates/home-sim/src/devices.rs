@@ -135,6 +135,8 @@ pub(crate) struct Device {
     /// How it consumes commands (kept across reconnects).
     pub consumer: ConsumerSettings,
     pub published: u64,
+    /// The simulation's change stamp when it last changed (see `Simulation::touch`).
+    pub version: u64,
 }
 
 impl Device {
@@ -150,6 +152,7 @@ impl Device {
             worker: None,
             consumer,
             published: 0,
+            version: 0,
         }
     }
 

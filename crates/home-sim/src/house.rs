@@ -9,6 +9,7 @@ use crate::simulation::Simulation;
 use crate::workers::{Role, Worker, WorkerId};
 use queue_core::protocol::{ClientFrame, Will};
 use queue_core::{ConnId, QueueOptions};
+use std::sync::Arc;
 
 impl Simulation {
     /// Adds a device and brings it online: it connects with a last will
@@ -22,11 +23,17 @@ impl Simulation {
         check_rate(spec.rate)?;
         let mut device = Device::new(spec, &mut self.rng);
         device.consumer = self.scenario.device_consumer;
+        let (id, spec) = (Arc::<str>::from(device.spec.id.as_str()), &device.spec);
+        for topic in [spec.status_topic(), spec.state_topic()] {
+            self.device_topics.insert(topic.into(), id.clone());
+        }
         self.devices.push(device);
+        self.relayout();
         let i = self.devices.len() - 1;
         let started = self.start_device(i);
         if started.is_err() {
             self.devices.pop();
+            self.device_topics.retain(|_, owner| *owner != id);
         }
         started
     }
@@ -46,6 +53,8 @@ impl Simulation {
             self.device_queues.remove(spec.id.as_str());
         }
         self.devices.remove(i);
+        self.device_topics.retain(|_, owner| **owner != *spec.id);
+        self.relayout();
         self.note(LogKind::Device, Some(&spec.id), format!("{} was removed from the house", spec.name));
         Ok(())
     }
@@ -80,6 +89,7 @@ impl Simulation {
         check_rate(rate)?;
         let i = self.device_index(id)?;
         self.devices[i].spec.rate = rate;
+        self.touch(i);
         let now = self.now();
         self.devices[i].schedule(now, &mut self.rng);
         Ok(())
@@ -185,6 +195,7 @@ impl Simulation {
             Will { topic: spec.status_topic(), payload: "offline".into(), retain: true, headers: Default::default() };
         let conn = self.open_conn(&spec.id, Some(&spec.id), Some(will))?;
         self.devices[i].conn = Some(conn);
+        self.touch(i);
         self.device_publish(i, spec.status_topic(), "online".into(), true);
         let state = self.devices[i].state.to_string();
         self.device_publish(i, spec.state_topic(), state, true);
@@ -209,6 +220,7 @@ impl Simulation {
         if let Some(conn) = self.devices[i].conn.take() {
             self.close_conn(conn, clean);
         }
+        self.touch(i);
         self.devices[i].next_publish_at = u64::MAX;
     }
 

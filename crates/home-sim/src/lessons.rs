@@ -94,6 +94,9 @@ static LESSONS: [Lesson; 6] = [
 ];
 
 fn routed_by_wildcard(sim: &Simulation) -> bool {
+    if sim.facts().user_publishes.is_empty() {
+        return false;
+    }
     let wildcard: Vec<String> = sim
         .stats()
         .queues

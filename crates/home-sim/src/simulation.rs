@@ -65,6 +65,12 @@ pub struct Simulation {
     pub(crate) facts: Facts,
     /// Policies the learner set, by queue (for the URL hash).
     pub(crate) policies: BTreeMap<String, crate::controls::QueuePolicy>,
+    /// Counts device changes: each change stamps the device with the next value.
+    epoch: u64,
+    /// Bumped when a device or a queue comes or goes.
+    layout_version: u64,
+    /// Status and state topics → the device that owns them.
+    pub(crate) device_topics: BTreeMap<Arc<str>, Arc<str>>,
     next_conn: ConnId,
     pub(crate) next_worker: WorkerId,
     next_request: u64,
@@ -96,6 +102,9 @@ impl Simulation {
             flights: Flights::default(),
             facts: Facts::default(),
             policies: BTreeMap::new(),
+            epoch: 0,
+            layout_version: 0,
+            device_topics: BTreeMap::new(),
             next_conn: 1,
             next_worker: 1,
             next_request: 1,
@@ -200,10 +209,33 @@ impl Simulation {
         self.devices.iter().any(|d| d.spec.kind == crate::devices::DeviceKind::Thermostat && d.state["heating"] == true)
     }
 
+    /// Stamps device `i` as changed (its card needs redrawing).
+    pub(crate) fn touch(&mut self, i: usize) {
+        self.epoch += 1;
+        self.devices[i].version = self.epoch;
+    }
+
+    /// Devices or queues came or went: the drawing's layout changes.
+    pub(crate) fn relayout(&mut self) {
+        self.layout_version += 1;
+    }
+
+    /// The latest device change stamp: pass it to [`Simulation::devices_since`] next time.
+    pub fn device_epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Changes each time a device or a queue is added or removed, so a page
+    /// recomputes its layout only then.
+    pub fn layout_version(&self) -> u64 {
+        self.layout_version
+    }
+
     /// Publishes from device `i`'s connection and marks it active.
     pub(crate) fn device_publish(&mut self, i: usize, topic: String, payload: String, retain: bool) {
         let Some(conn) = self.devices[i].conn else { return };
         self.devices[i].last_activity = Some(self.now());
+        self.touch(i);
         self.devices[i].published += 1;
         // A device's own topics are valid; a refusal is logged by `on_frame`.
         let _ = self.publish_from(conn, topic, payload, retain);
@@ -323,13 +355,24 @@ impl Simulation {
     fn pulse(&mut self, conn: ConnId) {
         let Some(device) = self.conns.get(&conn).and_then(|c| c.device.clone()) else { return };
         let now = self.now();
-        if let Some(d) = self.devices.iter_mut().find(|d| *d.spec.id == *device) {
-            d.last_activity = Some(now);
+        if let Some(i) = self.devices.iter().position(|d| *d.spec.id == *device) {
+            self.devices[i].last_activity = Some(now);
+            self.touch(i);
         }
     }
 
     fn on_event(&mut self, event: Event) {
         let now = self.now();
+        match &event {
+            Event::Retained { topic, .. } => {
+                let owner = self.device_topics.get(topic).cloned();
+                if let Some(i) = owner.and_then(|id| self.device_index(&id).ok()) {
+                    self.touch(i);
+                }
+            }
+            Event::QueueDeclared { .. } | Event::QueueDeleted { .. } => self.relayout(),
+            _ => {}
+        }
         let cx = self.context(&event);
         self.record_flight(now, &event, &cx);
         self.log.event(now, event, cx);

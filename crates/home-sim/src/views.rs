@@ -137,21 +137,33 @@ impl Simulation {
         self.device_index(id).map(|i| self.device_view(&self.devices[i]))
     }
 
+    /// The cards of the devices changed since stamp `epoch` (see
+    /// [`Simulation::device_epoch`]): what a page redraws each frame.
+    pub fn devices_since(&self, epoch: u64) -> Vec<DeviceView> {
+        self.devices.iter().filter(|d| d.version > epoch).map(|d| self.device_view(d)).collect()
+    }
+
     fn device_view(&self, d: &crate::devices::Device) -> DeviceView {
-        let text = |topic: String| {
-            self.engine.retained().find(|m| *m.topic == *topic).and_then(|m| m.payload.as_str().map(str::to_owned))
-        };
+        let (status_topic, state_topic) = (d.spec.status_topic(), d.spec.state_topic());
+        let (mut status, mut state) = (None, None);
+        for m in self.engine.retained() {
+            if *m.topic == *status_topic {
+                status = m.payload.as_str();
+            } else if *m.topic == *state_topic {
+                state = m.payload.as_str().map(str::to_owned);
+            }
+        }
         DeviceView {
             id: d.spec.id.clone(),
             name: d.spec.name.clone(),
             room: d.spec.room.clone(),
             kind: d.spec.kind,
-            online: text(d.spec.status_topic()).as_deref() == Some("online"),
+            online: status == Some("online"),
             connected: d.conn.is_some(),
-            state: text(d.spec.state_topic()),
+            state,
             last_activity_ms: d.last_activity,
             rate: d.spec.rate,
-            state_topic: d.spec.state_topic(),
+            state_topic,
             consumer: d.worker,
         }
     }
@@ -159,6 +171,12 @@ impl Simulation {
     /// Names of every queue, sorted.
     pub fn queue_names(&self) -> Vec<String> {
         self.engine.stats().queues.into_iter().map(|q| q.name).collect()
+    }
+
+    /// One queue's ready and unacked messages and its consumer count (zeros
+    /// for an unknown queue): what a queue row in the drawing shows.
+    pub fn queue_depth(&self, name: &str) -> (u64, u64, u64) {
+        self.engine.queue_stats(name).map_or((0, 0, 0), |q| (q.ready, q.unacked, q.consumers))
     }
 
     /// One queue with its first `limit` ready messages.

@@ -227,3 +227,17 @@ fn auto_ack_floods_the_consumer_and_step_honours_speed_and_pause() {
     sim.step(1_000.0);
     assert_eq!(sim.now(), 10_000);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn only_changed_devices_are_reported_and_layout_moves_on_add_and_remove() {
+    let mut sim = Simulation::new(Scenario::smart_home(), 9).expect("start");
+    let (epoch, layout) = (sim.device_epoch(), sim.layout_version());
+    sim.cut_off("door-lock").expect("cut off");
+    let changed: Vec<String> = sim.devices_since(epoch).into_iter().map(|d| d.id).collect();
+    assert_eq!(changed, ["door-lock"], "the will marks only the lock");
+    assert!(!sim.devices_since(epoch)[0].online);
+    assert!(sim.devices_since(sim.device_epoch()).is_empty());
+    assert_eq!(sim.layout_version(), layout, "a cut-off device keeps its place");
+    sim.remove_device("door-lock").expect("remove");
+    assert!(sim.layout_version() > layout);
+}
