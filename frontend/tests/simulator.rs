@@ -2,7 +2,7 @@
 //! hand-driven simulation (no frame loop, no URL hash, no broker).
 #![cfg(target_arch = "wasm32")]
 
-use frontend::{DeviceCard, Lessons, QueueCard, SimHandle};
+use frontend::{Controls, DeviceCard, FloorPlan, Lessons, QueueCard, SimHandle};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::tick;
@@ -109,4 +109,51 @@ async fn a_lessons_check_marks_it_done_when_the_learner_does_the_task() {
     sim.act(|s| s.reconnect("hall-light"));
     settle().await;
     assert_eq!(texts(&root, will), ["✓ done"]);
+}
+
+/// Picks `value` in the `<select>` matching `css`, as a person would.
+fn choose(root: &Element, css: &str, value: &str) {
+    let select = root.query_selector(css).expect("selector").expect("the select");
+    js_sys::Reflect::set(&select, &"value".into(), &value.into()).expect("set its value");
+    for kind in ["input", "change"] {
+        select.dispatch_event(&web_sys::Event::new(kind).expect("an event")).expect("dispatch");
+    }
+}
+
+fn click(root: &Element, css: &str) {
+    root.query_selector(css).expect("selector").expect("the button").unchecked_into::<HtmlElement>().click();
+}
+
+#[wasm_bindgen_test]
+async fn a_device_added_from_the_controls_joins_the_plan_online_and_can_be_removed() {
+    let root = fresh_root();
+    let sim = SimHandle::home(11);
+    advance(sim, 500);
+    let _mounted = mount_to(root.clone(), move || view! { <FloorPlan sim=sim /><Controls sim=sim /> });
+    settle().await;
+    let new_card = "[data-device=kitchen-light-2]";
+    assert!(root.query_selector(new_card).expect("selector").is_none());
+
+    choose(&root, "[data-testid=new-device-kind]", "light");
+    choose(&root, "[data-testid=new-device-room]", "kitchen");
+    click(&root, "[data-testid=add-device]");
+    advance(sim, 1_000);
+    settle().await;
+    assert_eq!(texts(&root, &format!("{new_card} [data-testid=device-name]")), ["Kitchen light 2"]);
+    assert_eq!(texts(&root, &format!("{new_card} [data-testid=device-state]")), ["Off"], "its retained state");
+    assert_eq!(texts(&root, &format!("{new_card} [data-testid=device-online]")), ["online"]);
+    let will = sim.peek(|s| s.devices().into_iter().find(|d| d.id == "kitchen-light-2").map(|d| d.connected));
+    assert_eq!(will, Some(true));
+    // It obeys commands on its own topic.
+    sim.act(|s| s.publish("home/kitchen/light-2/set", r#"{"on":true}"#, false));
+    advance(sim, 1_000);
+    settle().await;
+    assert_eq!(texts(&root, &format!("{new_card} [data-testid=device-state]")), ["On · 80%"]);
+
+    // The new device is the chosen one: remove it.
+    click(&root, "[data-testid=remove-device]");
+    settle().await;
+    assert!(root.query_selector(new_card).expect("selector").is_none(), "its card left the plan");
+    assert!(sim.peek(|s| s.device("kitchen-light-2").is_err()));
+    assert_eq!(texts(&root, "[data-testid=device-card]").len(), 11, "the house's own devices stay");
 }
