@@ -166,6 +166,7 @@ fn the_link_says_what_it_does_and_backs_off() {
     assert_eq!(http_base("wss://example.org:8443/ws"), "https://example.org:8443");
     assert_eq!(http_base("ws://127.0.0.1:8080/ws"), "http://127.0.0.1:8080");
     assert_eq!(format_rate(Some(2.25)), "2.2");
+    assert_eq!((format_rate(Some(9.96)), format_rate(Some(9.94))), ("10".into(), "9.9".into()), "never 10.0");
 }
 
 #[wasm_bindgen_test]

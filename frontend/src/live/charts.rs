@@ -9,7 +9,7 @@ use super::state::Sample;
 use crate::charts::points;
 
 /// What one queue's chart draws: polyline points per series and the peak.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Lines {
     name: String,
     series: [String; 4],
@@ -38,11 +38,7 @@ pub fn LiveCharts(session: Session) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    view! {
-        <div class="live-charts">
-            <For each=charts key=Lines::clone children=chart />
-        </div>
-    }
+    view! { <div class="live-charts">{move || charts().into_iter().map(chart).collect_view()}</div> }
 }
 
 fn chart(lines: Lines) -> impl IntoView {

@@ -64,12 +64,11 @@ pub fn Live() -> impl IntoView {
             session.state.with_value(|s| s.queues.clone())
         })
     };
-    let has_stats = {
-        move || {
-            session.version.track();
-            session.state.with_value(|s| s.has_stats)
-        }
-    };
+    // A memo, so the table is only replaced when this flips.
+    let has_stats = Memo::new(move |_| {
+        session.version.track();
+        session.state.with_value(|s| s.has_stats)
+    });
     view! {
         <div class="live">
             <section class="panel live-head">
@@ -88,10 +87,11 @@ pub fn Live() -> impl IntoView {
             <div class="live-grid">
                 <section class="panel" aria-labelledby="live-queues-h">
                     <h2 id="live-queues-h">"Queues"</h2>
-                    <Show when=has_stats fallback=no_list_yet>
-                        <QueueTable queues=queues />
-                        <LiveCharts session=session />
-                    </Show>
+                    {move || if has_stats.get() {
+                        view! { <QueueTable queues=queues /><LiveCharts session=session /> }.into_any()
+                    } else {
+                        no_list_yet().into_any()
+                    }}
                 </section>
                 <section class="panel" aria-labelledby="live-devices-h">
                     <h2 id="live-devices-h">"Devices " <small>"retained state of home/#"</small></h2>

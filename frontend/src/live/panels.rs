@@ -43,14 +43,22 @@ pub fn Devices(session: Session) -> impl IntoView {
         session.version.track();
         session.state.with_value(|s| group(&s.devices))
     };
-    view! {
-        <Show when=move || { session.version.track(); session.state.with_value(|s| !s.devices.is_empty()) } fallback=|| view! {
-            <p class="empty" data-testid="no-devices">"No device state yet: devices publish retained messages under home/…"</p>
-        }>
+    // A memo, so the list below is only replaced when this flips.
+    let any = Memo::new(move |_| {
+        session.version.track();
+        session.state.with_value(|s| !s.devices.is_empty())
+    });
+    move || {
+        if !any.get() {
+            let none = "No device state yet: devices publish retained messages under home/…";
+            return view! { <p class="empty" data-testid="no-devices">{none}</p> }.into_any();
+        }
+        view! {
             <div class="live-devices">
                 <For each=devices key=Device::clone children=device_card />
             </div>
-        </Show>
+        }
+        .into_any()
     }
 }
 
@@ -62,13 +70,14 @@ fn device_card(device: Device) -> impl IntoView {
         Some(false) => ("live-dot off", "offline"),
         None => ("live-dot", "no status"),
     };
-    let name = device.name.clone();
+    let short = device.name.strip_prefix("home/").unwrap_or(&device.name).to_string();
+    let name = device.name;
     view! {
         <article class="live-device" class:offline=device.online == Some(false) class:pulse=device.live
-            data-testid="live-device" data-device=name>
+            data-testid="live-device" title=name.clone() data-device=name>
             <h3>
                 <span class=class data-testid="live-device-online" title="from its retained status or last will">{says}</span>
-                <span data-testid="live-device-name">{device.name}</span>
+                <span data-testid="live-device-name">{short}</span>
             </h3>
             <dl data-testid="live-device-fields">
                 {device.fields.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}

@@ -88,7 +88,7 @@ pub fn Subscribe(session: Session) -> impl IntoView {
             <button data-testid="page-older" disabled=older_disabled on:click=move |_| page.update(|p| *p += 1)>"Older →"</button>
         </div>
         <ol class="messages" data-testid="messages" aria-live="off">
-            <For each=rows key=|m| m.seq children=message_row />
+            {move || rows().into_iter().map(message_row).collect_view()}
         </ol>
     }
 }

@@ -201,11 +201,12 @@ impl LiveState {
     }
 }
 
-/// A rate for a table cell: "—" until known, one decimal under 10/s.
+/// A rate for a table cell: "—" until known, one decimal under 10/s
+/// (9.96 shows as "10", not "10.0").
 pub fn format_rate(rate: Option<f64>) -> String {
     match rate {
         None => "—".to_string(),
-        Some(r) if r < 10.0 => format!("{:.1}", r),
+        Some(r) if r < 9.95 => format!("{:.1}", r),
         Some(r) => format!("{}", r.round() as u64),
     }
 }
