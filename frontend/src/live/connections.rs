@@ -106,7 +106,7 @@ fn explain(session: Session, base: &str, failure: &Failure) -> String {
 
 fn table(list: Vec<ConnectionRow>) -> impl IntoView {
     view! {
-        <table class="queues" data-testid="connections">
+        <table class="queues connections" data-testid="connections">
             <thead><tr>
                 <th scope="col">"Client"</th><th scope="col">"Address"</th>
                 <th scope="col" class="num">"Consumers"</th><th scope="col" class="num">"Unacked"</th>
