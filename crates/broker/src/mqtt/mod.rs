@@ -13,8 +13,9 @@
 //!   with the connection; a persistent one's outlives it, collecting
 //!   messages while the client is away, until the session expiry interval
 //!   ([`lifetime`]);
-//! * a QoS 0 delivery is acked to the engine once written, a QoS 1 one when
-//!   PUBACK arrives, a QoS 2 one at PUBCOMP;
+//! * a QoS 0 delivery is acked to the engine once written (a batch with one
+//!   `multiple` ack while no QoS 1 or 2 delivery is in flight), a QoS 1 one
+//!   when PUBACK arrives, a QoS 2 one at PUBCOMP;
 //! * a PUBLISH is an engine `publish` (with a confirm id for QoS 1 and 2,
 //!   answered by PUBACK / PUBREC); its QoS rides in the
 //!   [`QOS_HEADER`](session::QOS_HEADER) header;
