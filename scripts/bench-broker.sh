@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p hearth
-bin=target/release/hearth
+bin=${CARGO_TARGET_DIR:-target}/release/hearth
 log=$(mktemp)
 "$bin" serve --listen 127.0.0.1:0 --mqtt-listen 127.0.0.1:0 >"$log" 2>/dev/null &
 pid=$!
