@@ -153,7 +153,7 @@ fn ConsumerRow(sim: SimHandle, queue: Memo<Option<QueueView>>, consumer: u64) ->
     let worker = first.worker;
     let crash = move |_| {
         if let Some(id) = worker {
-            sim.act(|sim| sim.apply(home_sim::Action::Crash(id)));
+            sim.act(|sim| sim.crash_consumer(id));
         }
     };
     view! {
