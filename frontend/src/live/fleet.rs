@@ -27,7 +27,7 @@ pub fn Fleet(
     /// The broker's WebSocket URL.
     url: RwSignal<String>,
 ) -> impl IntoView {
-    let count = RwSignal::new(5u32);
+    let count = RwSignal::new("5".to_string());
     let states = RwSignal::new(Vec::<RwSignal<LinkState>>::new());
     let links = StoredValue::new_local(Vec::<Link>::new());
     let timer = StoredValue::new_local(None::<IntervalHandle>);
@@ -45,7 +45,7 @@ pub fn Fleet(
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         stop();
-        let n = count.get_untracked().min(MAX_DEVICES);
+        let n = count.with_untracked(|c| c.trim().parse::<u32>().unwrap_or(1)).min(MAX_DEVICES);
         let mut signals = Vec::new();
         let mut started = Vec::new();
         for i in 0..n {
@@ -81,8 +81,7 @@ pub fn Fleet(
     view! {
         <form class="connect" on:submit=start>
             <label>"Devices " <input type="number" min="1" max=MAX_DEVICES.to_string() data-testid="fleet-count"
-                prop:value=move || count.get().to_string()
-                on:input=move |ev| count.set(event_target_value(&ev).parse().unwrap_or(1)) /></label>
+                bind:value=count /></label>
             <button type="submit" class="primary" data-testid="fleet-start">"Start"</button>
             <button type="button" data-testid="fleet-stop" on:click=move |_| stop()>"Stop"</button>
         </form>

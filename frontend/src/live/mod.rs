@@ -75,7 +75,7 @@ pub fn Live() -> impl IntoView {
                 <form class="connect" on:submit=connect aria-label="Broker">
                     <label>"Broker "
                         <input type="url" data-testid="live-url" spellcheck="false" size="34"
-                            prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                            bind:value=url />
                     </label>
                     <button type="submit">"Connect"</button>
                 </form>

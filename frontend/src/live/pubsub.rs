@@ -23,16 +23,16 @@ pub fn LivePublish(session: Session) -> impl IntoView {
     };
     view! {
         <form class="live-publish" on:submit=submit>
-            <label>"Topic" <input data-testid="live-publish-topic" spellcheck="false" prop:value=move || topic.get()
-                on:input=move |ev| topic.set(event_target_value(&ev)) /></label>
-            <label>"Payload" <textarea data-testid="live-publish-payload" spellcheck="false" rows="2" prop:value=move || payload.get()
-                on:input=move |ev| payload.set(event_target_value(&ev))></textarea></label>
-            <label class="check"><input type="checkbox" data-testid="live-publish-retain" prop:checked=move || retain.get()
-                on:change=move |ev| retain.set(event_target_checked(&ev)) />" Retain (becomes the topic's state)"</label>
+            <label>"Topic" <input data-testid="live-publish-topic" spellcheck="false" bind:value=topic /></label>
+            <label>"Payload" <textarea data-testid="live-publish-payload" spellcheck="false" rows="2" bind:value=payload></textarea></label>
+            <label class="check"><input type="checkbox" data-testid="live-publish-retain" bind:checked=retain />" Retain (becomes the topic's state)"</label>
             <button type="submit" class="primary" data-testid="live-publish">"Publish"</button>
-            {move || feedback.get().map(|f| match f {
-                Ok(text) => view! { <p class="status ok" data-testid="live-publish-result">{text}</p> }.into_any(),
-                Err(text) => view! { <p class="status error" role="alert" data-testid="live-publish-result">{text}</p> }.into_any(),
+            {move || feedback.get().map(|f| {
+                let (class, text) = match f {
+                    Ok(text) => ("status ok", text),
+                    Err(text) => ("status error", text),
+                };
+                view! { <p class=class role="status" data-testid="live-publish-result">{text}</p> }
             })}
         </form>
     }
@@ -77,8 +77,7 @@ pub fn Subscribe(session: Session) -> impl IntoView {
     let older_disabled = { move || page.get() + 1 >= pages() };
     view! {
         <form class="connect" on:submit=follow>
-            <label>"Filter " <input data-testid="live-filter" spellcheck="false" prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev)) /></label>
+            <label>"Filter " <input data-testid="live-filter" spellcheck="false" bind:value=draft /></label>
             <button type="submit">"Follow"</button>
             <span class="hint">"+ one level, # the rest"</span>
         </form>
