@@ -3,7 +3,7 @@
 //! reconnect, rate), automations, and a publish form. Each is a small form
 //! over [`SimHandle::act`]; what it does shows up in the drawing and the log.
 
-use home_sim::{AckMode, AutomationSpec, ConsumerSettings, DEAD_LETTERS, Overflow, QueuePolicy, Rule, WorkerId};
+use home_sim::{AckMode, Action, ConsumerSettings, DEAD_LETTERS, DeviceKind, Overflow, QueuePolicy, Rule, WorkerId};
 use leptos::prelude::*;
 
 use crate::handle::SimHandle;
@@ -36,7 +36,8 @@ pub fn PublishForm(sim: SimHandle) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (t, p, r) = (topic.get_untracked(), payload.get_untracked(), retain.get_untracked());
-        sent.set(sim.act(|s| s.publish(&t, &p, r)));
+        let action = Action::Publish { topic: t, payload: p, retain: r };
+        sent.set(sim.act(|s| s.apply(action).map(|()| s.facts().user_publishes.last().map(|p| p.0))).flatten());
     };
     view! {
         <form class="group" on:submit=submit aria-labelledby="publish-h">
@@ -62,7 +63,7 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
     let dead = RwSignal::new(true);
     let add = move |_| {
         let q = queue.get_untracked();
-        sim.act(|s| s.add_consumer(&q));
+        sim.act(|s| s.apply(Action::AddConsumer(q)));
     };
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -77,7 +78,7 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
             ttl_ms: num::<f64>(&ttl.get_untracked()).map(|s| (s * 1000.0).round() as u64),
             dead_letter: (dead.get_untracked() && q != DEAD_LETTERS).then(|| DEAD_LETTERS.to_string()),
         };
-        sim.act(|s| s.set_queue_policy(&q, policy));
+        sim.act(|s| s.apply(Action::SetPolicy(q, policy)));
     };
     view! {
         <form class="group" on:submit=apply aria-labelledby="queue-h">
@@ -150,11 +151,11 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
             ack: if ack.get_untracked() == "auto" { AckMode::Auto } else { AckMode::Manual },
             processing_ms: num(&work.get_untracked()).unwrap_or(0),
         };
-        sim.act(|s| s.set_consumer_settings(id, settings));
+        sim.act(|s| s.apply(Action::SetConsumer(id, settings)));
     };
     let crash = move |_| {
         if let Some(id) = target() {
-            sim.act(|s| s.crash_consumer(id));
+            sim.act(|s| s.apply(Action::Crash(id)));
         }
     };
     view! {
@@ -201,42 +202,85 @@ fn DeviceControls(sim: SimHandle) -> impl IntoView {
     });
     let toggle = move |_| {
         let Some((id, _, connected, _)) = current() else { return };
-        sim.act(|s| if connected { s.cut_off(&id) } else { s.reconnect(&id) });
+        sim.act(|s| s.apply(if connected { Action::CutOff(id) } else { Action::Reconnect(id) }));
     };
     let set_rate = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(r) = num::<f64>(&rate.get_untracked()) else { return };
         let id = chosen.get_untracked();
-        sim.act(|s| s.set_device_rate(&id, r));
+        sim.act(|s| s.apply(Action::SetRate(id, r)));
+    };
+    let remove = move |_| {
+        let id = chosen.get_untracked();
+        if sim.act(|s| s.apply(Action::RemoveDevice(id))).is_some() {
+            chosen.set(sim.peek(|s| s.devices().first().map(|d| d.id.clone()).unwrap_or_default()));
+        }
     };
     view! {
         <form class="group" on:submit=set_rate aria-labelledby="device-h">
             <h3 id="device-h">"Device"</h3>
             <div class="row">
                 <label class="grow">"Device"
-                    <select bind:value=chosen data-testid="control-device">
-                        {move || devices.get().into_iter().map(|(id, name, ..)| view! { <option value=id>{name}</option> }).collect_view()}
+                    <select on:change=move |ev| chosen.set(event_target_value(&ev)) data-testid="control-device">
+                        {move || devices.get().into_iter().map(|(id, name, ..)| {
+                            let selected = chosen.get() == id;
+                            view! { <option value=id selected=selected>{name}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <button type="button" on:click=toggle data-testid="cut-off"
                     title="Drop its connection: the broker publishes its last will">
                     {move || if current().is_some_and(|d| d.2) { "Cut off" } else { "Reconnect" }}
                 </button>
+                <button type="button" class="danger" on:click=remove data-testid="remove-device"
+                    title="It says goodbye; its retained state is cleared and its command queue deleted">"Remove"</button>
             </div>
             <div class="row">
                 <label>"Publishes / s"<input type="number" min="0" max="1000" step="0.1" bind:value=rate data-testid="rate" /></label>
                 <button type="submit">"Set rate"</button>
             </div>
         </form>
+        <NewDevice sim=sim chosen=chosen />
     }
 }
 
-fn rule_id(rule: Rule) -> &'static str {
-    match rule {
-        Rule::DoorLight => "door-light",
-        Rule::MotionSiren => "motion-siren",
-        Rule::SmokeResponse => "smoke-response",
-        Rule::Climate => "climate",
+/// Adds a device of a kind to a room: it connects with a last will,
+/// announces itself, publishes its retained state and, if it obeys
+/// commands, consumes its own queue. The new device becomes the chosen one.
+#[component]
+fn NewDevice(sim: SimHandle, chosen: RwSignal<String>) -> impl IntoView {
+    let kind = RwSignal::new(DeviceKind::Light.as_str().to_string());
+    let room = RwSignal::new(crate::layout::ROOMS[0].0.to_string());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(k) = DeviceKind::parse(&kind.get_untracked()) else { return };
+        let r = room.get_untracked();
+        let added = sim.act(|s| {
+            let before = s.devices().len();
+            s.apply(Action::AddDevice(k, r))?;
+            Ok(s.devices().get(before).map(|d| d.id.clone()))
+        });
+        if let Some(Some(id)) = added {
+            chosen.set(id);
+        }
+    };
+    view! {
+        <form class="group" on:submit=add aria-labelledby="new-device-h">
+            <h3 id="new-device-h">"Add a device"</h3>
+            <div class="row">
+                <label>"Kind"
+                    <select bind:value=kind data-testid="new-device-kind">
+                        {DeviceKind::HOUSE.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Room"
+                    <select bind:value=room data-testid="new-device-room">
+                        {crate::layout::ROOMS.iter().map(|(id, label)| view! { <option value=*id>{*label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" data-testid="add-device">"Add device"</button>
+            </div>
+        </form>
     }
 }
 
@@ -246,12 +290,12 @@ fn AutomationControls(sim: SimHandle) -> impl IntoView {
     let add = move |rule: Rule| {
         sim.act(|s| {
             let taken: Vec<String> = s.automations().into_iter().map(|a| a.id).collect();
-            let base = rule_id(rule);
+            let base = rule.name();
             let id = (1..)
                 .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
                 .find(|id| !taken.contains(id))
                 .unwrap_or_default();
-            s.add_automation(AutomationSpec::new(&id, rule))
+            s.apply(Action::AddAutomation(id, rule))
         });
     };
     view! {
@@ -261,8 +305,11 @@ fn AutomationControls(sim: SimHandle) -> impl IntoView {
                 {move || list.get().into_iter().map(|a| {
                     let (id1, id2) = (a.id.clone(), a.id.clone());
                     let running = a.consumer.is_some();
-                    let toggle = move |_| { sim.act(|s| if running { s.pause_automation(&id1) } else { s.resume_automation(&id1) }); };
-                    let remove = move |_| { sim.act(|s| s.remove_automation(&id2)); };
+                    let toggle = move |_| {
+                        let id = id1.clone();
+                        sim.act(|s| s.apply(if running { Action::PauseAutomation(id) } else { Action::ResumeAutomation(id) }));
+                    };
+                    let remove = move |_| { sim.act(|s| s.apply(Action::RemoveAutomation(id2.clone()))); };
                     view! {
                         <li class=if running { "automation" } else { "automation paused" } data-testid="automation">
                             <span class="auto-text"><strong>{a.id.clone()}</strong>" — "{a.description}
@@ -276,7 +323,7 @@ fn AutomationControls(sim: SimHandle) -> impl IntoView {
             <div class="row wrap">
                 <span class="note">"Add:"</span>
                 {Rule::ALL.into_iter().map(|rule| view! {
-                    <button type="button" class="small" on:click=move |_| add(rule) title=rule.describe()>{rule_id(rule)}</button>
+                    <button type="button" class="small" on:click=move |_| add(rule) title=rule.describe()>{rule.name()}</button>
                 }).collect_view()}
             </div>
         </section>

@@ -6,8 +6,10 @@
 //! each has a signal of its own, set only when the simulation says that
 //! device changed, so a frame redraws the few cards that moved, not all of
 //! them; the layout signal moves only when devices or queues come or go.
-//! Controls go through [`SimHandle::act`], which also keeps the URL hash in
-//! step with the settings, so a copied link reproduces the set-up.
+//! Controls go through [`SimHandle::act`] (with a journalled
+//! [`home_sim::Action`]), which rewrites the URL hash; the hash also takes
+//! the virtual time about once a second, so a copied link replays the
+//! learner's actions to what the sender saw.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,8 @@ const SLOW_FRAMES: u64 = 8;
 /// the home refreshes them every frame, a 200-device scene every third
 /// (its cards, dots and clock still move every frame).
 const DEVICES_PER_SKIP: usize = 100;
+/// Wall ms between two rewrites of the URL hash while time runs.
+const HASH_EVERY_MS: f64 = 1000.0;
 /// A card pulses this long (virtual ms) after its device sent or received.
 const PULSE_MS: u64 = 600;
 
@@ -80,6 +84,8 @@ pub struct SimHandle {
     cards: StoredValue<Cards, LocalStorage>,
     frames: StoredValue<u64>,
     refresh_every: u64,
+    /// Wall ms since the URL hash was last written.
+    since_hash: StoredValue<f64>,
     /// The last control that failed, as a sentence.
     pub error: RwSignal<Option<String>>,
     sync_hash: bool,
@@ -93,6 +99,7 @@ impl SimHandle {
         Self {
             frames: StoredValue::new(0),
             refresh_every,
+            since_hash: StoredValue::new(0.0),
             sim: StoredValue::new_local(sim),
             frame: RwSignal::new(0),
             slow: RwSignal::new(0),
@@ -109,8 +116,9 @@ impl SimHandle {
         Self::new(sim, false)
     }
 
-    /// The simulation the page's URL hash describes, or the smart home with
-    /// [`DEFAULT_SEED`]; the hash is then rewritten to the full settings.
+    /// The simulation the page's URL hash describes (its journal replayed to
+    /// its time), or the smart home with [`DEFAULT_SEED`]; the hash is then
+    /// rewritten in full.
     pub fn from_location() -> Self {
         let hash = window().location().hash().unwrap_or_default();
         let hash = hash.trim_start_matches('#');
@@ -175,8 +183,16 @@ impl SimHandle {
     }
 
     /// Advances by `real_ms` of wall time at the clock's speed, then redraws.
+    /// About once a second the URL hash takes the new virtual time.
     pub fn step(&self, real_ms: f64) {
         self.sim.update_value(|s| s.step(real_ms));
+        let since = self.since_hash.try_update_value(|t| {
+            *t += real_ms;
+            *t
+        });
+        if since.unwrap_or(0.0) >= HASH_EVERY_MS {
+            self.write_hash();
+        }
         let n = self.frames.try_update_value(|n| {
             *n += 1;
             *n
@@ -267,14 +283,16 @@ impl SimHandle {
         });
     }
 
+    /// Rewrites the URL hash to the simulation as it is now: its set-up,
+    /// the learner's journal and the virtual time (replace, not push: the
+    /// back button still leaves the page).
     fn write_hash(&self) {
+        self.since_hash.set_value(0.0);
         if !self.sync_hash {
             return;
         }
-        let Some(hash) = self.sim.try_with_value(|s| s.settings().to_hash()) else { return };
-        let target = format!("#{hash}");
-        let location = window().location();
-        if location.hash().ok().as_deref() == Some(target.as_str()) {
+        let Some(target) = self.sim.try_with_value(|s| s.settings().to_hash()) else { return };
+        if window().location().hash().ok().as_deref() == Some(target.as_str()) {
             return;
         }
         if let Ok(history) = window().history() {

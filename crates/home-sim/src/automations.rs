@@ -40,6 +40,21 @@ impl Rule {
     /// Every rule, for pickers.
     pub const ALL: [Rule; 4] = [Rule::DoorLight, Rule::MotionSiren, Rule::SmokeResponse, Rule::Climate];
 
+    /// Its name, for ids and links: `door-light`, `climate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DoorLight => "door-light",
+            Self::MotionSiren => "motion-siren",
+            Self::SmokeResponse => "smoke-response",
+            Self::Climate => "climate",
+        }
+    }
+
+    /// The rule called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The topic filter its queue is bound to.
     pub fn trigger(self) -> &'static str {
         match self {

@@ -112,7 +112,6 @@ impl Simulation {
         self.note(LogKind::Queue, None, format!("you set queue {queue}'s policy: {}", describe(&policy)));
         self.drain();
         self.facts.policy_changes += 1;
-        self.policies.insert(queue.into(), policy);
         Ok(())
     }
 

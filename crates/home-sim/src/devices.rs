@@ -35,6 +35,34 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// Every kind a learner can add to the house (not the load-test sensor).
+    pub const HOUSE: [DeviceKind; 8] = [
+        Self::Lock,
+        Self::Curtains,
+        Self::Alarm,
+        Self::Thermostat,
+        Self::Light,
+        Self::Motion,
+        Self::Smoke,
+        Self::Temperature,
+    ];
+
+    /// The kind called `name` (as [`DeviceKind::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::HOUSE.into_iter().chain([Self::Sensor]).find(|k| k.as_str() == name)
+    }
+
+    /// Publishes per second a new device of this kind starts with: sensors
+    /// report often, the rest restate their state now and then.
+    pub fn default_rate(self) -> f64 {
+        match self {
+            Self::Temperature | Self::Motion => 0.5,
+            Self::Smoke => 0.2,
+            Self::Sensor => 1.0,
+            _ => 0.05,
+        }
+    }
+
     /// Whether it consumes commands from a queue of its own.
     pub fn obeys_commands(self) -> bool {
         matches!(self, Self::Lock | Self::Curtains | Self::Alarm | Self::Thermostat | Self::Light)

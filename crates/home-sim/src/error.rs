@@ -20,6 +20,9 @@ pub enum SimError {
     /// The scenario name is not one this crate knows.
     #[error("unknown scenario `{0}`; try `home` or `stress-200-2000`")]
     UnknownScenario(String),
+    /// A room name with characters other than lower-case letters, digits and `-`.
+    #[error("`{0}` is not a room name (lower-case letters, digits and -)")]
+    BadRoom(String),
     /// An id is already taken.
     #[error("`{0}` is already in use; pick another id")]
     DuplicateId(String),

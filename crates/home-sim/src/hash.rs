@@ -1,16 +1,19 @@
-//! Settings in a URL hash, so a copied link reproduces what the sender saw:
-//! `#scenario=home&seed=42&speed=2&paused=0&rate.hall-motion=2&ttl.telemetry=5000&max.telemetry=10&overflow.telemetry=reject-publish&dlx.telemetry=dead-letters&auto.climate=off`.
+//! A simulation in a URL hash, so a copied link reproduces what the sender
+//! saw: the scenario, seed, speed and pause, the virtual time, and the
+//! journal of the learner's actions with their times:
+//! `#scenario=home&seed=42&speed=2&paused=0&t=15300&a=3000,p,home/garage/temperature,%7B%7D,0;9000,x,7`.
 //!
-//! Only what differs from the scenario is written. Names are kept to
-//! `[A-Za-z0-9._-]`, so no percent-encoding is needed.
+//! Loading it replays the journal on a fresh simulation (each action at its
+//! virtual time; see [`crate::journal`] for the actions' text) and runs on
+//! to `t`: the simulation is deterministic, so the state is the sender's.
+//! Journal entries are separated by `;`, each a virtual time in ms
+//! followed by the action's fields.
 
 use crate::clock::{MAX_SPEED, MIN_SPEED};
-use crate::controls::QueuePolicy;
 use crate::error::SimError;
+use crate::journal::Action;
 use crate::scenario::Scenario;
 use crate::simulation::Simulation;
-use queue_core::Overflow;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -45,9 +48,12 @@ pub enum HashError {
     /// Speed outside 0.25–10.
     #[error("speed must be between 0.25 and 10, got {0}")]
     SpeedOutOfRange(f64),
-    /// An overflow policy other than drop-oldest or reject-publish.
-    #[error("overflow must be drop-oldest or reject-publish, got `{0}`")]
-    BadOverflow(String),
+    /// A journal entry that is not a time and an action.
+    #[error("`{0}` is not a journal entry (time,action,…)")]
+    BadAction(String),
+    /// A journal entry earlier than the one before it, or later than `t`.
+    #[error("journal entry at {0} ms is out of order")]
+    OutOfOrder(u64),
     /// A name with characters outside `[A-Za-z0-9._-]`.
     #[error("`{0}` is not a valid name (letters, digits, `.`, `_`, `-`)")]
     BadName(String),
@@ -64,60 +70,28 @@ pub struct Settings {
     pub speed: f64,
     /// Whether time is paused.
     pub paused: bool,
-    /// Device publish rates changed from the scenario's.
-    pub device_rates: BTreeMap<String, f64>,
-    /// Queue policies set by the learner.
-    pub queue_policies: BTreeMap<String, QueuePolicy>,
-    /// Automations switched on (`true`) or off (`false`).
-    pub automations: BTreeMap<String, bool>,
+    /// Virtual time to run to (ms).
+    pub at_ms: u64,
+    /// The learner's actions with their virtual times, oldest first.
+    pub journal: Vec<(u64, Action)>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            scenario: "home".into(),
-            seed: 1,
-            speed: 1.0,
-            paused: false,
-            device_rates: BTreeMap::new(),
-            queue_policies: BTreeMap::new(),
-            automations: BTreeMap::new(),
-        }
+        Self { scenario: "home".into(), seed: 1, speed: 1.0, paused: false, at_ms: 0, journal: Vec::new() }
     }
 }
 
 impl Settings {
     /// The hash, starting with `#`.
     pub fn to_hash(&self) -> String {
-        let mut out = format!(
-            "#scenario={}&seed={}&speed={}&paused={}",
-            self.scenario,
-            self.seed,
-            self.speed,
-            u8::from(self.paused)
-        );
-        for (device, rate) in &self.device_rates {
-            let _ = write!(out, "&rate.{device}={rate}");
+        let (scenario, seed, speed) = (&self.scenario, self.seed, self.speed);
+        let mut out = format!("#scenario={scenario}&seed={seed}&speed={speed}&paused={}", u8::from(self.paused));
+        if self.at_ms > 0 {
+            let _ = write!(out, "&t={}", self.at_ms);
         }
-        for (queue, p) in &self.queue_policies {
-            if let Some(max) = p.max_length {
-                let _ = write!(out, "&max.{queue}={max}");
-            }
-            if p.overflow == Overflow::RejectPublish {
-                let _ = write!(out, "&overflow.{queue}=reject-publish");
-            }
-            if let Some(ttl) = p.ttl_ms {
-                let _ = write!(out, "&ttl.{queue}={ttl}");
-            }
-            if let Some(dlx) = &p.dead_letter {
-                let _ = write!(out, "&dlx.{queue}={dlx}");
-            }
-            if *p == QueuePolicy::default() {
-                let _ = write!(out, "&policy.{queue}=none");
-            }
-        }
-        for (id, on) in &self.automations {
-            let _ = write!(out, "&auto.{id}={}", if *on { "on" } else { "off" });
+        for (i, (at, action)) in self.journal.iter().enumerate() {
+            let _ = write!(out, "{}{at},{}", if i == 0 { "&a=" } else { ";" }, action.encode());
         }
         out
     }
@@ -133,20 +107,13 @@ impl Settings {
             }
             s.apply(key, value)?;
         }
+        if let Some((at, _)) = s.journal.last().filter(|(at, _)| *at > s.at_ms) {
+            return Err(HashError::OutOfOrder(*at));
+        }
         Ok(s)
     }
 
     fn apply(&mut self, key: &str, value: &str) -> Result<(), HashError> {
-        match key.split_once('.') {
-            None => self.apply_global(key, value),
-            Some((kind, name)) => {
-                check_name(name)?;
-                self.apply_named(kind, name, value, key)
-            }
-        }
-    }
-
-    fn apply_global(&mut self, key: &str, value: &str) -> Result<(), HashError> {
         match key {
             "scenario" => {
                 check_name(value)?;
@@ -161,84 +128,56 @@ impl Settings {
                 self.speed = speed;
             }
             "paused" => self.paused = flag(key, value)?,
-            _ => return Err(HashError::UnknownKey(clip(key))),
-        }
-        Ok(())
-    }
-
-    fn apply_named(&mut self, kind: &str, name: &str, value: &str, key: &str) -> Result<(), HashError> {
-        fn policy<'a>(s: &'a mut Settings, name: &str) -> &'a mut QueuePolicy {
-            s.queue_policies.entry(name.into()).or_default()
-        }
-        match kind {
-            "rate" => {
-                let rate: f64 = number(key, value)?;
-                self.device_rates.insert(name.into(), rate);
-            }
-            "auto" => {
-                let on = flag(key, value)?;
-                self.automations.insert(name.into(), on);
-            }
-            "max" => policy(self, name).max_length = Some(number(key, value)?),
-            "ttl" => policy(self, name).ttl_ms = Some(number(key, value)?),
-            "overflow" => policy(self, name).overflow = overflow(value)?,
-            "dlx" => {
-                check_name(value)?;
-                policy(self, name).dead_letter = Some(value.into());
-            }
-            "policy" if value == "none" => {
-                policy(self, name);
-            }
+            "t" => self.at_ms = number(key, value)?,
+            "a" => self.journal = journal(value)?,
             _ => return Err(HashError::UnknownKey(clip(key))),
         }
         Ok(())
     }
 }
 
+/// Reads `time,action;time,action…`, times never going back.
+fn journal(text: &str) -> Result<Vec<(u64, Action)>, HashError> {
+    let mut out: Vec<(u64, Action)> = Vec::new();
+    for entry in text.split(';').filter(|e| !e.is_empty()) {
+        let bad = || HashError::BadAction(clip(entry));
+        let (at, action) = entry.split_once(',').ok_or_else(bad)?;
+        let at: u64 = at.parse().map_err(|_| bad())?;
+        let action = Action::decode(action).ok_or_else(bad)?;
+        if out.last().is_some_and(|(before, _)| *before > at) {
+            return Err(HashError::OutOfOrder(at));
+        }
+        out.push((at, action));
+    }
+    Ok(out)
+}
+
 impl Simulation {
-    /// The settings a link needs to reproduce this simulation's set-up.
+    /// What a link needs to reproduce this simulation as it is now.
     pub fn settings(&self) -> Settings {
-        let device_rates = self
-            .devices
-            .iter()
-            .filter(|d| self.scenario.devices.iter().find(|s| s.id == d.spec.id).is_none_or(|s| s.rate != d.spec.rate))
-            .map(|d| (d.spec.id.clone(), d.spec.rate))
-            .collect();
-        let automations = self
-            .scenario
-            .automations
-            .iter()
-            .filter_map(|spec| {
-                let running = self.automations.iter().find(|a| a.spec.id == spec.id).map(|a| a.worker.is_some());
-                (running != Some(true)).then(|| (spec.id.clone(), running.unwrap_or(false)))
-            })
-            .collect();
         Settings {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
             speed: self.clock.speed(),
             paused: self.clock.paused(),
-            device_rates,
-            queue_policies: self.policies.clone(),
-            automations,
+            at_ms: self.now(),
+            journal: self.journal.clone(),
         }
     }
 
-    /// Builds the simulation a link describes: the scenario and seed, then its
-    /// device rates, queue policies and automations switched off.
+    /// Builds the simulation a link describes: the scenario and seed, each
+    /// journalled action replayed at its virtual time, then time run on to
+    /// the link's `t`.
     pub fn from_settings(settings: &Settings) -> Result<Self, SimError> {
         let mut sim = Simulation::new(Scenario::by_name(&settings.scenario)?, settings.seed)?;
         sim.set_speed(settings.speed)?;
         sim.set_paused(settings.paused);
-        for (device, rate) in &settings.device_rates {
-            sim.set_device_rate(device, *rate)?;
+        for (at, action) in &settings.journal {
+            sim.advance(at.saturating_sub(sim.now()));
+            // A refusal replays as it happened the first time: same log line, no change.
+            let _ = sim.apply(action.clone());
         }
-        for (queue, policy) in &settings.queue_policies {
-            sim.set_queue_policy(queue, policy.clone())?;
-        }
-        for (id, on) in &settings.automations {
-            if *on { sim.resume_automation(id)? } else { sim.pause_automation(id)? }
-        }
+        sim.advance(settings.at_ms.saturating_sub(sim.now()));
         Ok(sim)
     }
 }
@@ -252,14 +191,6 @@ fn flag(key: &str, value: &str) -> Result<bool, HashError> {
         "1" | "on" | "true" => Ok(true),
         "0" | "off" | "false" => Ok(false),
         _ => Err(HashError::BadFlag { key: clip(key), value: clip(value) }),
-    }
-}
-
-fn overflow(value: &str) -> Result<Overflow, HashError> {
-    match value {
-        "drop-oldest" => Ok(Overflow::DropOldest),
-        "reject-publish" => Ok(Overflow::RejectPublish),
-        _ => Err(HashError::BadOverflow(clip(value))),
     }
 }
 

@@ -2,7 +2,7 @@
 //! reconnecting devices, and adding, pausing and removing automations.
 
 use crate::automations::{Automation, AutomationSpec};
-use crate::devices::{Device, DeviceSpec, MAX_RATE};
+use crate::devices::{Device, DeviceKind, DeviceSpec, MAX_RATE};
 use crate::error::SimError;
 use crate::log::LogKind;
 use crate::simulation::Simulation;
@@ -36,6 +36,32 @@ impl Simulation {
             self.device_topics.retain(|_, owner| *owner != id);
         }
         started
+    }
+
+    /// Adds a device of `kind` to `room` (lower-case letters, digits and
+    /// `-`) and brings it online; returns its id. Ids and topics follow the
+    /// room and kind (`garage-light`, `home/garage/light`), numbered from 2
+    /// when either is taken (`kitchen-light-2`, `home/kitchen/light-2`).
+    pub fn add_device_to(&mut self, kind: DeviceKind, room: &str) -> Result<String, SimError> {
+        let valid = !room.is_empty() && room.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(SimError::BadRoom(room.chars().take(64).collect()));
+        }
+        let (id, base) = (format!("{room}-{}", kind.as_str()), format!("home/{room}/{}", kind.as_str()));
+        let taken = |n| {
+            let (id, base) = (numbered(&id, n), numbered(&base, n));
+            self.devices.iter().any(|d| d.spec.id == id || d.spec.base == base)
+        };
+        let n = (1..).find(|n| !taken(*n)).unwrap_or(1);
+        let (id, base) = (numbered(&id, n), numbered(&base, n));
+        let mut name = format!("{} {}", capitalised(room), kind.as_str());
+        if n > 1 {
+            name = format!("{name} {n}");
+        }
+        self.add_device(DeviceSpec::new(&id, &name, room, kind, &base, kind.default_rate()))?;
+        let text = format!("{name} was added to the house, publishing on {base}");
+        self.note(LogKind::Device, Some(&id), text);
+        Ok(id)
     }
 
     /// Removes a device cleanly: it says goodbye (no last will), its retained
@@ -243,6 +269,16 @@ impl Simulation {
         let now = self.now();
         self.log.text(now, kind, (None, device), text);
     }
+}
+
+/// `name` for the first, `name-n` for the n-th.
+fn numbered(name: &str, n: usize) -> String {
+    if n == 1 { name.to_owned() } else { format!("{name}-{n}") }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn check_rate(rate: f64) -> Result<(), SimError> {

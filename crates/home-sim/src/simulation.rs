@@ -63,8 +63,8 @@ pub struct Simulation {
     pub(crate) history: History,
     pub(crate) flights: Flights,
     pub(crate) facts: Facts,
-    /// Policies the learner set, by queue (for the URL hash).
-    pub(crate) policies: BTreeMap<String, crate::controls::QueuePolicy>,
+    /// What the learner did, with virtual times (for the URL hash).
+    pub(crate) journal: Vec<(u64, crate::journal::Action)>,
     /// Counts device changes: each change stamps the device with the next value.
     epoch: u64,
     /// Bumped when a device or a queue comes or goes.
@@ -101,7 +101,7 @@ impl Simulation {
             history: History::default(),
             flights: Flights::default(),
             facts: Facts::default(),
-            policies: BTreeMap::new(),
+            journal: Vec::new(),
             epoch: 0,
             layout_version: 0,
             device_topics: BTreeMap::new(),

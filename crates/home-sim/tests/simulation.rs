@@ -241,3 +241,20 @@ fn only_changed_devices_are_reported_and_layout_moves_on_add_and_remove() {
     sim.remove_device("door-lock").expect("remove");
     assert!(sim.layout_version() > layout);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn added_devices_get_numbered_ids_and_topics_and_go_online() {
+    let mut sim = home(4);
+    assert_eq!(sim.add_device_to(home_sim::DeviceKind::Light, "kitchen"), Ok("kitchen-light-2".into()));
+    assert_eq!(sim.add_device_to(home_sim::DeviceKind::Lock, "garage"), Ok("garage-lock".into()));
+    sim.advance(500);
+    let light = sim.device("kitchen-light-2").expect("the new light");
+    assert_eq!((light.name.as_str(), light.state_topic.as_str()), ("Kitchen light 2", "home/kitchen/light-2/state"));
+    assert!(light.online && light.state.is_some(), "online with a retained state");
+    assert!(sim.queue("kitchen-light-2", 0).is_ok(), "it consumes its commands");
+    let temp = sim.add_device_to(home_sim::DeviceKind::Temperature, "kitchen").expect("a second thermometer");
+    assert_eq!(sim.device(&temp).map(|d| d.state_topic), Ok("home/kitchen/temperature-2".into()), "topics stay unique");
+    assert!(matches!(sim.add_device_to(home_sim::DeviceKind::Light, "Bad Room"), Err(SimError::BadRoom(_))));
+    sim.remove_device("kitchen-light-2").expect("remove");
+    assert!(sim.device("kitchen-light-2").is_err());
+}
