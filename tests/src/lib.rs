@@ -167,6 +167,12 @@ impl Browser {
         panic!("`{css}` never showed what was expected; last text: {last:?}")
     }
 
+    /// The attribute `name` of the first element matching `css` ("" when absent).
+    pub async fn attribute(&self, css: &str, name: &str) -> String {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await.expect("the element exists");
+        element.attr(name).await.expect("attributes can be read").unwrap_or_default()
+    }
+
     /// Texts of every element matching `css`.
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();

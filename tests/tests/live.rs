@@ -128,6 +128,8 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
     browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "no status").await;
+    let card = format!("[data-device=\"{PLUG}\"]");
+    assert_eq!(browser.attribute(&card, "class").await, "live-device", "the retained replay does not pulse");
 
     let port = broker.mqtt.port().to_string();
     let connection = Command::new("mosquitto_sub")
@@ -141,9 +143,11 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("garage-plug")).await;
     mosquitto_pub(&broker, &["-V", "mqttv5", "-r", "-t", "home/garage/plug/status", "-m", "online"]);
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "online").await;
+    assert_eq!(browser.attribute(&card, "class").await, "live-device pulse", "a live message pulses the card");
 
     connection.0.kill().expect("kill mosquitto_sub");
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "offline").await;
+    assert_eq!(browser.attribute(&card, "class").await, "live-device offline pulse");
     browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
     browser.close().await;
 }
