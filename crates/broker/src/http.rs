@@ -9,22 +9,30 @@ use crate::ws::serve_socket;
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The broker's routes.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/ws", get(upgrade))
-        .route("/mqtt", get(upgrade_mqtt))
+    // The read-only JSON API answers pages from any origin, so a dashboard
+    // served by one broker can show another's queues and connections. It
+    // reveals nothing a page could not already learn over `/ws`, which
+    // browsers let any origin open.
+    let admin = Router::new()
         .route("/api/overview", get(overview))
         .route("/api/queues", get(queues))
         .route("/api/connections", get(connections))
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]));
+    let api = Router::new()
+        .route("/ws", get(upgrade))
+        .route("/mqtt", get(upgrade_mqtt))
+        .merge(admin)
         .route("/metrics", get(prometheus))
         .route("/healthz", get(|| async { "ok\n" }));
     let api = match &state.config.dist {

@@ -57,3 +57,25 @@ async fn the_root_page_without_a_dashboard_says_how_to_build_one() {
     assert!(page.contains("cargo xtask dist") && page.contains("--dist"), "{page}");
     assert!(page.contains("/api/overview") && page.contains("/metrics"), "the page points at what does work: {page}");
 }
+
+#[tokio::test]
+async fn the_json_api_can_be_read_by_a_page_from_another_origin() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let broker = Broker::start().await;
+    for path in ["/api/overview", "/api/queues", "/api/connections"] {
+        let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("the broker accepts HTTP");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nOrigin: http://127.0.0.1:9\r\nConnection: close\r\n\r\n",
+            broker.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("request is sent");
+        let mut raw = String::new();
+        common::within("the response", tcp.read_to_string(&mut raw)).await.expect("response is read");
+        let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        assert!(head.contains("access-control-allow-origin: *"), "{path} must allow other origins: {head}");
+    }
+    let (_, page) = broker.get("/healthz").await;
+    assert_eq!(page, "ok\n");
+}
