@@ -59,9 +59,11 @@ pub fn FloorPlan(sim: SimHandle) -> impl IntoView {
                 {rooms()}
                 <Router />
                 <QueueColumn sim=sim layout=layout />
-                <For each=move || layout.get().devices key=|d| (d.0.clone(), d.1.to_bits(), d.2.to_bits(), d.3.to_bits()) let:d>
-                    <DeviceCard sim=sim id=d.0 x=d.1 y=d.2 scale=d.3 />
-                </For>
+                // Redrawn whole only when the layout changes (devices come or
+                // go); between, each card follows its own signal.
+                {move || layout.get().devices.into_iter().map(|(id, x, y, scale)| view! {
+                    <DeviceCard sim=sim id=id x=x y=y scale=scale />
+                }).collect_view()}
             </svg>
             <div class="dots" aria-hidden="true">
                 <For each=move || dots.get() key=|d| d.key let:d>
@@ -123,9 +125,7 @@ fn QueueColumn(sim: SimHandle, layout: Memo<Layout>) -> impl IntoView {
         <g class="queue-column">
             <text x=QUEUE_X.0 y="8" class="column-label">"Queues"</text>
             <text x=CONSUMER_X y="8" class="column-label middle">"Consumers"</text>
-            <For each=rows key=|r| (r.0.clone(), r.1.to_bits(), r.2.to_bits()) let:r>
-                <QueueRow sim=sim name=r.0 y=r.1 h=r.2 />
-            </For>
+            {move || rows().into_iter().map(|(name, y, h)| view! { <QueueRow sim=sim name=name y=y h=h /> }).collect_view()}
         </g>
     }
 }
@@ -137,20 +137,27 @@ fn QueueRow(sim: SimHandle, name: String, y: f64, h: f64) -> impl IntoView {
         let name = name.clone();
         move |_| sim.read(|s| s.queue_depth(&name))
     });
-    let scale = |n: u64| (n.min(40) as f64) * 2.0;
-    let (ready, unacked, consumers) = (move || depth.get().0, move || depth.get().1, move || depth.get().2);
+    // One closure type for every reactive attribute and text of the row
+    // (fn pointers pick the value): fewer monomorphised views.
+    type Depth = (u64, u64, u64);
+    let show = move |f: fn(Depth) -> String| move || f(depth.get());
     let (mid, bar_y) = (y + h / 2.0, y + h - 7.0);
     view! {
         <g class="queue-row">
             <rect x=QUEUE_X.0 y=y + 1.0 width=QUEUE_X.1 height=h - 2.0 rx="5" class="queue-box" />
             <text x=QUEUE_X.0 + 8.0 y=mid - 1.0 class="queue-label">{name}</text>
-            <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=mid - 1.0 class="queue-depth">{move || format!("{}·{}", ready(), unacked())}</text>
-            <rect x=QUEUE_X.0 + 8.0 y=bar_y width=move || scale(ready()) height="3" class="bar-ready" />
-            <rect x=move || QUEUE_X.0 + 8.0 + scale(ready()) y=bar_y width=move || scale(unacked()) height="3" class="bar-unacked" />
-            <circle cx=CONSUMER_X cy=mid r={move || if consumers() > 0 { "7" } else { "3" }} class="consumer-node" />
-            <text x=CONSUMER_X + 12.0 y=mid + 4.0 class="consumer-count">{move || (consumers() > 0).then(|| format!("×{}", consumers()))}</text>
+            <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=mid - 1.0 class="queue-depth">{show(|(r, u, _)| format!("{r}·{u}"))}</text>
+            <rect x=QUEUE_X.0 + 8.0 y=bar_y width=show(|(r, ..)| bar(r).to_string()) height="3" class="bar-ready" />
+            <rect x=show(|(r, ..)| (QUEUE_X.0 as u64 + 8 + bar(r)).to_string()) y=bar_y width=show(|(_, u, _)| bar(u).to_string()) height="3" class="bar-unacked" />
+            <circle cx=CONSUMER_X cy=mid r=show(|(.., c)| if c > 0 { "7" } else { "3" }.into()) class="consumer-node" />
+            <text x=CONSUMER_X + 12.0 y=mid + 4.0 class="consumer-count">{show(|(.., c)| if c > 0 { format!("×{c}") } else { String::new() })}</text>
         </g>
     }
+}
+
+/// A depth bar's length: 2 units a message, up to 40 messages.
+fn bar(n: u64) -> u64 {
+    n.min(40) * 2
 }
 
 /// One device: icon, name, state from its retained message, online, pulse.
@@ -173,40 +180,19 @@ pub fn DeviceCard(
             move || card.with(|c| c.as_ref().map(f).unwrap_or_default())
         }
     };
-    let class = {
-        let card = card.clone();
-        move || {
-            card.with(|c| match c {
-                Some(c) => {
-                    let flag = |on: bool, name: &'static str| if on { name } else { "" };
-                    format!(
-                        "device{}{}{}",
-                        flag(!c.online, " offline"),
-                        flag(c.pulse, " pulse"),
-                        flag(c.alert, " alert")
-                    )
-                }
-                None => "device".into(),
-            })
-        }
-    };
+    // Too small to read (big scenes): a tile coloured by its state, its
+    // words hidden by CSS, named on hover.
+    let size = if scale < TILE_SCALE { "tile" } else { "card" };
+    let class = get(|c| {
+        let flag = |on: bool, name: &'static str| if on { name } else { "" };
+        format!("device{}{}{}", flag(!c.online, " offline"), flag(c.pulse, " pulse"), flag(c.alert, " alert"))
+    });
     let transform =
         if scale == 1.0 { format!("translate({x},{y})") } else { format!("translate({x},{y}) scale({scale})") };
-    if scale < TILE_SCALE {
-        // Too small to read: a tile coloured by its state, named on hover.
-        let title = get(|c| format!("{}: {}{}", c.name, c.summary, if c.online { "" } else { " (offline)" }));
-        let class = move || format!("{} tile", class());
-        return view! {
-            <g class=class data-testid="device-card" data-device=id transform=transform>
-                <rect class="card" width=CARD.0 height=CARD.1 rx="9" />
-                <title>{title}</title>
-            </g>
-        }
-        .into_any();
-    }
     let kind = card.with_untracked(|c| c.as_ref().map(|c| c.kind));
     view! {
-        <g class=class data-testid="device-card" data-device=id transform=transform>
+        <g class=class data-size=size data-testid="device-card" data-device=id transform=transform>
+            <title>{get(|c| format!("{}: {}", c.name, c.summary))}</title>
             <rect class="pulse-ring" x="-3" y="-3" width=CARD.0 + 6.0 height=CARD.1 + 6.0 rx="11" />
             <rect class="card" width=CARD.0 height=CARD.1 rx="9" />
             <g transform="translate(9,10)" class="icon-box">{kind.map(device_icon)}</g>
@@ -218,5 +204,4 @@ pub fn DeviceCard(
             </text>
         </g>
     }
-    .into_any()
 }

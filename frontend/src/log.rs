@@ -80,9 +80,7 @@ pub fn EventLog(sim: SimHandle) -> impl IntoView {
                 </label>
             </div>
             <ol class="log-lines" data-testid="log" aria-live="off">
-                <For each=move || lines.get() key=|l| l.0 let:l>
-                    <li class=l.1 data-testid="log-line">{l.2}</li>
-                </For>
+                {move || lines.get().into_iter().map(|(_, class, line)| view! { <li class=class data-testid="log-line">{line}</li> }).collect_view()}
             </ol>
             {move || lines.with(Vec::is_empty).then(|| view! { <p class="empty">"Nothing matches this filter yet."</p> })}
         </div>

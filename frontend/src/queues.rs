@@ -2,7 +2,7 @@
 //! the consumers with their prefetch windows (filled slots are unacked
 //! messages), redeliveries marked, and a chart of the last minute.
 
-use home_sim::{AckMode, MessageChip, QueueView};
+use home_sim::{AckMode, ConsumerView, MessageChip, QueueView};
 use leptos::prelude::*;
 
 use crate::charts::QueueChart;
@@ -19,9 +19,8 @@ pub fn Queues(sim: SimHandle) -> impl IntoView {
     let names = Memo::new(move |_| sim.read_layout(|s| s.queue_names()));
     view! {
         <div class="queue-grid">
-            <For each=move || names.get() key=|n| n.clone() let:name>
-                <QueueCard sim=sim name=name />
-            </For>
+            // Redrawn whole only when queues come or go.
+            {move || names.get().into_iter().map(|name| view! { <QueueCard sim=sim name=name /> }).collect_view()}
         </div>
     }
 }
@@ -33,6 +32,10 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
         let name = name.clone();
         move |_| sim.read(|s| s.queue(&name, CHIPS).ok())
     });
+    let consumers = Memo::new(move |_| {
+        queue.with(|q| q.as_ref().map(|q| q.consumers.iter().map(|c| c.consumer).collect::<Vec<_>>()))
+    });
+    let consumers = move || consumers.get().unwrap_or_default();
     let chart_name = name.clone();
     let with = move |f: fn(&QueueView) -> String| move || queue.with(|q| q.as_ref().map(f).unwrap_or_default());
     view! {
@@ -50,17 +53,15 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
                 <span class="fifo-out" aria-hidden="true">"◀ out"</span>
                 <For each=move || queue.with(|q| q.as_ref().map(|q| q.ready.clone()).unwrap_or_default())
                     key=|c| (c.message_id, c.redelivered) children=chip />
-                <span class="more">{move || queue.with(|q| q.as_ref().and_then(|q| {
+                <span class="more">{with(|q| {
                     let more = q.ready_total.saturating_sub(q.ready.len() as u64);
-                    (more > 0).then(|| format!("+{more}"))
-                }))}</span>
-                {move || queue.with(|q| q.as_ref().is_some_and(|q| q.ready_total == 0)).then(|| view! { <span class="fifo-empty">"empty"</span> })}
+                    if more > 0 { format!("+{more}") } else { String::new() }
+                })}</span>
+                <span class="fifo-empty">{with(|q| if q.ready_total == 0 { "empty".into() } else { String::new() })}</span>
             </div>
             <ul class="consumers">
-                <For each=move || queue.with(|q| q.as_ref().map(|q| q.consumers.iter().map(|c| (c.consumer, c.settings.prefetch)).collect()).unwrap_or_else(Vec::new))
-                    key=|c| *c let:c>
-                    <ConsumerRow sim=sim queue=queue consumer=c.0 />
-                </For>
+                // Redrawn whole only when consumers come or go; each row follows its own memo.
+                {move || consumers().into_iter().map(|c| view! { <ConsumerRow sim=sim queue=queue consumer=c /> }).collect_view()}
             </ul>
             <QueueChart sim=sim name=chart_name />
         </article>
@@ -122,38 +123,40 @@ fn ConsumerRow(sim: SimHandle, queue: Memo<Option<QueueView>>, consumer: u64) ->
     });
     let Some(first) = row.get_untracked() else { return ().into_any() };
     let prefetch = first.settings.prefetch as usize;
-    let slot = move |i: usize| move || row.with(|c| c.as_ref().and_then(|c| c.unacked.get(i).copied()));
+    // One closure type for every slot attribute (fn pointers pick the
+    // text): fewer monomorphised views, a smaller wasm.
+    type Slot = Option<(u64, bool)>;
+    let attr = move |i: usize, f: fn(Slot) -> String| {
+        move || f(row.with(|c| c.as_ref().and_then(|c| c.unacked.get(i).copied())))
+    };
     let slots = (0..prefetch.min(SLOTS))
         .map(|i| {
-            let class = move || match slot(i)() {
-                Some((_, true)) => "slot full redelivered",
-                Some(_) => "slot full",
-                None => "slot",
-            };
-            let testid = move || if slot(i)().is_some_and(|s| s.1) { "slot-redelivered" } else { "slot" };
-            let title = move || {
-                slot(i)()
-                    .map_or("free".into(), |(id, again)| format!("#{id}{}", if again { " redelivered" } else { "" }))
-            };
+            let class = attr(i, |s| match s {
+                Some((_, true)) => "slot full redelivered".into(),
+                Some(_) => "slot full".into(),
+                None => "slot".into(),
+            });
+            let testid = attr(i, |s| if s.is_some_and(|s| s.1) { "slot-redelivered" } else { "slot" }.into());
+            let title = attr(i, |s| {
+                s.map_or("free".into(), |(id, again)| format!("#{id}{}", if again { " redelivered" } else { "" }))
+            });
             view! { <span class=class data-testid=testid title=title></span> }
         })
         .collect_view();
-    let overflow = move || {
-        (prefetch > SLOTS).then(|| format!("{}/{prefetch}", row.with(|c| c.as_ref().map_or(0, |c| c.unacked.len()))))
-    };
-    let settings = move || {
-        row.with(|c| {
-            c.as_ref().map(|c| {
-                let s = c.settings;
-                let ack = if s.ack == AckMode::Manual { "manual ack" } else { "auto ack" };
-                format!("prefetch {} · {ack} · {} ms", s.prefetch, s.processing_ms)
-            })
-        })
-    };
+    let show = move |f: fn(&ConsumerView) -> String| move || row.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let overflow = show(|c| {
+        let prefetch = c.settings.prefetch as usize;
+        if prefetch > SLOTS { format!("{}/{prefetch}", c.unacked.len()) } else { String::new() }
+    });
+    let settings = show(|c| {
+        let s = c.settings;
+        let ack = if s.ack == AckMode::Manual { "manual ack" } else { "auto ack" };
+        format!("prefetch {} · {ack} · {} ms", s.prefetch, s.processing_ms)
+    });
     let worker = first.worker;
     let crash = move |_| {
         if let Some(id) = worker {
-            sim.act(|sim| sim.crash_consumer(id));
+            sim.act(|sim| sim.apply(home_sim::Action::Crash(id)));
         }
     };
     view! {
