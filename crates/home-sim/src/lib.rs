@@ -21,7 +21,8 @@
 //! let lock = sim.device("door-lock").expect("the house has a front-door lock");
 //! assert_eq!(lock.state.as_deref(), Some(r#"{"locked":false}"#));
 //! // A page calls `sim.step(real_ms)` each frame (speed and pause apply),
-//! // then reads `devices()`, `queue(name, limit)`, `flights()`, `log_lines(filter)`.
+//! // redraws the cards of `devices_since(epoch)`, and reads `queue(name, limit)`,
+//! // `flights()`, `log_lines(filter)`; learners' actions go through `apply`.
 //! ```
 //!
 //! ## Modules
@@ -29,8 +30,10 @@
 //! [`clock`] and [`rng`] are the virtual time and seeded randomness;
 //! [`devices`], [`automations`] and [`scenario`] describe the house;
 //! [`simulation`] runs it (with controls in `controls` and `house`, views in
-//! [`views`]); [`log`], [`history`] and [`flights`] observe it; [`lessons`]
-//! teach with it; [`hash`] saves its settings in a URL.
+//! [`views`]); [`journal`] records what the learner does ([`Action`],
+//! applied with `Simulation::apply`); [`log`], [`history`] and [`flights`]
+//! observe it; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
+//! and journal in a URL that replays to the same state.
 
 pub mod automations;
 pub mod clock;
