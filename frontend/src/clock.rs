@@ -83,7 +83,7 @@ pub fn ClockBar(sim: SimHandle) -> impl IntoView {
         });
     };
     let set_speed = move |ev| {
-        if let Ok(speed) = event_target_value(&ev).parse::<f64>() {
+        if let Some(speed) = home_sim::decimal::parse(&event_target_value(&ev)) {
             sim.act(|s| s.set_speed(speed));
         }
     };

@@ -75,7 +75,7 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
             } else {
                 Overflow::DropOldest
             },
-            ttl_ms: num::<f64>(&ttl.get_untracked()).map(|s| (s * 1000.0).round() as u64),
+            ttl_ms: home_sim::decimal::parse(&ttl.get_untracked()).map(|s| (s * 1000.0).round() as u64),
             dead_letter: (dead.get_untracked() && q != DEAD_LETTERS).then(|| DEAD_LETTERS.to_string()),
         };
         sim.act(|s| s.apply(Action::SetPolicy(q, policy)));
@@ -206,7 +206,7 @@ fn DeviceControls(sim: SimHandle) -> impl IntoView {
     };
     let set_rate = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(r) = num::<f64>(&rate.get_untracked()) else { return };
+        let Some(r) = home_sim::decimal::parse(&rate.get_untracked()) else { return };
         let id = chosen.get_untracked();
         sim.act(|s| s.apply(Action::SetRate(id, r)));
     };

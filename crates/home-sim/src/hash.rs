@@ -121,7 +121,7 @@ impl Settings {
             }
             "seed" => self.seed = number(key, value)?,
             "speed" => {
-                let speed: f64 = number(key, value)?;
+                let speed = crate::decimal::parse(value).ok_or_else(|| bad_number(key, value))?;
                 if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
                     return Err(HashError::SpeedOutOfRange(speed));
                 }
@@ -183,7 +183,11 @@ impl Simulation {
 }
 
 fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, HashError> {
-    value.parse().map_err(|_| HashError::BadNumber { key: clip(key), value: clip(value) })
+    value.parse().map_err(|_| bad_number(key, value))
+}
+
+fn bad_number(key: &str, value: &str) -> HashError {
+    HashError::BadNumber { key: clip(key), value: clip(value) }
 }
 
 fn flag(key: &str, value: &str) -> Result<bool, HashError> {

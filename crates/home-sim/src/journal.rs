@@ -168,7 +168,7 @@ impl Action {
             }
             ("o", 2) => CutOff(name(1)?),
             ("r", 2) => Reconnect(name(1)?),
-            ("t", 3) => SetRate(name(1)?, f[2].parse().ok().filter(|r: &f64| r.is_finite())?),
+            ("t", 3) => SetRate(name(1)?, crate::decimal::parse(&f[2])?),
             ("d", 3) => AddDevice(DeviceKind::parse(&f[1])?, name(2)?),
             ("D", 2) => RemoveDevice(name(1)?),
             ("a", 3) => AddAutomation(name(1)?, Rule::parse(&f[2])?),

@@ -38,6 +38,7 @@
 pub mod automations;
 pub mod clock;
 mod controls;
+pub mod decimal;
 pub mod devices;
 pub mod error;
 pub mod flights;

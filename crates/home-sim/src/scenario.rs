@@ -52,7 +52,7 @@ impl Scenario {
         let rest = name.strip_prefix("stress-").ok_or_else(unknown)?;
         let (devices, rate) = rest.split_once('-').ok_or_else(unknown)?;
         let devices: usize = devices.parse().map_err(|_| unknown())?;
-        let rate: f64 = rate.parse().map_err(|_| unknown())?;
+        let rate = crate::decimal::parse(rate).ok_or_else(unknown)?;
         if !(1..=2000).contains(&devices) || !(0.0..=100_000.0).contains(&rate) {
             return Err(unknown());
         }
