@@ -113,6 +113,34 @@ async fn a_disconnect_may_change_the_session_expiry_but_not_raise_it_from_zero()
     broker.wait_for_queue("mqtt.raiser", None).await;
 }
 
+/// A will delayed 60 s, on a session that was to last 60 s, whose
+/// DISCONNECT (0x04, "with will message") shortens the session to 1 s: the
+/// will comes when the session ends, not a minute later (MQTT 5 §3.1.3.2.2).
+#[tokio::test]
+async fn a_session_shortened_at_disconnect_brings_its_delayed_will_forward() {
+    let broker = Broker::start().await;
+    let mut watcher = broker.mosquitto_sub(&["-V", "mqttv5", "-t", "expiry/will"]).await;
+    let mut c = connect(V5, "shortened", 0);
+    c.properties.session_expiry_interval = Some(60);
+    let mut will = mqtt_codec::Will {
+        topic: "expiry/will".into(),
+        payload: Bytes::from_static(b"gone"),
+        qos: QoS::AtMostOnce,
+        retain: false,
+        properties: Default::default(),
+    };
+    will.properties.will_delay_interval = Some(60);
+    c.will = Some(will);
+    let mut raw = broker.raw_mqtt(c).await;
+    connack(&mut raw).await;
+    let mut bye = Disconnect { reason: ReasonCode::DisconnectWithWillMessage, properties: Default::default() };
+    bye.properties.session_expiry_interval = Some(1);
+    raw.send(&Packet::Disconnect(bye)).await;
+    assert_eq!(raw.recv().await, None, "the broker closes the connection");
+    // `next` waits at most 10 s (`WAIT`): far less than the asked 60 s.
+    assert_eq!(watcher.next().await, "expiry/will gone");
+}
+
 #[tokio::test]
 async fn a_released_qos2_delivery_gets_its_pubrel_again_on_resume_not_a_dup_publish() {
     let broker = Broker::start().await;

@@ -95,7 +95,9 @@ where
     }
     link.finish().await;
     let _ = state.commands.send(Command::Disconnect { conn }).await;
-    if let (Some((will, delay)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
+    if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
+        // The session's lifetime now: a DISCONNECT may have shortened it.
+        let delay = will_delay(asked, link.session.lifetime);
         publish_will_later(&state, link.session.client_id.clone(), conn, will, delay);
     }
     drop(claim);
@@ -121,8 +123,9 @@ struct Link<'a, S> {
     declared: Lifetime,
     /// A clean session resumed a persistent queue: delete it at the end.
     delete_on_close: bool,
-    /// A will with a delay (MQTT 5): kept here, not given to the engine,
-    /// and published that long after the connection is lost.
+    /// A will with a delay (MQTT 5), and the delay it asked for: kept here,
+    /// not given to the engine, and published that long after the
+    /// connection is lost, or when the session ends if that is sooner.
     delayed_will: Option<(Will, Duration)>,
     /// The client said a clean goodbye: no will.
     goodbye: bool,
@@ -142,9 +145,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         let (keep_alive, server_keep_alive) = keep_alive(connect, self.state.config.mqtt_max_keep_alive);
         self.keep_alive = Duration::from_millis(u64::from(keep_alive) * 1500);
         let mut will = connect.will.as_ref().map(engine_will);
-        let delay = will_delay(connect, self.declared);
-        if !delay.is_zero() {
-            self.delayed_will = will.take().map(|w| (w, delay));
+        let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
+        let asked = Duration::from_secs(u64::from(asked));
+        if !will_delay(asked, self.declared).is_zero() {
+            self.delayed_will = will.take().map(|w| (w, asked));
         }
         let hello =
             ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
@@ -435,10 +439,9 @@ fn keep_alive(connect: &Connect, max: u16) -> (u16, Option<u16>) {
 }
 
 /// How long after the connection is lost its will is published: the will
-/// delay interval, but no later than the session ends (MQTT 5 §3.1.3.2.2).
-fn will_delay(connect: &Connect, lifetime: Lifetime) -> Duration {
-    let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
-    let asked = Duration::from_secs(u64::from(asked));
+/// delay interval it `asked` for, but no later than the session ends
+/// (MQTT 5 §3.1.3.2.2).
+fn will_delay(asked: Duration, lifetime: Lifetime) -> Duration {
     match lifetime {
         Lifetime::Transient => Duration::ZERO,
         Lifetime::Persistent(Some(ms)) => asked.min(Duration::from_millis(ms)),
