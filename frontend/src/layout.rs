@@ -45,13 +45,15 @@ pub struct Layout {
 }
 
 /// The biggest scale (≤ 1) and column count at which `n` cards fit a room.
+/// A grid of `cols` × `rows` cards spans `cols × w − gap` by `rows × h − gap`
+/// (no gap after the last), all of it scaled.
 pub fn fit(n: usize) -> (f64, usize) {
     let (w, h) = (CARD.0 + GAP.0, CARD.1 + GAP.1);
     (1..=n.max(1))
         .map(|cols| {
             let rows = n.div_ceil(cols).max(1) as f64;
-            let scale = (ROOM_W - 16.0 + GAP.0) / (cols as f64 * w);
-            let scale = scale.min((ROOM_INNER_H + GAP.1) / (rows * h)).min(1.0);
+            let scale = (ROOM_W - 16.0) / (cols as f64 * w - GAP.0);
+            let scale = scale.min(ROOM_INNER_H / (rows * h - GAP.1)).min(1.0);
             (scale, cols)
         })
         .fold((0.0, 1), |best, c| if c.0 > best.0 { c } else { best })
@@ -142,5 +144,24 @@ pub fn hop_class(hop: &Hop) -> &'static str {
         Hop::Deliver { .. } => "dot deliver",
         Hop::DeadLetter { .. } => "dot dead",
         Hop::Drop { .. } => "dot drop",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn a_crowded_room_keeps_every_card_inside_it() {
+        for n in [1, 3, 4, 5, 12, 67, 200, 500] {
+            let (scale, cols) = fit(n);
+            let rows = n.div_ceil(cols) as f64;
+            let width = (cols as f64 * (CARD.0 + GAP.0) - GAP.0) * scale;
+            let height = (rows * (CARD.1 + GAP.1) - GAP.1) * scale;
+            assert!(width <= ROOM_W - 16.0 + 1e-9, "{n} cards: {width} wide");
+            assert!(height <= ROOM_INNER_H + 1e-9, "{n} cards: {height} high");
+        }
+        assert_eq!(fit(4).0, 1.0, "the smart home's rooms keep full-size cards");
     }
 }

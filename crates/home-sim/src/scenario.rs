@@ -103,16 +103,19 @@ impl Scenario {
         }
     }
 
-    /// A load test: `devices` sensors publishing `total_rate` messages per
-    /// simulated second in all on `home/stress/sensor-<n>/telemetry`, into
-    /// one `telemetry` queue shared by four consumers.
+    /// A load test: `devices` sensors, spread over the home's three rooms,
+    /// publishing `total_rate` messages per simulated second in all on
+    /// `home/stress/sensor-<n>/telemetry`, into one `telemetry` queue shared
+    /// by four consumers.
     pub fn stress(devices: usize, total_rate: f64) -> Self {
+        const ROOMS: [&str; 3] = ["hall", "living", "kitchen"];
         let rate = if devices == 0 { 0.0 } else { total_rate / devices as f64 };
         let devices: Vec<DeviceSpec> = (0..devices)
             .map(|n| {
                 let id = format!("sensor-{n}");
                 let base = format!("home/stress/{id}");
-                DeviceSpec::new(&id, &format!("Sensor {n}"), "stress", DeviceKind::Sensor, &base, rate)
+                let room = ROOMS[n % ROOMS.len()];
+                DeviceSpec::new(&id, &format!("Sensor {n}"), room, DeviceKind::Sensor, &base, rate)
             })
             .collect();
         let telemetry = QueueSpec {
