@@ -6,7 +6,7 @@
 //! time, so every delivery gives a latency. The run is bounded by the message
 //! count and by `--duration`.
 
-use crate::client::{Client, Socket};
+use crate::client::{BrokerUrl, Client, Socket};
 use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 /// Arguments of `hearth bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Broker to load: host:port, http://… or ws://…/ws.
-    #[arg(long, short = 'u', default_value = "127.0.0.1:8080", env = "HEARTH_URL")]
-    pub url: String,
+    /// The broker (`--url`).
+    #[command(flatten)]
+    pub broker: BrokerUrl,
     /// Publishing connections.
     #[arg(long, short = 'P', default_value_t = 1)]
     pub publishers: u32,
@@ -112,7 +112,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let queues = args.fanout.max(1);
     let names: Vec<String> = (0..queues).map(|i| format!("bench-{run}-{i}")).collect();
     let topic = format!("bench/{run}");
-    let mut control = Client::connect(&args.url).await?;
+    let mut control = Client::connect(&args.broker.url).await?;
     for name in &names {
         let id = control.next_id();
         let options = QueueOptions { auto_delete: true, ..QueueOptions::default() };
@@ -129,7 +129,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let mut consumers = Vec::new();
     for name in &names {
         for _ in 0..args.consumers {
-            let socket = subscribe(&args.url, name, args.prefetch, args.auto_ack).await?;
+            let socket = subscribe(&args.broker.url, name, args.prefetch, args.auto_ack).await?;
             let shared = (delivered.clone(), done.clone());
             consumers.push(tokio::spawn(consume(socket, epoch, shared, expected)));
         }
@@ -141,7 +141,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         let share =
             args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
         let rate = args.rate.map(|r| (r / u64::from(args.publishers)).max(1));
-        let client = Client::connect(&args.url).await?;
+        let client = Client::connect(&args.broker.url).await?;
         publishers.push(tokio::spawn(publish(client, target.clone(), share, args.size, rate, epoch)));
     }
     let mut sent = 0;

@@ -27,14 +27,14 @@ const WINDOW: u32 = 100;
 /// Largest packet read.
 const MAX_PACKET: u32 = 1 << 20;
 
-/// Runs one MQTT benchmark against the broker at `args.url` (host:port).
+/// Runs one MQTT benchmark against the broker at `args.broker.url` (host:port).
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let qos = match args.qos {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
         other => bail!("--qos must be 0 or 1, got {other}"),
     };
-    let addr = args.url.trim_start_matches("mqtt://").to_owned();
+    let addr = args.broker.url.trim_start_matches("mqtt://").to_owned();
     let run = crate::driver::now_ms();
     let topic = format!("bench/{run}");
     let (subscribers, filter) = match (args.fanout, args.consumers) {

@@ -8,6 +8,15 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// The broker a terminal command talks to (`--url`, shared by `hearth pub`,
+/// `hearth sub` and `hearth bench`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BrokerUrl {
+    /// Broker to talk to: host:port, http://… or ws://…/ws.
+    #[arg(long, short = 'u', default_value = "127.0.0.1:8080", env = "HEARTH_URL")]
+    pub url: String,
+}
+
 /// The socket type of a client connection.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

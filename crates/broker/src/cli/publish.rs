@@ -1,6 +1,6 @@
 //! `hearth pub`: publish one message, many, or each line of standard input.
 
-use crate::client::{Client, ClientError};
+use crate::client::{BrokerUrl, Client, ClientError};
 use anyhow::{Context, bail};
 use clap::Args;
 use queue_core::protocol::{ClientFrame, ServerFrame};
@@ -11,9 +11,9 @@ use std::path::PathBuf;
 /// Arguments of `hearth pub`.
 #[derive(Debug, Args)]
 pub struct PubArgs {
-    /// Broker to talk to: host:port, http://… or ws://…/ws.
-    #[arg(long, short = 'u', default_value = "127.0.0.1:8080", env = "HEARTH_URL")]
-    pub url: String,
+    /// The broker (`--url`).
+    #[command(flatten)]
+    pub broker: BrokerUrl,
     /// Topic to publish to (routed to every queue bound with a matching filter).
     #[arg(long, short = 't', conflicts_with = "queue", required_unless_present = "queue")]
     pub topic: Option<String>,
@@ -53,7 +53,7 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
 
 /// Runs `hearth pub`.
 pub async fn run_pub(args: PubArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.url).await?;
+    let mut client = Client::connect(&args.broker.url).await?;
     if args.declare {
         let id = client.next_id();
         let queue = args.queue.clone().unwrap_or_default();

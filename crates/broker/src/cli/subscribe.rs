@@ -1,6 +1,6 @@
 //! `hearth sub`: consume a queue or a topic filter and print what arrives.
 
-use crate::client::{Client, frame_json};
+use crate::client::{BrokerUrl, Client, frame_json};
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use queue_core::protocol::{AckMode, ClientFrame, Delivery, ServerFrame};
@@ -29,9 +29,9 @@ pub enum Ack {
 /// Arguments of `hearth sub`.
 #[derive(Debug, Args)]
 pub struct SubArgs {
-    /// Broker to talk to: host:port, http://… or ws://…/ws.
-    #[arg(long, short = 'u', default_value = "127.0.0.1:8080", env = "HEARTH_URL")]
-    pub url: String,
+    /// The broker (`--url`).
+    #[command(flatten)]
+    pub broker: BrokerUrl,
     /// Topic filter to follow (`home/#`, `home/+/temperature`) through a private queue.
     #[arg(long, short = 't', conflicts_with = "queue", required_unless_present = "queue")]
     pub topic: Option<String>,
@@ -57,7 +57,7 @@ pub struct SubArgs {
 
 /// Runs `hearth sub` until `--count` messages arrived or the broker goes away.
 pub async fn run_sub(args: SubArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.url).await?;
+    let mut client = Client::connect(&args.broker.url).await?;
     if args.declare {
         let id = client.next_id();
         let queue = args.queue.clone().unwrap_or_default();
