@@ -42,14 +42,19 @@ pub fn group(topics: &BTreeMap<String, DeviceState>) -> Vec<Device> {
         .filter(|(base, leaf)| STATE_LEAVES.contains(leaf) && base.contains('/'))
         .map(|(base, _)| base)
         .collect();
-    let mut devices: BTreeMap<&str, Device> = BTreeMap::new();
+    // Sorted by name, like the topics they come from.
+    let mut devices: Vec<Device> = Vec::new();
     for (topic, state) in topics {
         let (name, field) = bases
             .iter()
             .filter(|b| topic.len() > b.len() && topic.starts_with(**b) && topic.as_bytes()[b.len()] == b'/')
             .max_by_key(|b| b.len())
             .map_or((topic.as_str(), ""), |b| (*b, &topic[b.len() + 1..]));
-        let device = devices.entry(name).or_insert_with(|| Device { name: name.to_string(), ..Device::default() });
+        let at = devices.binary_search_by(|d| d.name.as_str().cmp(name)).unwrap_or_else(|at| {
+            devices.insert(at, Device { name: name.to_string(), ..Device::default() });
+            at
+        });
+        let device = &mut devices[at];
         if state.seq >= device.seq {
             device.seq = state.seq;
             device.live = !state.retained;
@@ -59,7 +64,7 @@ pub fn group(topics: &BTreeMap<String, DeviceState>) -> Vec<Device> {
             None => spread(field, &state.payload, &mut device.fields),
         }
     }
-    devices.into_values().collect()
+    devices
 }
 
 /// `Some(online)` when `field` is an availability topic whose payload says.

@@ -6,7 +6,6 @@
 //! and marks it dirty. Views redraw from a version signal bumped at most a
 //! few times a second, so thousands of messages a second cost a few redraws.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use leptos::leptos_dom::helpers::{IntervalHandle, set_interval_with_handle};
@@ -34,10 +33,19 @@ enum Purpose {
 #[derive(Default)]
 struct Book {
     next_id: u64,
-    pending: BTreeMap<u64, Purpose>,
+    /// Requests awaiting their answer, by id (a few at a time).
+    pending: Vec<(u64, Purpose)>,
     devices: Option<u64>,
     panel: Option<u64>,
     dirty: bool,
+}
+
+impl Book {
+    /// Removes and returns what request `id` was for, if still pending.
+    fn take(&mut self, id: u64) -> Option<Purpose> {
+        let at = self.pending.iter().position(|&(p, _)| p == id)?;
+        Some(self.pending.swap_remove(at).1)
+    }
 }
 
 /// The page's live session: a copyable handle (its parts live in the
@@ -141,7 +149,7 @@ impl Session {
     fn on_frame(&self, frame: Incoming) {
         match frame {
             Incoming::Stats(stats) => self.state.update_value(|s| s.apply_stats(&stats)),
-            Incoming::Subscribed { id, consumer } => self.book.update_value(|book| match book.pending.remove(&id) {
+            Incoming::Subscribed { id, consumer } => self.book.update_value(|book| match book.take(id) {
                 Some(Purpose::Devices) => book.devices = Some(consumer),
                 Some(Purpose::Panel) => book.panel = Some(consumer),
                 _ => {}
@@ -159,7 +167,7 @@ impl Session {
             }
             Incoming::Confirm { id, routed } => {
                 self.book.update_value(|b| {
-                    b.pending.remove(&id);
+                    b.take(id);
                 });
                 let text = match routed {
                     0 => "published; no queue took it (no subscriber matched)".to_string(),
@@ -169,7 +177,7 @@ impl Session {
                 self.feedback.set(Some(Ok(text)));
             }
             Incoming::Error { id, message } => {
-                let purpose = id.and_then(|id| self.book.try_update_value(|b| b.pending.remove(&id)).flatten());
+                let purpose = id.and_then(|id| self.book.try_update_value(|b| b.take(id)).flatten());
                 if purpose == Some(Purpose::Publish) || purpose == Some(Purpose::Panel) {
                     self.feedback.set(Some(Err(message)));
                 }
@@ -215,7 +223,7 @@ impl Session {
     fn request(&self, purpose: Purpose) -> u64 {
         let id = self.next_id();
         self.book.update_value(|b| {
-            b.pending.insert(id, purpose);
+            b.pending.push((id, purpose));
         });
         id
     }

@@ -73,6 +73,9 @@ pub struct Sample {
     pub acked: u64,
 }
 
+/// A queue's counters at a snapshot: enqueued, delivered, acked.
+type Counters = (u64, u64, u64);
+
 /// The previous snapshot's counters, for rates.
 #[derive(Clone, Debug)]
 struct Previous {
@@ -80,7 +83,8 @@ struct Previous {
     published: u64,
     delivered: u64,
     acked: u64,
-    queues: BTreeMap<String, (u64, u64, u64)>,
+    /// Per queue, in the broker's order.
+    queues: Vec<(String, Counters)>,
 }
 
 /// Everything live mode shows, updated frame by frame.
@@ -126,7 +130,7 @@ impl LiveState {
             .queues
             .iter()
             .map(|q| {
-                let before = prev.as_ref().and_then(|p| p.queues.get(&q.name));
+                let before = prev.as_ref().and_then(|p| counters(&p.queues, &q.name));
                 QueueInfo {
                     name: q.name.clone(),
                     ready: q.ready,
@@ -138,7 +142,7 @@ impl LiveState {
             })
             .collect();
         if let Some(seconds) = seconds {
-            self.add_samples(stats, prev.as_ref().map(|p| &p.queues), seconds);
+            self.add_samples(stats, prev.as_ref().map(|p| p.queues.as_slice()), seconds);
         }
         self.has_stats = true;
         self.previous = Some(Previous {
@@ -151,10 +155,10 @@ impl LiveState {
     }
 
     /// A chart sample per queue; queues that are gone lose their chart.
-    fn add_samples(&mut self, stats: &Stats, before: Option<&BTreeMap<String, (u64, u64, u64)>>, seconds: f64) {
+    fn add_samples(&mut self, stats: &Stats, before: Option<&[(String, Counters)]>, seconds: f64) {
         self.charts.retain(|name, _| stats.queues.iter().any(|q| &q.name == name));
         for q in &stats.queues {
-            let (enqueued, delivered, acked) = before.and_then(|b| b.get(&q.name)).copied().unwrap_or_default();
+            let (enqueued, delivered, acked) = before.and_then(|b| counters(b, &q.name)).copied().unwrap_or_default();
             let per_second = |now: u64, then: u64| (now.saturating_sub(then) as f64 / seconds).round() as u64;
             let samples = self.charts.entry(q.name.clone()).or_default();
             if samples.len() == CHART_SAMPLES {
@@ -199,6 +203,11 @@ impl LiveState {
     pub fn reset_rates(&mut self) {
         self.previous = None;
     }
+}
+
+/// A queue's counters in a snapshot's `(name, counters)` list.
+fn counters<'a>(queues: &'a [(String, (u64, u64, u64))], name: &str) -> Option<&'a Counters> {
+    queues.iter().find(|(n, _)| n == name).map(|(_, c)| c)
 }
 
 /// A rate for a table cell: "—" until known, one decimal under 10/s
