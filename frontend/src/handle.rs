@@ -11,8 +11,6 @@
 //! the virtual time about once a second, so a copied link replays the
 //! learner's actions to what the sender saw.
 
-use std::collections::BTreeMap;
-
 use home_sim::hash::Settings;
 use home_sim::{DeviceKind, DeviceView, Scenario, SimError, Simulation};
 use leptos::prelude::*;
@@ -65,13 +63,23 @@ fn pulse_until(d: &DeviceView) -> u64 {
     d.last_activity_ms.map_or(0, |t| t + PULSE_MS)
 }
 
+/// A card's signal and when its pulse ends.
+type Entry = (ArcRwSignal<Option<Card>>, u64);
+
 /// Every mounted card's signal, and how far the simulation's changes were read.
 #[derive(Default)]
 struct Cards {
-    /// Device id → (card, when its pulse ends).
-    list: BTreeMap<String, (ArcRwSignal<Option<Card>>, u64)>,
+    /// Device id → (card, when its pulse ends), sorted by id.
+    list: Vec<(String, Entry)>,
     seen: u64,
     layout_seen: u64,
+}
+
+impl Cards {
+    /// Where device `id`'s entry is in `list`, or where it would go.
+    fn find(&self, id: &str) -> Result<usize, usize> {
+        self.list.binary_search_by(|(k, _)| k.as_str().cmp(id))
+    }
 }
 
 /// A cheap, copyable handle to the running simulation.
@@ -170,14 +178,15 @@ impl SimHandle {
     /// Device `id`'s card: set only when that device changes, `None` once
     /// it is removed.
     pub fn card(&self, id: &str) -> ArcRwSignal<Option<Card>> {
-        if let Some(Some(card)) = self.cards.try_with_value(|c| c.list.get(id).map(|e| e.0.clone())) {
+        if let Some(Some(card)) = self.cards.try_with_value(|c| c.find(id).ok().map(|at| c.list[at].1.0.clone())) {
             return card;
         }
         let (view, now) = self.peek(|s| (s.device(id).ok(), s.now()));
         let until = view.as_ref().map_or(0, pulse_until);
         let card = ArcRwSignal::new(view.map(|d| Card::new(&d, now)));
-        self.cards.update_value(|c| {
-            c.list.insert(id.to_string(), (card.clone(), until));
+        self.cards.update_value(|c| match c.find(id) {
+            Ok(at) => c.list[at].1 = (card.clone(), until),
+            Err(at) => c.list.insert(at, (id.to_string(), (card.clone(), until))),
         });
         card
     }
@@ -245,12 +254,13 @@ impl SimHandle {
         let relayout = self.cards.try_update_value(|c| {
             c.seen = epoch;
             for d in changed {
-                if let Some((card, until)) = c.list.get_mut(&d.id) {
+                if let Ok(at) = c.find(&d.id) {
+                    let (card, until) = &mut c.list[at].1;
                     *until = pulse_until(&d);
                     card.set(Some(Card::new(&d, now)));
                 }
             }
-            for (card, until) in c.list.values_mut() {
+            for (_, (card, until)) in &mut c.list {
                 if *until != 0 && now >= *until {
                     *until = 0;
                     card.update(|c| {
@@ -272,7 +282,7 @@ impl SimHandle {
     fn forget_removed_cards(&self) {
         self.sim.with_value(|s| {
             self.cards.update_value(|c| {
-                c.list.retain(|id, (card, _)| {
+                c.list.retain(|(id, (card, _))| {
                     let keep = s.device(id).is_ok();
                     if !keep {
                         card.set(None);
