@@ -4,7 +4,7 @@
 //! the log has forgotten the events.
 
 use queue_core::{QueueCounters, StatsSnapshot};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Buckets kept per queue.
 pub const HISTORY_SECONDS: usize = 60;
@@ -38,21 +38,31 @@ impl Bucket {
 /// Every queue's recent buckets.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
-    queues: BTreeMap<String, VecDeque<Bucket>>,
-    last: BTreeMap<String, QueueCounters>,
+    /// Per queue, sorted by name: its counters at the last sample and its buckets.
+    queues: Vec<(String, QueueCounters, VecDeque<Bucket>)>,
 }
 
 impl History {
     /// The last (up to 60) buckets of queue `name`, oldest first.
     pub fn queue(&self, name: &str) -> Vec<Bucket> {
-        self.queues.get(name).map(|b| b.iter().copied().collect()).unwrap_or_default()
+        self.find(name).map_or_else(|_| Vec::new(), |at| self.queues[at].2.iter().copied().collect())
+    }
+
+    /// Where queue `name` is in `queues`, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.queues.binary_search_by(|(n, ..)| n.as_str().cmp(name))
     }
 
     /// Closes the bucket for `second` from a stats snapshot taken at its end.
     pub(crate) fn sample(&mut self, second: u64, stats: &StatsSnapshot) {
-        self.queues.retain(|name, _| stats.queues.iter().any(|q| &q.name == name));
+        self.queues.retain(|(name, ..)| stats.queues.iter().any(|q| &q.name == name));
         for q in &stats.queues {
-            let before = self.last.insert(q.name.clone(), q.counters).unwrap_or_default();
+            let at = self.find(&q.name).unwrap_or_else(|at| {
+                self.queues.insert(at, (q.name.clone(), QueueCounters::default(), VecDeque::new()));
+                at
+            });
+            let (_, last, buckets) = &mut self.queues[at];
+            let before = std::mem::replace(last, q.counters);
             let now = q.counters;
             let bucket = Bucket {
                 second,
@@ -64,12 +74,10 @@ impl History {
                 lost: (now.dropped + now.expired + now.dead_lettered)
                     - (before.dropped + before.expired + before.dead_lettered),
             };
-            let buckets = self.queues.entry(q.name.clone()).or_default();
             if buckets.len() == HISTORY_SECONDS {
                 buckets.pop_front();
             }
             buckets.push_back(bucket);
         }
-        self.last.retain(|name, _| self.queues.contains_key(name));
     }
 }
