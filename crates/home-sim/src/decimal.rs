@@ -26,6 +26,9 @@ pub fn parse(text: &str) -> Option<f64> {
         _ => (false, text),
     };
     let (whole, fraction) = rest.split_once('.').unwrap_or((rest, ""));
+    // Trailing zeros of the fraction change nothing (`2.50` is `2.5`).
+    let fraction =
+        if whole.is_empty() && fraction.bytes().all(|b| b == b'0') { fraction } else { fraction.trim_end_matches('0') };
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
@@ -42,7 +45,6 @@ pub fn parse(text: &str) -> Option<f64> {
             return None;
         }
     }
-    // Trailing zeros of the fraction only shrink the divisor's exponent.
     let scale = i32::try_from(fraction.len()).ok().filter(|&n| n <= 22)?;
     let value = mantissa as f64 / 10f64.powi(scale);
     Some(if negative { -value } else { value })
@@ -55,9 +57,17 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn reads_what_people_type_and_what_links_carry() {
-        for (text, want) in
-            [("12", 12.0), ("-0.25", -0.25), (" 2000.5 ", 2000.5), (".5", 0.5), ("5.", 5.0), ("+3", 3.0), ("0", 0.0)]
-        {
+        for (text, want) in [
+            ("12", 12.0),
+            ("-0.25", -0.25),
+            (" 2000.5 ", 2000.5),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("+3", 3.0),
+            ("0", 0.0),
+            ("0.50000000000000000", 0.5),
+            (".0", 0.0),
+        ] {
             assert_eq!(parse(text), Some(want), "{text}");
         }
     }

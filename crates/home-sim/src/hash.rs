@@ -17,6 +17,10 @@ use crate::simulation::Simulation;
 use std::fmt::Write as _;
 use thiserror::Error;
 
+/// The latest virtual time a link may ask for: a link replays from zero,
+/// so this bounds the work of opening one.
+pub const MAX_AT_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// Why a hash could not be read.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum HashError {
@@ -54,6 +58,10 @@ pub enum HashError {
     /// A journal entry earlier than the one before it, or later than `t`.
     #[error("journal entry at {0} ms is out of order")]
     OutOfOrder(u64),
+    /// A virtual time beyond [`MAX_AT_MS`]: opening the link would replay
+    /// more than a day of simulation before showing anything.
+    #[error("`t` is at most {MAX_AT_MS} ms (one simulated day), got {0}")]
+    TooLate(u64),
     /// A name with characters outside `[A-Za-z0-9._-]`.
     #[error("`{0}` is not a valid name (letters, digits, `.`, `_`, `-`)")]
     BadName(String),
@@ -128,7 +136,12 @@ impl Settings {
                 self.speed = speed;
             }
             "paused" => self.paused = flag(key, value)?,
-            "t" => self.at_ms = number(key, value)?,
+            "t" => {
+                self.at_ms = number(key, value)?;
+                if self.at_ms > MAX_AT_MS {
+                    return Err(HashError::TooLate(self.at_ms));
+                }
+            }
             "a" => self.journal = journal(value)?,
             _ => return Err(HashError::UnknownKey(clip(key))),
         }

@@ -62,8 +62,12 @@ impl History {
                 at
             });
             let (_, last, buckets) = &mut self.queues[at];
-            let before = std::mem::replace(last, q.counters);
             let now = q.counters;
+            // A queue deleted and declared again under the same name within
+            // one sample starts its counters from zero: count from there.
+            let before = std::mem::replace(last, now);
+            let restarted = counts(&now).iter().zip(counts(&before)).any(|(now, before)| *now < before);
+            let before = if restarted { QueueCounters::default() } else { before };
             let bucket = Bucket {
                 second,
                 ready: q.ready,
@@ -80,4 +84,9 @@ impl History {
             buckets.push_back(bucket);
         }
     }
+}
+
+/// Every counter of `c`, to tell whether any went down (a new queue).
+fn counts(c: &QueueCounters) -> [u64; 6] {
+    [c.enqueued, c.delivered, c.acked, c.dropped, c.expired, c.dead_lettered]
 }

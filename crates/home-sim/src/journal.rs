@@ -143,7 +143,9 @@ impl Action {
         use Action::*;
         let f: Vec<String> = text.split(',').map(unesc).collect::<Option<_>>()?;
         let n = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok());
-        let name = |i: usize| f.get(i).filter(|s| !s.is_empty()).cloned();
+        // Names may be empty: a refused action (say, Remove with no device
+        // left) is journaled too, and must replay the same way.
+        let name = |i: usize| f.get(i).cloned();
         let action = match (f.first()?.as_str(), f.len()) {
             ("p", 4) => Publish { topic: f[1].clone(), payload: f[2].clone(), retain: f[3] == "1" },
             ("c", 2) => AddConsumer(name(1)?),
@@ -164,7 +166,10 @@ impl Action {
                     _ => return None,
                 };
                 let (max_length, ttl_ms) = (optional(&f[2])?, optional(&f[4])?);
-                SetPolicy(name(1)?, QueuePolicy { max_length, overflow, ttl_ms, dead_letter: name(5) })
+                SetPolicy(
+                    name(1)?,
+                    QueuePolicy { max_length, overflow, ttl_ms, dead_letter: name(5).filter(|s| !s.is_empty()) },
+                )
             }
             ("o", 2) => CutOff(name(1)?),
             ("r", 2) => Reconnect(name(1)?),
@@ -215,8 +220,8 @@ pub(crate) fn unesc(text: &str) -> Option<String> {
     let mut rest = text.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
         if b == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = tail.get(..2).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             rest = &tail[2..];
         } else {
             bytes.push(b);

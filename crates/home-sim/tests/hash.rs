@@ -36,6 +36,9 @@ fn every_action() -> Vec<Action> {
         Action::PauseAutomation("climate".into()),
         Action::ResumeAutomation("climate".into()),
         Action::RemoveAutomation("climate-2".into()),
+        // Refused actions are journaled too: Remove with no device chosen.
+        Action::RemoveDevice(String::new()),
+        Action::SetRate(String::new(), 1.0),
     ]
 }
 
@@ -68,6 +71,8 @@ fn bad_hashes_get_clear_errors() {
         ("#t=10&a=5,p,%ZZ,x,0", HashError::BadAction("5,p,%ZZ,x,0".into())),
         ("#t=10&a=5,o,lock;3,r,lock", HashError::OutOfOrder(3)),
         ("#t=4&a=5,o,lock", HashError::OutOfOrder(5)),
+        ("#t=99999999999", HashError::TooLate(99_999_999_999)),
+        ("#t=10&a=5,p,%+5,x,0", HashError::BadAction("5,p,%+5,x,0".into())),
     ];
     for (hash, error) in cases {
         assert_eq!(Settings::from_hash(hash), Err(error.clone()), "{hash}");

@@ -258,3 +258,20 @@ fn added_devices_get_numbered_ids_and_topics_and_go_online() {
     sim.remove_device("kitchen-light-2").expect("remove");
     assert!(sim.device("kitchen-light-2").is_err());
 }
+
+/// An automation removed and added again under the same id between two
+/// one-second samples: its queue is new, its counters start from zero, and
+/// the chart counts from there instead of wrapping around.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_queue_declared_again_within_a_sample_charts_from_zero() {
+    let mut sim = home(5);
+    sim.advance(10_500);
+    let before = sim.queue_history("auto-climate");
+    assert!(before.iter().map(|b| b.published).sum::<u64>() > 0, "temperatures reached the automation: {before:?}");
+    sim.remove_automation("climate").expect("remove");
+    sim.add_automation(home_sim::AutomationSpec::new("climate", home_sim::Rule::Climate)).expect("add again");
+    sim.advance(1_000);
+    let after = sim.queue_history("auto-climate");
+    let last = after.last().expect("a bucket for the new queue");
+    assert!(last.published < 100 && last.delivered < 100 && last.acked < 100, "no wrap-around: {last:?}");
+}
