@@ -141,6 +141,29 @@ async fn a_session_shortened_at_disconnect_brings_its_delayed_will_forward() {
     assert_eq!(watcher.next().await, "expiry/will gone");
 }
 
+/// A will user property named like the engine's will-TTL header neither
+/// breaks the will nor sets its TTL: the will is published when the
+/// connection drops.
+#[tokio::test]
+async fn a_will_user_property_cannot_pose_as_the_will_ttl() {
+    let broker = Broker::start().await;
+    let mut watcher = broker.mosquitto_sub(&["-V", "mqttv5", "-t", "posing/will"]).await;
+    let mut c = connect(V5, "poser", 0);
+    let mut will = mqtt_codec::Will {
+        topic: "posing/will".into(),
+        payload: Bytes::from_static(b"gone"),
+        qos: QoS::AtMostOnce,
+        retain: false,
+        properties: Default::default(),
+    };
+    will.properties.user_properties.push(("x-will-ttl-ms".into(), "not a number".into()));
+    c.will = Some(will);
+    let mut raw = broker.raw_mqtt(c).await;
+    connack(&mut raw).await;
+    drop(raw);
+    assert_eq!(watcher.next().await, "posing/will gone");
+}
+
 #[tokio::test]
 async fn a_released_qos2_delivery_gets_its_pubrel_again_on_resume_not_a_dup_publish() {
     let broker = Broker::start().await;

@@ -92,6 +92,9 @@ pub struct Session {
     pub(super) next_packet_id: u16,
     /// QoS 2 packet ids received (PUBREC sent) and not yet released.
     pub(super) incoming_qos2: HashSet<u16>,
+    /// Those of `incoming_qos2` a previous connection of the session took:
+    /// the Receive Maximum counts only this connection's (MQTT 5 §4.9).
+    restored_qos2: HashSet<u16>,
     /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
     pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
     /// Topic aliases the client set up on this connection: alias → topic.
@@ -130,6 +133,7 @@ impl Session {
             outgoing: HashMap::new(),
             next_packet_id: 1,
             incoming_qos2: HashSet::new(),
+            restored_qos2: HashSet::new(),
             sub_ids: BTreeMap::new(),
             aliases_in: HashMap::new(),
             peer_alias_max: 0,
@@ -149,6 +153,7 @@ impl Session {
     /// CONNACK (MQTT 5 §4.4, 3.1.1 §4.4), and their packet ids stay taken.
     pub fn restore(&mut self, saved: Saved, out: &mut Vec<Step>) {
         self.subs = saved.subs;
+        self.restored_qos2.clone_from(&saved.incoming_qos2);
         self.incoming_qos2 = saved.incoming_qos2;
         self.sub_ids = saved.sub_ids;
         for pid in saved.released {
@@ -245,7 +250,7 @@ impl Session {
     /// QoS 1 until PUBACK, QoS 2 until PUBCOMP). 3.1.1 has no such limit.
     fn receive_max_reached(&self) -> bool {
         self.version == ProtocolVersion::V5
-            && self.inbound_qos1 + self.incoming_qos2.len() >= usize::from(self.receive_max)
+            && self.inbound_qos1 + self.incoming_qos2.len() - self.restored_qos2.len() >= usize::from(self.receive_max)
     }
 
     /// A QoS 1 PUBLISH was answered: one less in flight.
@@ -335,6 +340,7 @@ impl Session {
 
     /// PUBREL: the client releases a QoS 2 message it sent; complete it.
     fn release(&mut self, pid: u16, out: &mut Vec<Step>) {
+        self.restored_qos2.remove(&pid);
         let reason =
             if self.incoming_qos2.remove(&pid) { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
         out.push(Step::Send(Packet::PubComp(ack(pid, reason))));
@@ -459,7 +465,11 @@ pub fn engine_will(will: &mqtt_codec::Will) -> Will {
         properties: will.properties.clone(),
     };
     let mut headers = qos_headers(will.qos);
-    if let Some(ttl_ms) = to_headers(&publish, None, &mut headers) {
+    let ttl = to_headers(&publish, None, &mut headers);
+    // The engine reads this header as the will's TTL: only the expiry sets it,
+    // never a user property of the same name.
+    headers.remove(WILL_TTL_HEADER);
+    if let Some(ttl_ms) = ttl {
         headers.insert(WILL_TTL_HEADER.to_owned(), ttl_ms.to_string());
     }
     Will { topic: publish.topic, payload: Payload(publish.payload), retain: will.retain, headers }
