@@ -43,6 +43,11 @@ pub struct Broker {
 impl Broker {
     /// Starts `$HEARTH_BIN serve --listen 127.0.0.1:0 --dist $HEARTH_DIST`.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts the broker as [`Broker::start`] does, with `extra` flags.
+    pub fn start_with(extra: &[&str]) -> Self {
         let mut child = Command::new(required_env("HEARTH_BIN"))
             .args([
                 "serve",
@@ -53,6 +58,7 @@ impl Broker {
                 "--dist",
                 &required_env("HEARTH_DIST"),
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -152,21 +152,10 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     browser.close().await;
 }
 
-/// Connecting the page to another broker: queues come from that broker's
-/// stats stream and connections from its `/api/connections`, which it lets
-/// a page from another origin read; the serving broker's list is gone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_mode_follows_another_broker_honestly() {
-    let (serving, other) = (Broker::start(), Broker::start());
+/// Opens the live tab on `serving`, then connects the page to `other`'s
+/// WebSocket and waits until it shows `other`'s queue `only-on-the-other`.
+async fn follow_other_broker(serving: &Broker, other: &Broker) -> Browser {
     other.request(&[serde_json::json!({"type": "declare", "id": 1, "queue": "only-on-the-other"})]).await;
-    // A client only the other broker has: an MQTT subscriber from Mosquitto.
-    const WATCHER: &str = "watcher-on-the-other";
-    let port = other.mqtt.port().to_string();
-    let mut watcher = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port, "-i", WATCHER, "-t", "nothing/#"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("mosquitto_sub runs (apt install mosquitto-clients)");
     let browser = Browser::start().await;
     browser.client.goto(&serving.url()).await.expect("page loads");
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
@@ -187,6 +176,24 @@ async fn live_mode_follows_another_broker_honestly() {
         .expect("click");
     browser.wait_for_text("[data-testid=status]", |t| t == format!("connected to {ws}")).await;
     wait_for_any(&browser, "[data-testid=queue-name]", |t| t == "only-on-the-other").await;
+    browser
+}
+
+/// A broker that allows the page's origin (`--allow-origin`) lists its own
+/// connections in the page, including an MQTT client only it has; the
+/// serving broker's list is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_lists_another_brokers_connections_when_it_allows_the_page() {
+    let serving = Broker::start();
+    let other = Broker::start_with(&["--allow-origin", &format!("http://{}", serving.addr)]);
+    const WATCHER: &str = "watcher-on-the-other";
+    let port = other.mqtt.port().to_string();
+    let mut watcher = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-i", WATCHER, "-t", "nothing/#"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto_sub runs (apt install mosquitto-clients)");
+    let browser = follow_other_broker(&serving, &other).await;
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains(WATCHER)).await;
     let rows = browser.texts("[data-testid=connection-row]").await;
     assert_eq!(rows.len(), 2, "the other broker's two connections (the page and the watcher): {rows:?}");
@@ -194,6 +201,22 @@ async fn live_mode_follows_another_broker_honestly() {
     browser.close().await;
     let _ = watcher.kill();
     let _ = watcher.wait();
+}
+
+/// A broker that allows no other origin (the default): the page still shows
+/// its queues from the stats stream, and says why it has no connection list
+/// instead of showing the serving broker's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_says_so_when_another_broker_keeps_its_connections_to_itself() {
+    let (serving, other) = (Broker::start(), Broker::start());
+    let browser = follow_other_broker(&serving, &other).await;
+    let why = browser
+        .wait_for_text("[data-testid=connections-error]", |t| t.contains(&format!("http://{}", other.addr)))
+        .await;
+    assert!(why.contains("does not let this page read") && why.contains("Its stats count"), "{why}");
+    assert!(why.contains(&format!("--allow-origin http://{}", serving.addr)), "it says how to allow the page: {why}");
+    assert!(browser.texts("[data-testid=connection-row]").await.is_empty(), "no other broker's list is shown");
+    browser.close().await;
 }
 
 /// Waits until some element matching `css` has a text satisfying `want`.

@@ -36,6 +36,12 @@ pub struct Config {
     /// disconnected with 0x93. It bounds what one client can pile up in the
     /// broker; 3.1.1 has no such limit to announce.
     pub mqtt_receive_maximum: u16,
+    /// Origins (`http://host:port`) whose pages may read the JSON API
+    /// (`/api/*`) across origins, such as a dashboard served by another
+    /// broker. Empty (the default): only pages this broker serves. The API
+    /// lists every connection's client id and address, so allow only
+    /// origins you trust.
+    pub allow_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -51,6 +57,7 @@ impl Default for Config {
             default_prefetch: 100,
             mqtt_max_keep_alive: 0,
             mqtt_receive_maximum: 1024,
+            allow_origins: Vec::new(),
         }
     }
 }
@@ -93,6 +100,11 @@ impl Config {
         if self.max_frame_bytes < 1024 {
             return Err(ConfigError::Invalid("max_frame_bytes must be at least 1024".into()));
         }
+        if let Some(bad) = self.allow_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Invalid(format!(
+                "allow_origins: `{bad}` is not an origin; write scheme://host[:port], as in http://127.0.0.1:8080"
+            )));
+        }
         if self.max_connections == 0 {
             return Err(ConfigError::Invalid("max_connections must be at least 1".into()));
         }
@@ -107,4 +119,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether `text` is an origin as browsers send it: `http(s)://host[:port]`,
+/// nothing after, and nothing a header cannot carry.
+fn is_origin(text: &str) -> bool {
+    let rest = text.strip_prefix("http://").or_else(|| text.strip_prefix("https://"));
+    rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ']) && text.is_ascii())
 }

@@ -9,26 +9,30 @@ use crate::ws::serve_socket;
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The broker's routes.
 pub fn router(state: AppState) -> Router {
-    // The read-only JSON API answers pages from any origin, so a dashboard
-    // served by one broker can show another's queues and connections. It
-    // reveals nothing a page could not already learn over `/ws`, which
-    // browsers let any origin open.
     let admin = Router::new()
         .route("/api/overview", get(overview))
         .route("/api/queues", get(queues))
-        .route("/api/connections", get(connections))
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]));
+        .route("/api/connections", get(connections));
+    // Pages from the origins the operator allows (a dashboard served by
+    // another broker) may read the JSON API; by default only our own pages.
+    let allowed: Vec<HeaderValue> =
+        state.config.allow_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    let admin = if allowed.is_empty() {
+        admin
+    } else {
+        admin.layer(CorsLayer::new().allow_origin(AllowOrigin::list(allowed)).allow_methods([Method::GET]))
+    };
     let api = Router::new()
         .route("/ws", get(upgrade))
         .route("/mqtt", get(upgrade_mqtt))

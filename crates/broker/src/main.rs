@@ -58,6 +58,10 @@ struct ServeArgs {
     /// PUBLISHes a client may have unacknowledged; more gets DISCONNECT 0x93.
     #[arg(long)]
     mqtt_receive_maximum: Option<u16>,
+    /// An origin (http://host:port) whose pages may read /api/* across
+    /// origins, e.g. a dashboard served by another broker; repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
     /// TOML file with any of these settings; flags win over it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
@@ -77,6 +81,9 @@ impl ServeArgs {
         config.ping_interval_ms = self.ping_interval_ms.unwrap_or(config.ping_interval_ms);
         config.mqtt_max_keep_alive = self.mqtt_max_keep_alive.unwrap_or(config.mqtt_max_keep_alive);
         config.mqtt_receive_maximum = self.mqtt_receive_maximum.unwrap_or(config.mqtt_receive_maximum);
+        if !self.allow_origins.is_empty() {
+            config.allow_origins = self.allow_origins;
+        }
         config.validate()?;
         Ok(config)
     }

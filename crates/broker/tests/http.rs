@@ -58,24 +58,39 @@ async fn the_root_page_without_a_dashboard_says_how_to_build_one() {
     assert!(page.contains("/api/overview") && page.contains("/metrics"), "the page points at what does work: {page}");
 }
 
-#[tokio::test]
-async fn the_json_api_can_be_read_by_a_page_from_another_origin() {
+/// `GET path` with an `Origin` header; the lower-cased response headers.
+async fn head_with_origin(broker: &Broker, path: &str, origin: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("the broker accepts HTTP");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n", broker.addr);
+    tcp.write_all(request.as_bytes()).await.expect("request is sent");
+    let mut raw = String::new();
+    common::within("the response", tcp.read_to_string(&mut raw)).await.expect("response is read");
+    raw.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase()
+}
 
-    let broker = Broker::start().await;
+#[tokio::test]
+async fn the_json_api_answers_only_the_origins_allowed() {
+    const FRIEND: &str = "http://127.0.0.1:9";
+    let broker = Broker::start_with(&["--allow-origin", FRIEND]).await;
     for path in ["/api/overview", "/api/queues", "/api/connections"] {
-        let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("the broker accepts HTTP");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nOrigin: http://127.0.0.1:9\r\nConnection: close\r\n\r\n",
-            broker.addr
-        );
-        tcp.write_all(request.as_bytes()).await.expect("request is sent");
-        let mut raw = String::new();
-        common::within("the response", tcp.read_to_string(&mut raw)).await.expect("response is read");
-        let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+        let head = head_with_origin(&broker, path, FRIEND).await;
         assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
-        assert!(head.contains("access-control-allow-origin: *"), "{path} must allow other origins: {head}");
+        assert!(head.contains(&format!("access-control-allow-origin: {FRIEND}")), "{path}: {head}");
+        let head = head_with_origin(&broker, path, "http://elsewhere.example").await;
+        assert!(!head.contains("access-control-allow-origin"), "{path} must not answer other origins: {head}");
     }
-    let (_, page) = broker.get("/healthz").await;
-    assert_eq!(page, "ok\n");
+
+    let default = Broker::start().await;
+    let head = head_with_origin(&default, "/api/connections", FRIEND).await;
+    assert!(!head.contains("access-control-allow-origin"), "no origin is allowed by default: {head}");
+}
+
+#[tokio::test]
+async fn an_allowed_origin_that_is_not_one_is_refused_at_start() {
+    let out = common::run_hearth(&["serve", "--listen", "127.0.0.1:0", "--allow-origin", "127.0.0.1:8080/x"]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not an origin") && stderr.contains("http://127.0.0.1:8080"), "{stderr}");
 }

@@ -94,7 +94,8 @@ fn explain(session: Session, base: &str, failure: &Failure) -> String {
     let why = match failure {
         Failure::Answered(what) => format!("{base}/api/connections answered {what}"),
         Failure::Unreadable if open => {
-            format!("{base} does not let this page read its connection list (it allows no other origin)")
+            let here = window().location().origin().unwrap_or_default();
+            format!("{base} does not let this page read its connection list (start it with --allow-origin {here})")
         }
         Failure::Unreadable => format!("{base}/api/connections cannot be reached"),
     };
