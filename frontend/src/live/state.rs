@@ -83,7 +83,7 @@ struct Previous {
     published: u64,
     delivered: u64,
     acked: u64,
-    /// Per queue, in the broker's order.
+    /// Per queue, in the broker's order (by name).
     queues: Vec<(String, Counters)>,
 }
 
@@ -205,9 +205,13 @@ impl LiveState {
     }
 }
 
-/// A queue's counters in a snapshot's `(name, counters)` list.
+/// A queue's counters in a snapshot's `(name, counters)` list. Hearth lists
+/// queues by name, so a binary search finds them (a broker with thousands of
+/// MQTT sessions has thousands of queues); a list in another order still
+/// works, by a scan when the search misses.
 fn counters<'a>(queues: &'a [(String, (u64, u64, u64))], name: &str) -> Option<&'a Counters> {
-    queues.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    let at = queues.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok();
+    at.or_else(|| queues.iter().position(|(n, _)| n == name)).map(|i| &queues[i].1)
 }
 
 /// A rate for a table cell: "—" until known, one decimal under 10/s
