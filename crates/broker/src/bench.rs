@@ -61,6 +61,16 @@ pub struct BenchArgs {
     pub qos: u8,
 }
 
+impl BenchArgs {
+    /// Publisher `p`'s part of the load: its message count (the remainder
+    /// goes to the first ones) and its rate limit, if any.
+    pub fn publisher_load(&self, p: u64) -> (u64, Option<u64>) {
+        let publishers = u64::from(self.publishers);
+        let share = self.messages / publishers + u64::from(p < self.messages % publishers);
+        (share, self.rate.map(|r| (r / publishers).max(1)))
+    }
+}
+
 /// The protocol `hearth bench` speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchProtocol {
@@ -138,9 +148,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let started = epoch.elapsed();
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
-        let share =
-            args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
-        let rate = args.rate.map(|r| (r / u64::from(args.publishers)).max(1));
+        let (share, rate) = args.publisher_load(p);
         let client = Client::connect(&args.broker.url).await?;
         publishers.push(tokio::spawn(publish(client, target.clone(), share, args.size, rate, epoch)));
     }

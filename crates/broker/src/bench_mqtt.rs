@@ -56,9 +56,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let started = epoch.elapsed();
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
-        let share =
-            args.messages / u64::from(args.publishers) + u64::from(p < args.messages % u64::from(args.publishers));
-        let rate = args.rate.map(|r| (r / u64::from(args.publishers)).max(1));
+        let (share, rate) = args.publisher_load(p);
         let conn = Conn::open(&addr, &format!("bench-{run}-p{p}")).await?;
         let load = Load { topic: topic.clone(), count: share, size: args.size, rate, qos };
         publishers.push(tokio::spawn(publish(conn, load, epoch)));

@@ -33,19 +33,7 @@ impl Broker {
 
     /// Starts `mosquitto_sub -v -p PORT ARGS…` and waits until it has subscribed.
     pub async fn mosquitto_sub(&self, args: &[&str]) -> Sub {
-        // Line-buffered: mosquitto_sub flushes only after messages, and the
-        // SUBACK debug line must be seen as soon as it is printed.
-        let mut child = Command::new("stdbuf")
-            .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", &self.mqtt.port().to_string(), "-v", "-d"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("mosquitto_sub starts (apt-get install mosquitto-clients)");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut sub = Sub { child, lines: BufReader::new(stdout).lines() };
+        let mut sub = self.spawn_mosquitto_sub(&[&["-d"], args].concat());
         // With -d, mosquitto_sub reports the SUBACK: from then on it is subscribed.
         within("mosquitto_sub's SUBACK", async { while !sub.next_raw().await.contains("received SUBACK") {} }).await;
         sub
@@ -54,6 +42,13 @@ impl Broker {
     /// Starts `mosquitto_sub -v -p PORT ARGS…` without waiting for its
     /// SUBACK: a resumed persistent session may deliver before it.
     pub async fn mosquitto_sub_resume(&self, args: &[&str]) -> Sub {
+        self.spawn_mosquitto_sub(args)
+    }
+
+    /// `mosquitto_sub -v -p PORT ARGS…`, its output read line by line.
+    fn spawn_mosquitto_sub(&self, args: &[&str]) -> Sub {
+        // Line-buffered: mosquitto_sub flushes only after messages, and the
+        // SUBACK debug line must be seen as soon as it is printed.
         let mut child = Command::new("stdbuf")
             .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", &self.mqtt.port().to_string(), "-v"])
             .args(args)
