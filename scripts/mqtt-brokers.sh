@@ -6,7 +6,10 @@ command -v mosquitto >/dev/null || { echo "mosquitto missing: sudo apt-get insta
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d)
 hearth_port=$(free_port)
-"$bin" serve --listen 127.0.0.1:0 --mqtt-listen "127.0.0.1:$hearth_port" >"$dir/hearth.log" 2>/dev/null &
+# Session queues that drop nothing, like Mosquitto's below (a benchmark
+# counts every message; by default each holds 1000 beyond those in flight).
+"$bin" serve --listen 127.0.0.1:0 --mqtt-listen "127.0.0.1:$hearth_port" \
+  --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000 >"$dir/hearth.log" 2>/dev/null &
 hearth_pid=$!
 mosquitto_port=$(free_port)
 # Unlimited queued messages (Mosquitto's default of 1000 per client drops

@@ -174,7 +174,10 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         | ServerFrame::Stats { id, .. }
         | ServerFrame::Pong { id }
         | ServerFrame::Error { id, .. } => *id,
-        ServerFrame::Deliver(_) | ServerFrame::Cancelled { .. } => None,
+        ServerFrame::Deliver(_)
+        | ServerFrame::Cancelled { .. }
+        | ServerFrame::Blocked { .. }
+        | ServerFrame::Unblocked => None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The broker's settings: one struct with defaults, read from an optional
 //! TOML file and overridden by command-line flags.
 
+use crate::budget::MemoryLimit;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,8 +23,19 @@ pub struct Config {
     pub max_connections: usize,
     /// Interval of WebSocket pings; a peer silent for two intervals is lost.
     pub ping_interval_ms: u64,
-    /// Frames waiting to be written to one connection before it is cut as a slow consumer.
-    pub max_pending_frames: usize,
+    /// Bytes waiting to be written to one connection before it is cut as
+    /// a slow consumer (its unacked messages go back to their queues).
+    pub max_pending_bytes: usize,
+    /// The memory budget: above it publishers are blocked until queues
+    /// drain ([`MemoryLimit`]: bytes, a share of physical memory, or 0 for none).
+    pub memory_limit: MemoryLimit,
+    /// Most messages an MQTT session queue holds beyond those in flight,
+    /// connected or not (Mosquitto's `max_queued_messages`); the oldest is
+    /// dropped, and counted, to make room.
+    pub mqtt_max_queued_messages: u64,
+    /// Most bytes an MQTT session queue holds beyond those in flight
+    /// (Mosquitto's `max_queued_bytes`), counted as message footprints.
+    pub mqtt_max_queued_bytes: u64,
     /// Prefetch for subscriptions that give none.
     pub default_prefetch: u32,
     /// Longest MQTT keep-alive allowed, in seconds (0: no limit). An MQTT 5
@@ -53,7 +65,10 @@ impl Default for Config {
             max_frame_bytes: 1024 * 1024,
             max_connections: 10_000,
             ping_interval_ms: 20_000,
-            max_pending_frames: 200_000,
+            max_pending_bytes: 8 << 20,
+            memory_limit: MemoryLimit::default(),
+            mqtt_max_queued_messages: 1000,
+            mqtt_max_queued_bytes: 16 << 20,
             default_prefetch: 100,
             mqtt_max_keep_alive: 0,
             mqtt_receive_maximum: 1024,
@@ -113,6 +128,14 @@ impl Config {
         }
         if self.mqtt_receive_maximum == 0 {
             return Err(ConfigError::Invalid("mqtt_receive_maximum must be at least 1".into()));
+        }
+        if self.max_pending_bytes < 64 * 1024 {
+            return Err(ConfigError::Invalid("max_pending_bytes must be at least 65536".into()));
+        }
+        if self.mqtt_max_queued_messages == 0 || self.mqtt_max_queued_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "mqtt_max_queued_messages and mqtt_max_queued_bytes must be at least 1".into(),
+            ));
         }
         if self.default_prefetch == 0 {
             return Err(ConfigError::Invalid("default_prefetch must be at least 1".into()));

@@ -2,7 +2,7 @@
 //! connection tasks and HTTP handlers, runs them through the engine, and
 //! routes the engine's outputs back to connections in per-connection batches.
 
-use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame};
+use queue_core::protocol::{ClientFrame, ServerFrame};
 use queue_core::queue::QueueOptions;
 use queue_core::topic::matches;
 use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// Commands processed per wake-up before outputs are flushed.
@@ -30,20 +30,25 @@ pub enum Command {
         /// The peer's address.
         remote: SocketAddr,
     },
-    /// A decoded frame from a connection.
+    /// A decoded frame from a connection (made by [`Command::frame`]).
     Frame {
         /// The sender.
         conn: ConnId,
         /// The frame.
         frame: ClientFrame,
+        /// Its cost, counted in [`Buffered`] until the engine has it.
+        bytes: usize,
     },
     /// Several decoded frames from a connection, in order: one channel
-    /// message for what one read or one batch of deliveries produced.
+    /// message for what one read or one batch of deliveries produced (made
+    /// by [`Command::frames`]).
     Frames {
         /// The sender.
         conn: ConnId,
         /// The frames.
         frames: Vec<ClientFrame>,
+        /// Their cost, counted in [`Buffered`] until the engine has them.
+        bytes: usize,
     },
     /// A connection ended.
     Disconnect {
@@ -79,40 +84,162 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// A frame from `conn`, counted in `buffered` until the engine has it.
+    pub fn frame(conn: ConnId, frame: ClientFrame, buffered: &Buffered) -> Self {
+        let bytes = inbound_cost(&frame);
+        buffered.add(bytes);
+        Self::Frame { conn, frame, bytes }
+    }
+
+    /// Frames from `conn`, counted in `buffered` until the engine has them.
+    pub fn frames(conn: ConnId, frames: Vec<ClientFrame>, buffered: &Buffered) -> Self {
+        let bytes = frames.iter().map(inbound_cost).sum();
+        buffered.add(bytes);
+        Self::Frames { conn, frames, bytes }
+    }
+}
+
 /// What the engine task sends to a connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Frames to write, in order.
-    Frames(Vec<ServerFrame>),
+    /// Frames to write, in order, and their cost (give it back with
+    /// [`Outbox::taken`] once they are out of the queue).
+    Frames(Vec<ServerFrame>, usize),
     /// A WebSocket ping (keep-alive).
     Ping,
     /// Close the connection with this code and reason.
     Close(u16, String),
 }
 
-/// The sending half of a connection's outbound queue, with its backlog count.
+/// Bytes the broker holds for connections outside the engine: frames read
+/// and not yet handled, frames waiting to be written. Shared by every
+/// connection; the engine task reports it to the engine
+/// ([`Input::Buffered`]), where it counts against the memory budget.
+#[derive(Debug, Clone, Default)]
+pub struct Buffered(Arc<AtomicUsize>);
+
+impl Buffered {
+    /// Counts `bytes` more.
+    pub fn add(&self, bytes: usize) {
+        self.0.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` less.
+    pub fn sub(&self, bytes: usize) {
+        self.0.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Bytes counted now.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The sending half of a connection's outbound queue, with its backlog in bytes.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     /// Frames and closes for the writer.
     pub tx: mpsc::UnboundedSender<Outbound>,
-    /// Frames queued and not yet written.
-    pub pending: Arc<AtomicUsize>,
+    /// Bytes queued for this connection and not yet taken by its writer.
+    pending: Arc<AtomicUsize>,
+    /// Every connection's buffered bytes.
+    buffered: Buffered,
+    /// Cancelled when the broker cuts the connection (a slow consumer): its
+    /// task ends at once, whatever it was waiting for, and drops its backlog.
+    pub cut: CancellationToken,
+}
+
+/// The receiving half of an [`Outbox`]. Dropping it gives back whatever
+/// its queue still held, so a closed connection leaves nothing counted.
+#[derive(Debug)]
+pub struct OutboundRx {
+    rx: mpsc::UnboundedReceiver<Outbound>,
+    outbox: Outbox,
+}
+
+impl OutboundRx {
+    /// The next item; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        self.rx.recv().await
+    }
+
+    /// Whether nothing is waiting now.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+}
+
+impl Drop for OutboundRx {
+    fn drop(&mut self) {
+        self.rx.close();
+        while let Ok(item) = self.rx.try_recv() {
+            if let Outbound::Frames(_, bytes) = item {
+                self.outbox.taken(bytes);
+            }
+        }
+    }
 }
 
 impl Outbox {
-    /// A new outbox and the receiver its writer drains.
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Outbound>) {
+    /// A new outbox counting into `buffered`, and the receiver its writer drains.
+    pub fn new(buffered: &Buffered) -> (Self, OutboundRx) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx, pending: Arc::new(AtomicUsize::new(0)) }, rx)
+        let outbox = Self { tx, pending: Arc::default(), buffered: buffered.clone(), cut: CancellationToken::new() };
+        (outbox.clone(), OutboundRx { rx, outbox })
     }
 
-    /// Queues frames; returns the backlog after adding them.
+    /// Queues frames; returns the bytes its writer had not yet taken from
+    /// earlier sends (what it is behind by, this batch aside).
     pub fn send_frames(&self, frames: Vec<ServerFrame>) -> usize {
-        let n = frames.len();
-        let backlog = self.pending.fetch_add(n, Ordering::Relaxed) + n;
-        let _ = self.tx.send(Outbound::Frames(frames));
+        let bytes: usize = frames.iter().map(outbound_cost).sum();
+        let backlog = self.pending.fetch_add(bytes, Ordering::Relaxed);
+        self.buffered.add(bytes);
+        if self.tx.send(Outbound::Frames(frames, bytes)).is_err() {
+            self.taken(bytes);
+        }
         backlog
     }
+
+    /// The writer took frames costing `bytes` out of the queue.
+    pub fn taken(&self, bytes: usize) {
+        self.pending.fetch_sub(bytes, Ordering::Relaxed);
+        self.buffered.sub(bytes);
+    }
+
+    /// Bytes waiting for this connection's writer.
+    pub fn backlog(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+}
+
+/// About what a frame for a client costs while it waits in a queue: its
+/// payload, topic and headers, and a fixed share for the rest.
+pub fn outbound_cost(frame: &ServerFrame) -> usize {
+    const FIXED: usize = 128;
+    match frame {
+        ServerFrame::Deliver(d) => FIXED + d.payload.len() + d.topic.len() + headers_cost(&d.headers),
+        ServerFrame::Stats { stats, .. } => FIXED + 512 * stats.queues.len(),
+        ServerFrame::Error { message, .. } | ServerFrame::Cancelled { reason: message, .. } => FIXED + message.len(),
+        _ => FIXED,
+    }
+}
+
+/// About what a frame from a client costs until the engine has it.
+pub fn inbound_cost(frame: &ClientFrame) -> usize {
+    const FIXED: usize = 128;
+    match frame {
+        ClientFrame::Publish { topic, queue, payload, headers, .. } => {
+            let target = topic.as_ref().or(queue.as_ref()).map_or(0, String::len);
+            FIXED + payload.len() + target + headers_cost(headers)
+        }
+        ClientFrame::Bind { filter, .. } | ClientFrame::Unbind { filter, .. } => FIXED + filter.len(),
+        _ => FIXED,
+    }
+}
+
+fn headers_cost(headers: &queue_core::message::Headers) -> usize {
+    headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum()
 }
 
 /// A connection as the HTTP API shows it.
@@ -123,8 +250,8 @@ pub struct ConnectionInfo {
     pub stats: ConnectionStats,
     /// The peer's address.
     pub remote: String,
-    /// Frames waiting to be written to it.
-    pub pending_frames: usize,
+    /// Bytes waiting to be written to it.
+    pub pending_bytes: usize,
 }
 
 /// The broker's state at one instant.
@@ -136,6 +263,8 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionInfo>,
     /// When the broker started (ms since the Unix epoch).
     pub started_at: u64,
+    /// Slow consumers cut since start.
+    pub slow_consumers_cut: u64,
 }
 
 struct Peer {
@@ -148,7 +277,13 @@ pub struct Driver {
     engine: Engine,
     peers: HashMap<ConnId, Peer>,
     batches: HashMap<ConnId, Vec<ServerFrame>>,
-    max_pending: usize,
+    /// Bytes waiting for one connection before it is cut as a slow consumer.
+    max_pending_bytes: usize,
+    buffered: Buffered,
+    /// Publishers are blocked by the memory budget (connections watch it).
+    blocked: watch::Sender<bool>,
+    /// Slow consumers cut since start.
+    slow_consumers_cut: u64,
     started_at: u64,
 }
 
@@ -158,13 +293,22 @@ pub fn now_ms() -> u64 {
 }
 
 impl Driver {
-    /// A driver around a fresh engine.
-    pub fn new(config: EngineConfig, max_pending: usize) -> Self {
+    /// A driver around a fresh engine. Connections count their buffers in
+    /// `buffered`, and stop reading publishes while `blocked` says so.
+    pub fn new(
+        config: EngineConfig,
+        max_pending_bytes: usize,
+        buffered: Buffered,
+        blocked: watch::Sender<bool>,
+    ) -> Self {
         Self {
             engine: Engine::new(config),
             peers: HashMap::new(),
             batches: HashMap::new(),
-            max_pending,
+            max_pending_bytes,
+            buffered,
+            blocked,
+            slow_consumers_cut: 0,
             started_at: now_ms(),
         }
     }
@@ -188,6 +332,11 @@ impl Driver {
                 () = shutdown.cancelled() => break,
             }
             self.flush();
+            // What the flush queued counts too; the budget may now block
+            // or unblock publishers, and say so to them.
+            let bytes = self.buffered.get() as u64;
+            self.engine.handle(now_ms(), Input::Buffered { bytes });
+            self.flush();
         }
         for peer in self.peers.values() {
             let _ = peer.outbox.tx.send(Outbound::Close(1001, "broker shutting down".into()));
@@ -200,8 +349,12 @@ impl Driver {
                 self.peers.insert(conn, Peer { outbox, remote });
                 self.engine.handle(now, Input::Connect { conn });
             }
-            Command::Frame { conn, frame } => self.engine.handle(now, Input::Frame { conn, frame }),
-            Command::Frames { conn, frames } => {
+            Command::Frame { conn, frame, bytes } => {
+                self.buffered.sub(bytes);
+                self.engine.handle(now, Input::Frame { conn, frame });
+            }
+            Command::Frames { conn, frames, bytes } => {
+                self.buffered.sub(bytes);
                 for frame in frames {
                     self.engine.handle(now, Input::Frame { conn, frame });
                 }
@@ -260,6 +413,7 @@ impl Driver {
                         let _ = peer.outbox.tx.send(Outbound::Close(1000, "closed by the broker".into()));
                     }
                 }
+                Output::Blocked(blocked) => self.set_blocked(blocked),
                 Output::Event(_) | Output::Store(_) => {}
             }
         }
@@ -272,25 +426,38 @@ impl Driver {
     fn send_batch(&mut self, conn: ConnId) {
         let Some(frames) = self.batches.remove(&conn).filter(|f| !f.is_empty()) else { return };
         let Some(peer) = self.peers.get(&conn) else { return };
+        // One large batch (a consumer's whole prefetch window at once) is
+        // fine; a writer still that far behind at the next batch is slow.
         let backlog = peer.outbox.send_frames(frames);
-        if backlog > self.max_pending {
+        if backlog > self.max_pending_bytes {
             self.cut_slow_consumer(conn, backlog);
         }
     }
 
-    /// A connection that cannot keep up is closed; its unacked messages are
-    /// requeued for others rather than piling up in broker memory.
+    /// A connection that cannot keep up is cut at once: its task ends
+    /// without writing its backlog (so the close does not wait behind what
+    /// it is cut for), and its unacked messages go back to their queues for
+    /// other consumers now, rather than piling up in broker memory.
     fn cut_slow_consumer(&mut self, conn: ConnId, backlog: usize) {
-        tracing::warn!(conn, backlog, "closing slow consumer");
+        let limit = self.max_pending_bytes;
+        tracing::warn!(conn, backlog, limit, "cutting a slow consumer: it reads too slowly to keep up");
         if let Some(peer) = self.peers.remove(&conn) {
-            let message = format!(
-                "{backlog} frames waiting: this connection reads too slowly; lower its prefetch or use manual acks"
-            );
-            let frame = ServerFrame::Error { id: None, code: ErrorCode::SlowConsumer, message };
-            let _ = peer.outbox.send_frames(vec![frame]);
-            let _ = peer.outbox.tx.send(Outbound::Close(1008, "slow consumer".into()));
+            peer.outbox.cut.cancel();
         }
+        self.slow_consumers_cut += 1;
         self.engine.handle(now_ms(), Input::Disconnect { conn });
+    }
+
+    /// Carries out the engine's block or unblock of publishers.
+    fn set_blocked(&mut self, blocked: bool) {
+        let memory = self.engine.memory();
+        let (used, limit) = (memory.used, memory.limit.unwrap_or(0));
+        if blocked {
+            tracing::warn!(used, limit, "memory budget reached: publishers are blocked until queues drain");
+        } else {
+            tracing::info!(used, limit, "memory back under the low watermark: publishers unblocked");
+        }
+        self.blocked.send_replace(blocked);
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -302,12 +469,13 @@ impl Driver {
                 let peer = self.peers.get(&stats.id);
                 ConnectionInfo {
                     remote: peer.map_or_else(String::new, |p| p.remote.to_string()),
-                    pending_frames: peer.map_or(0, |p| p.outbox.pending.load(Ordering::Relaxed)),
+                    pending_bytes: peer.map_or(0, |p| p.outbox.backlog()),
                     stats,
                 }
             })
             .collect();
-        Snapshot { stats: self.engine.stats(), connections, started_at: self.started_at }
+        let slow_consumers_cut = self.slow_consumers_cut;
+        Snapshot { stats: self.engine.stats(), connections, started_at: self.started_at, slow_consumers_cut }
     }
 }
 

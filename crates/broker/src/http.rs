@@ -99,6 +99,9 @@ async fn overview(State(state): State<AppState>) -> Result<Response, Response> {
         "retained": s.stats.retained,
         "messages_ready": s.stats.queues.iter().map(|q| q.ready).sum::<u64>(),
         "messages_unacked": s.stats.queues.iter().map(|q| q.unacked).sum::<u64>(),
+        "memory": s.stats.memory,
+        "blocked_connections": s.connections.iter().filter(|c| c.stats.blocked).map(|c| c.stats.id).collect::<Vec<_>>(),
+        "slow_consumers_cut": s.slow_consumers_cut,
     });
     Ok(Json(body).into_response())
 }

@@ -16,10 +16,12 @@
 
 pub mod bench;
 pub mod bench_mqtt;
+pub mod budget;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod driver;
+pub mod flow;
 pub mod http;
 pub mod metrics;
 pub mod mqtt;

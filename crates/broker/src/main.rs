@@ -58,6 +58,21 @@ struct ServeArgs {
     /// PUBLISHes a client may have unacknowledged; more gets DISCONNECT 0x93.
     #[arg(long)]
     mqtt_receive_maximum: Option<u16>,
+    /// Memory budget: bytes (512MiB, 2GB), a share of physical memory (0.4,
+    /// 40%), or 0 for none. Above it publishers are blocked until queues
+    /// drain. Default 0.4 of physical memory.
+    #[arg(long)]
+    memory_limit: Option<hearth::budget::MemoryLimit>,
+    /// Bytes waiting for one connection before it is cut as a slow consumer.
+    #[arg(long)]
+    max_pending_bytes: Option<usize>,
+    /// Most messages an MQTT session queues beyond those in flight, online
+    /// or offline; the oldest is dropped (and counted) past it.
+    #[arg(long)]
+    mqtt_max_queued_messages: Option<u64>,
+    /// Most bytes an MQTT session queues beyond those in flight.
+    #[arg(long)]
+    mqtt_max_queued_bytes: Option<u64>,
     /// An origin (http://host:port) whose pages may read /api/* across
     /// origins, e.g. a dashboard served by another broker; repeatable.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
@@ -81,6 +96,10 @@ impl ServeArgs {
         config.ping_interval_ms = self.ping_interval_ms.unwrap_or(config.ping_interval_ms);
         config.mqtt_max_keep_alive = self.mqtt_max_keep_alive.unwrap_or(config.mqtt_max_keep_alive);
         config.mqtt_receive_maximum = self.mqtt_receive_maximum.unwrap_or(config.mqtt_receive_maximum);
+        config.memory_limit = self.memory_limit.unwrap_or(config.memory_limit);
+        config.max_pending_bytes = self.max_pending_bytes.unwrap_or(config.max_pending_bytes);
+        config.mqtt_max_queued_messages = self.mqtt_max_queued_messages.unwrap_or(config.mqtt_max_queued_messages);
+        config.mqtt_max_queued_bytes = self.mqtt_max_queued_bytes.unwrap_or(config.mqtt_max_queued_bytes);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
         }
@@ -126,6 +145,12 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     // Parsers read the token after `http://`; the MQTT address goes inside the parentheses.
     println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws, MQTT at {mqtt_addr})");
     tracing::info!(%addr, %mqtt_addr, "listening");
+    match config.memory_limit.resolve() {
+        Some(bytes) => {
+            tracing::info!(bytes, setting = %config.memory_limit, "memory budget: publishers are blocked above it")
+        }
+        None => tracing::warn!("no memory budget (--memory-limit 0): publishers are never blocked for memory"),
+    }
     serve(Listeners { http: listener, mqtt: Some(mqtt) }, config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

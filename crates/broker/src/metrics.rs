@@ -24,7 +24,17 @@ pub fn render(s: &Snapshot) -> String {
         let _ = writeln!(out, "# TYPE hearth_messages_{name}_total counter");
         let _ = writeln!(out, "hearth_messages_{name}_total {value}");
     }
+    let m = &s.stats.memory;
+    let blocked_conns = s.connections.iter().filter(|c| c.stats.blocked).count() as u64;
     let gauges = [
+        ("memory_used_bytes", m.used, "Memory the broker accounts for: queued, retained and buffered bytes"),
+        ("memory_limit_bytes", m.limit.unwrap_or(0), "The memory budget (0: none)"),
+        ("memory_queued_bytes", m.queued, "Bytes of ready and unacked copies in queues"),
+        ("memory_retained_bytes", m.retained, "Bytes of retained messages"),
+        ("memory_buffered_bytes", m.buffered, "Bytes waiting in connection buffers"),
+        ("publishers_blocked", u64::from(m.blocked), "1 while the memory budget blocks publishers"),
+        ("connections_blocked", blocked_conns, "Connections whose publishes are held by the memory budget"),
+        ("slow_consumers_cut", s.slow_consumers_cut, "Connections cut since start because they read too slowly"),
         ("connections", s.stats.connections, "Open connections"),
         ("consumers", s.stats.consumers, "Consumers across all queues"),
         ("queues", s.stats.queues.len() as u64, "Declared queues"),
@@ -34,8 +44,10 @@ pub fn render(s: &Snapshot) -> String {
         let _ = writeln!(out, "# HELP hearth_{name} {help}.\n# TYPE hearth_{name} gauge\nhearth_{name} {value}");
     }
     type Gauge = fn(&queue_core::QueueStats) -> u64;
-    let per_queue: [(&str, &str, Gauge); 3] = [
+    let per_queue: [(&str, &str, Gauge); 5] = [
         ("hearth_queue_ready", "Messages waiting for a consumer", |q| q.ready),
+        ("hearth_queue_bytes", "Bytes of the queue's ready and unacked messages", |q| q.bytes),
+        ("hearth_queue_dropped", "Copies the queue dropped (overflow, rejection, deletion)", |q| q.counters.dropped),
         ("hearth_queue_unacked", "Messages delivered and not yet acked", |q| q.unacked),
         ("hearth_queue_consumers", "Consumers attached", |q| q.consumers),
     ];

@@ -2,7 +2,7 @@
 //! shutdown future, so tests can run many brokers on port 0 in one process.
 
 use crate::config::Config;
-use crate::driver::{Command, Driver};
+use crate::driver::{Buffered, Command, Driver};
 use crate::http::router;
 use axum::serve::ListenerExt;
 use queue_core::EngineConfig;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -44,6 +44,10 @@ pub struct Shared {
     pub sockets: TaskTracker,
     /// MQTT client ids in use, for session takeover.
     pub mqtt_sessions: crate::mqtt::Registry,
+    /// Bytes buffered for connections outside the engine (counted in the memory budget).
+    pub buffered: Buffered,
+    /// Publishers are blocked by the memory budget.
+    pub blocked: watch::Receiver<bool>,
 }
 
 /// The sockets a broker serves: HTTP (dashboard, `/ws`, `/api`) and, when
@@ -103,8 +107,12 @@ pub async fn serve(
     }
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
-    let engine_config = EngineConfig { default_prefetch: config.default_prefetch, ..EngineConfig::default() };
-    let driver = Driver::new(engine_config, config.max_pending_frames);
+    let memory_limit = config.memory_limit.resolve();
+    let engine_config =
+        EngineConfig { default_prefetch: config.default_prefetch, memory_limit, ..EngineConfig::default() };
+    let buffered = Buffered::default();
+    let (blocked_tx, blocked) = watch::channel(false);
+    let driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
     let state = AppState(Arc::new(Shared {
         config,
         commands,
@@ -113,6 +121,8 @@ pub async fn serve(
         shutdown: token.clone(),
         sockets: TaskTracker::new(),
         mqtt_sessions: crate::mqtt::Registry::default(),
+        buffered,
+        blocked,
     }));
     let sockets = state.sockets.clone();
     let engine = tokio::spawn(driver.run(inbox, token.clone()));

@@ -2,15 +2,15 @@
 //! reader decodes frames and forwards them to the engine task; the writer
 //! encodes what the engine task sends back.
 
-use crate::driver::{Command, Outbound, Outbox};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox};
+use crate::flow::Gate;
 use crate::server::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use queue_core::protocol::{ErrorCode, ServerFrame, decode_client, encode_server};
+use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame, decode_client, encode_server};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Decrements the live-connection count when a connection ends, however it ends.
 struct Slot<'a>(&'a AppState);
@@ -30,7 +30,7 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr
         return;
     }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (outbox, outbound) = Outbox::new();
+    let (outbox, outbound) = Outbox::new(&state.buffered);
     if state.commands.send(Command::Connect { conn, outbox: outbox.clone(), remote }).await.is_err() {
         return;
     }
@@ -40,6 +40,8 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr
     tokio::select! {
         () = read_loop(stream, &state, conn, &outbox) => {}
         _ = &mut writer => {}
+        // Cut as a slow consumer: end now, dropping the backlog unwritten.
+        () = outbox.cut.cancelled() => tracing::info!(conn, "slow consumer cut"),
         () = state.shutdown.cancelled() => {
             let _ = outbox.tx.send(Outbound::Close(1001, "broker shutting down".into()));
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
@@ -67,19 +69,17 @@ async fn read_loop(
     let ping_every = Duration::from_millis(state.config.ping_interval_ms);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
+    let mut gate = Gate::new(state.blocked.clone(), state.buffered.clone());
+    let mut now = Vec::new();
     loop {
         tokio::select! {
-            message = stream.next() => {
-                let Some(Ok(message)) = message else { return };
+            message = stream.next(), if gate.reading() => {
+                let Some(Ok(message)) = message else { break };
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
                         match decode_client(text.as_str(), state.config.max_frame_bytes) {
-                            Ok(frame) => {
-                                if state.commands.send(Command::Frame { conn, frame }).await.is_err() {
-                                    return;
-                                }
-                            }
+                            Ok(frame) => gate.admit([frame], &mut now),
                             Err(err) => {
                                 outbox.send_frames(vec![err.to_frame()]);
                             }
@@ -89,11 +89,16 @@ async fn read_loop(
                         let message = "binary frames are not part of this protocol; send JSON text frames".to_owned();
                         outbox.send_frames(vec![ServerFrame::Error { id: None, code: ErrorCode::Malformed, message }]);
                     }
-                    Message::Close(_) => return,
+                    Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
+            () = gate.unblocked() => now = gate.release(),
             _ = ping.tick() => {
+                // A connection not read for want of memory is not silent.
+                if !gate.reading() {
+                    last_heard = Instant::now();
+                }
                 if last_heard.elapsed() > ping_every * 2 {
                     tracing::info!(conn, "peer silent for two ping intervals; treating it as lost");
                     return;
@@ -101,18 +106,35 @@ async fn read_loop(
                 let _ = outbox.tx.send(Outbound::Ping);
             }
         }
+        if !forward(state, conn, &mut now).await {
+            return;
+        }
     }
+    // What a departing peer sent before it went is handled, held or not.
+    now.extend(gate.release());
+    forward(state, conn, &mut now).await;
+}
+
+/// Hands `frames` to the engine task (one command); false once it is gone.
+async fn forward(state: &AppState, conn: u64, frames: &mut Vec<ClientFrame>) -> bool {
+    let command = match frames.len() {
+        0 => return true,
+        1 => Command::frame(conn, frames.remove(0), &state.buffered),
+        _ => Command::frames(conn, std::mem::take(frames), &state.buffered),
+    };
+    state.commands.send(command).await.is_ok()
 }
 
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    mut outbound: OutboundRx,
     outbox: Outbox,
 ) {
     while let Some(item) = outbound.recv().await {
         let result = match item {
-            Outbound::Frames(frames) => {
-                let n = frames.len();
+            Outbound::Frames(frames, bytes) => {
+                // Out of the queue: from here the socket's buffer holds them.
+                outbox.taken(bytes);
                 let mut result = Ok(());
                 for frame in &frames {
                     result = sink.feed(Message::Text(encode_server(frame).into())).await;
@@ -120,7 +142,6 @@ async fn write_loop(
                         break;
                     }
                 }
-                outbox.pending.fetch_sub(n, Ordering::Relaxed);
                 // Flush only when nothing else is waiting: one syscall for a burst.
                 if result.is_ok() && outbound.is_empty() { sink.flush().await } else { result }
             }

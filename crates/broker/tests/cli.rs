@@ -86,7 +86,9 @@ async fn serve_with_an_unknown_flag_fails_with_usage() {
 
 #[tokio::test]
 async fn hearth_bench_in_mqtt_mode_delivers_every_message_at_qos_0_and_1() {
-    let broker = Broker::start().await;
+    // A benchmark counts every message: session queues may not drop any
+    // (by default one holds 1000 beyond those in flight, as Mosquitto's).
+    let broker = Broker::start_with(&["--mqtt-max-queued-messages", "1000000"]).await;
     let addr = broker.mqtt.to_string();
     for (qos, extra) in [("0", &["-C", "1"][..]), ("1", &["-C", "2"][..]), ("1", &["--fanout", "3"][..])] {
         let mut args = vec!["bench", "--protocol", "mqtt", "-u", &addr, "-n", "2000", "--qos", qos, "--duration", "10"];

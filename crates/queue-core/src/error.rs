@@ -67,6 +67,9 @@ pub enum EngineError {
     /// The frame is valid JSON but breaks a protocol rule.
     #[error("{0}")]
     ProtocolViolation(String),
+    /// A bound on consumers, bindings or queues was reached ([`crate::limits`]).
+    #[error("limit reached: {0}")]
+    LimitReached(String),
 }
 
 impl EngineError {
@@ -85,6 +88,7 @@ impl EngineError {
             Self::UnknownConsumer(_) => ErrorCode::UnknownConsumer,
             Self::UnknownDeliveryTag(_) => ErrorCode::UnknownDeliveryTag,
             Self::ProtocolViolation(_) => ErrorCode::ProtocolViolation,
+            Self::LimitReached(_) => ErrorCode::LimitReached,
         }
     }
 }

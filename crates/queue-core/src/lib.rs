@@ -28,7 +28,7 @@
 //!     match output {
 //!         Output::Send { conn, frame } => { /* encode and write to `conn` */ }
 //!         Output::Close { conn } => { /* close `conn` */ }
-//!         Output::Event(_) | Output::Store(_) => {}
+//!         Output::Event(_) | Output::Store(_) | Output::Blocked(_) => {}
 //!     }
 //! }
 //! if let Some(deadline) = engine.next_deadline() {
@@ -50,6 +50,7 @@
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod limits;
 pub mod message;
 pub mod protocol;
 pub mod queue;
@@ -57,9 +58,11 @@ pub mod stats;
 pub mod topic;
 pub mod trie;
 
-pub use engine::{ConnId, ConsumerContents, Engine, EngineConfig, Input, Output, QueueContents, ReadyMessage};
+pub use engine::{
+    ConnId, ConsumerContents, Engine, EngineConfig, Input, LOW_WATERMARK_PERCENT, Output, QueueContents, ReadyMessage,
+};
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};
 pub use message::{Headers, Message, Payload, SharedHeaders};
 pub use queue::{Overflow, QueueOptions};
-pub use stats::{ConnectionStats, Counters, QueueCounters, QueueStats, StatsSnapshot};
+pub use stats::{ConnectionStats, Counters, MemoryStats, QueueCounters, QueueStats, StatsSnapshot};

@@ -30,6 +30,17 @@ pub struct Message {
     pub ttl_ms: Option<u64>,
 }
 
+impl Message {
+    /// Bytes this message costs while the engine holds it: payload, topic,
+    /// headers, and the fixed size of its records. Queue byte limits and
+    /// the memory budget count this for each copy a queue holds.
+    pub fn footprint(&self) -> u64 {
+        const FIXED: usize = std::mem::size_of::<Message>() + 64;
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum();
+        (FIXED + self.payload.len() + self.topic.len() + headers) as u64
+    }
+}
+
 /// Headers shared by a message, its deliveries and possibly many
 /// publishes: cloning them is a reference count, and no headers cost no
 /// allocation at all. They read as a [`Headers`] map (`Deref`) and travel

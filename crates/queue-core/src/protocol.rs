@@ -269,6 +269,15 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<u64>,
     },
+    /// The broker's memory budget is used up: publishes from this
+    /// connection are held (no longer read) until `unblocked`. Consumers
+    /// and acks keep flowing.
+    Blocked {
+        /// Why, for a person.
+        reason: String,
+    },
+    /// Publishes are read again.
+    Unblocked,
     /// A request failed, or a frame could not be read. The connection stays open.
     Error {
         /// The failed request's id, when it could be read.
@@ -380,8 +389,10 @@ pub enum ErrorCode {
     TooManyConnections,
     /// Nothing was heard for longer than the keep-alive allows.
     KeepAliveTimeout,
-    /// The connection reads its frames too slowly; the broker closes it.
-    SlowConsumer,
+    /// A bound on consumers, bindings or queues was reached.
+    LimitReached,
+    /// A header name is reserved for the broker's own use.
+    ReservedHeader,
 }
 
 /// A client frame that could not be read, with what to tell the client.
@@ -437,7 +448,35 @@ pub fn decode_client(text: &str, max_bytes: usize) -> Result<ClientFrame, FrameE
             ),
         });
     }
-    serde_json::from_str(text).map_err(|err| explain(text, err))
+    let frame = serde_json::from_str(text).map_err(|err| explain(text, err))?;
+    refuse_reserved_headers(&frame)?;
+    Ok(frame)
+}
+
+/// Header names that start with this belong to the MQTT adapter (the QoS a
+/// message was published with, its retain flag, its publisher for
+/// no-local, its expiry): a native client may not set them, or it could
+/// pose as what only the adapter decides.
+pub const RESERVED_HEADER_PREFIX: &str = "x-mqtt-";
+
+/// Refuses a native `publish` or `hello` will carrying a reserved header.
+fn refuse_reserved_headers(frame: &ClientFrame) -> Result<(), FrameError> {
+    let (id, headers): (Option<u64>, &Headers) = match frame {
+        ClientFrame::Publish { id, headers, .. } => (*id, headers),
+        ClientFrame::Hello { id, will: Some(will), .. } => (*id, &will.headers),
+        _ => return Ok(()),
+    };
+    match headers.keys().find(|name| name.to_ascii_lowercase().starts_with(RESERVED_HEADER_PREFIX)) {
+        None => Ok(()),
+        Some(name) => Err(FrameError {
+            id,
+            code: ErrorCode::ReservedHeader,
+            message: format!(
+                "header `{}` is reserved: names starting with `{RESERVED_HEADER_PREFIX}` are set by the broker's MQTT adapter only",
+                crate::topic::shorten(name)
+            ),
+        }),
+    }
 }
 
 /// Writes a server frame as JSON text.

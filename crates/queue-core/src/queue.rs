@@ -25,6 +25,11 @@ pub struct QueueOptions {
     /// Most ready messages held; what happens past it is `overflow`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u64>,
+    /// Most bytes of ready messages held (each copy's
+    /// [`footprint`](crate::Message::footprint)); past it is `overflow`, as
+    /// for `max_length`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length_bytes: Option<u64>,
     /// What a full queue does with one more message.
     pub overflow: Overflow,
     /// Ready messages older than this many ms expire.
@@ -69,6 +74,8 @@ pub(crate) struct Envelope {
     /// When it entered this queue (engine ms); a policy change recomputes
     /// `expires_at` from it.
     pub enqueued_at: u64,
+    /// The message's footprint, counted while this queue holds it.
+    pub bytes: u64,
 }
 
 /// A consumer attached to a queue.
@@ -98,6 +105,10 @@ pub(crate) struct Queue {
     pub ready: VecDeque<Envelope>,
     /// Delivered, not yet acked.
     pub unacked: u64,
+    /// Footprint of the ready messages.
+    pub ready_bytes: u64,
+    /// Footprint of the ready and unacked messages.
+    pub bytes: u64,
     pub consumers: Vec<Consumer>,
     /// Index of the consumer to try first (round robin).
     pub cursor: usize,
@@ -116,6 +127,8 @@ impl Queue {
             owner,
             ready: VecDeque::new(),
             unacked: 0,
+            ready_bytes: 0,
+            bytes: 0,
             consumers: Vec::new(),
             cursor: 0,
             next_seq: 0,
@@ -131,9 +144,17 @@ impl Queue {
         self.consumers.is_empty().then(|| self.last_used.saturating_add(expires))
     }
 
-    /// Whether one more message would exceed `max_length`.
-    pub fn is_full(&self) -> bool {
+    /// Whether one more message of `bytes` would exceed `max_length` or
+    /// `max_length_bytes`.
+    pub fn is_full(&self, bytes: u64) -> bool {
         self.options.max_length.is_some_and(|max| self.ready.len() as u64 >= max)
+            || self.options.max_length_bytes.is_some_and(|max| self.ready_bytes.saturating_add(bytes) > max)
+    }
+
+    /// Whether the ready messages are past `max_length` or `max_length_bytes`.
+    pub fn is_over(&self) -> bool {
+        self.options.max_length.is_some_and(|max| self.ready.len() as u64 > max)
+            || self.options.max_length_bytes.is_some_and(|max| self.ready_bytes > max)
     }
 
     /// A new envelope for `message`, last in arrival order.
@@ -141,7 +162,29 @@ impl Queue {
         let seq = self.next_seq;
         self.next_seq += 1;
         let expires_at = self.expiry_for(&message, now);
-        Envelope { seq, message, delivery_count: 0, expires_at, enqueued_at: now }
+        let bytes = message.footprint();
+        Envelope { seq, message, delivery_count: 0, expires_at, enqueued_at: now, bytes }
+    }
+
+    /// Appends a new envelope to the ready list; the queue now holds its bytes.
+    pub fn push_ready(&mut self, envelope: Envelope) {
+        self.ready_bytes += envelope.bytes;
+        self.bytes += envelope.bytes;
+        self.ready.push_back(envelope);
+    }
+
+    /// Takes the oldest ready message (still held by the queue, as unacked
+    /// or about to leave).
+    pub fn pop_ready(&mut self) -> Option<Envelope> {
+        let envelope = self.ready.pop_front()?;
+        self.ready_bytes -= envelope.bytes;
+        Some(envelope)
+    }
+
+    /// A copy taken out of the ready list leaves the queue for good
+    /// (acked, dropped, expired or dead-lettered): its bytes are released.
+    pub fn forget(&mut self, envelope: &Envelope) {
+        self.bytes -= envelope.bytes;
     }
 
     /// When `message`, entering at `enqueued_at`, expires under this queue's
@@ -156,6 +199,7 @@ impl Queue {
 
     /// Puts a returned message back at its place in arrival order.
     pub fn requeue(&mut self, envelope: Envelope) {
+        self.ready_bytes += envelope.bytes;
         let at = self.ready.partition_point(|e| e.seq < envelope.seq);
         self.ready.insert(at, envelope);
     }
@@ -166,7 +210,11 @@ impl Queue {
     pub fn take_expired(&mut self, seq: u64, now: u64) -> Option<Envelope> {
         let at = self.ready.partition_point(|e| e.seq < seq);
         match self.ready.get(at) {
-            Some(e) if e.seq == seq && e.expires_at.is_some_and(|t| t <= now) => self.ready.remove(at),
+            Some(e) if e.seq == seq && e.expires_at.is_some_and(|t| t <= now) => {
+                let envelope = self.ready.remove(at)?;
+                self.ready_bytes -= envelope.bytes;
+                Some(envelope)
+            }
             _ => None,
         }
     }

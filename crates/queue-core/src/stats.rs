@@ -69,6 +69,9 @@ pub struct QueueStats {
     pub ready: u64,
     /// Messages delivered and not yet acked.
     pub unacked: u64,
+    /// Bytes its ready and unacked messages take (their footprints).
+    #[serde(default)]
+    pub bytes: u64,
     /// Consumers attached.
     pub consumers: u64,
     /// Counters since declared.
@@ -92,6 +95,9 @@ pub struct ConnectionStats {
     pub published: u64,
     /// Whether it left a last will.
     pub has_will: bool,
+    /// Its publishes are held by the memory budget (it was sent `blocked`).
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 /// Everything at one instant.
@@ -107,6 +113,27 @@ pub struct StatsSnapshot {
     pub consumers: u64,
     /// Topics with a retained message.
     pub retained: u64,
+    /// Memory in use and the budget.
+    #[serde(default)]
+    pub memory: MemoryStats,
     /// Every queue, by name.
     pub queues: Vec<QueueStats>,
+}
+
+/// Memory the engine accounts for, in bytes, and its budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemoryStats {
+    /// Everything counted: `queued + retained + buffered`.
+    pub used: u64,
+    /// The budget (`None`: none).
+    pub limit: Option<u64>,
+    /// Ready and unacked copies in queues.
+    pub queued: u64,
+    /// Retained messages.
+    pub retained: u64,
+    /// What the driver buffers for connections.
+    pub buffered: u64,
+    /// Publishers are blocked until memory falls below the low watermark.
+    pub blocked: bool,
 }

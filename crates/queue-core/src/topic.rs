@@ -7,24 +7,38 @@
 //! with a wildcard.
 
 use crate::error::EngineError;
+use crate::limits::MAX_TOPIC_LEVELS;
 
 /// The longest topic or filter accepted, in bytes (MQTT's limit).
 pub const MAX_TOPIC_BYTES: usize = 65_535;
 
-/// Checks that `topic` can be published to: non-empty, no wildcards, no NUL.
+/// Why a topic or filter with more than [`MAX_TOPIC_LEVELS`] levels is refused.
+const TOO_DEEP: &str = "a topic or filter has at most 128 levels (`/`-separated parts)";
+
+/// Checks that `topic` can be published to: non-empty, no wildcards, no NUL,
+/// at most [`MAX_TOPIC_LEVELS`] levels.
 pub fn validate_topic(topic: &str) -> Result<(), EngineError> {
     let why = if topic.is_empty() {
         Some("a topic cannot be empty")
     } else if topic.len() > MAX_TOPIC_BYTES {
         Some("a topic is at most 65535 bytes")
     } else {
-        // One pass over the bytes (all three are ASCII, so never inside a
+        // One pass over the bytes (all four are ASCII, so never inside a
         // multi-byte character): this runs for every publish.
-        match topic.bytes().find(|b| matches!(b, b'+' | b'#' | 0)) {
-            Some(0) => Some("a topic cannot contain NUL"),
-            Some(_) => Some("wildcards `+` and `#` are for filters, not for topics you publish to"),
-            None => None,
+        let mut levels = 1;
+        let mut why = None;
+        for b in topic.bytes() {
+            match b {
+                b'/' => levels += 1,
+                0 => why = Some("a topic cannot contain NUL"),
+                b'+' | b'#' => why = Some("wildcards `+` and `#` are for filters, not for topics you publish to"),
+                _ => continue,
+            }
+            if why.is_some() {
+                break;
+            }
         }
+        why.or((levels > MAX_TOPIC_LEVELS).then_some(TOO_DEEP))
     };
     match why {
         Some(why) => Err(EngineError::InvalidTopic { topic: shorten(topic), why }),
@@ -32,7 +46,8 @@ pub fn validate_topic(topic: &str) -> Result<(), EngineError> {
     }
 }
 
-/// Checks a subscription filter: `+` and `#` must fill a whole level, `#` only last.
+/// Checks a subscription filter: `+` and `#` must fill a whole level, `#`
+/// only last; at most [`MAX_TOPIC_LEVELS`] levels.
 pub fn validate_filter(filter: &str) -> Result<(), EngineError> {
     let bad = |why| Err(EngineError::InvalidFilter { filter: shorten(filter), why });
     if filter.is_empty() {
@@ -45,6 +60,9 @@ pub fn validate_filter(filter: &str) -> Result<(), EngineError> {
         return bad("a filter cannot contain NUL");
     }
     let levels: Vec<&str> = filter.split('/').collect();
+    if levels.len() > MAX_TOPIC_LEVELS {
+        return bad(TOO_DEEP);
+    }
     for (i, level) in levels.iter().enumerate() {
         if level.contains('#') && (*level != "#" || i + 1 != levels.len()) {
             return bad("`#` must be a whole level and the last one, as in `home/#`");
@@ -125,6 +143,11 @@ mod tests {
         assert!(validate_filter("home/ab#").is_err());
         assert!(validate_filter("home/a+").is_err());
         assert!(validate_filter("home/+/x/#").is_ok());
+        let deep = vec!["+"; MAX_TOPIC_LEVELS + 1].join("/");
+        assert!(validate_filter(&deep).is_err());
+        assert!(validate_filter(&deep[2..]).is_ok(), "exactly the limit is accepted");
+        assert!(validate_topic(&vec!["a"; MAX_TOPIC_LEVELS + 1].join("/")).is_err());
+        assert!(validate_topic(&vec!["a"; MAX_TOPIC_LEVELS].join("/")).is_ok());
         let err = validate_filter("a/#/b").expect_err("`#` in the middle is refused").to_string();
         assert!(err.contains("last"), "{err}");
     }

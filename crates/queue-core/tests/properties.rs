@@ -44,6 +44,7 @@ impl Spec {
             exclusive,
             auto_delete,
             max_length,
+            max_length_bytes: None,
             overflow: if reject { Overflow::RejectPublish } else { Overflow::DropOldest },
             message_ttl_ms,
             dead_letter: (queue < 3 && dead_letter).then(|| format!("d{queue}")),

@@ -58,11 +58,25 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::Stats { .. } => "stats",
         ServerFrame::Pong { .. } => "pong",
         ServerFrame::Error { .. } => "error",
+        ServerFrame::Blocked { .. } => "blocked",
+        ServerFrame::Unblocked => "unblocked",
     }
 }
 
-const SERVER_FRAME_TYPES: &[&str] =
-    &["welcome", "ok", "declared", "subscribed", "confirm", "deliver", "cancelled", "stats", "pong", "error"];
+const SERVER_FRAME_TYPES: &[&str] = &[
+    "welcome",
+    "ok",
+    "declared",
+    "subscribed",
+    "confirm",
+    "deliver",
+    "cancelled",
+    "stats",
+    "pong",
+    "error",
+    "blocked",
+    "unblocked",
+];
 
 fn client_frames() -> Vec<ClientFrame> {
     let will = Will { topic: "home/hall/door/status".into(), payload: binary(), retain: true, headers: headers() };
@@ -71,6 +85,7 @@ fn client_frames() -> Vec<ClientFrame> {
         exclusive: true,
         auto_delete: true,
         max_length: Some(10),
+        max_length_bytes: Some(65_536),
         overflow: Overflow::RejectPublish,
         message_ttl_ms: Some(60_000),
         dead_letter: Some("dead".into()),
@@ -192,6 +207,8 @@ fn server_frames() -> Vec<ServerFrame> {
         ServerFrame::Stats { id: None, stats: Box::new(snapshot()) },
         ServerFrame::Pong { id: Some(10) },
         ServerFrame::Pong { id: None },
+        ServerFrame::Blocked { reason: "memory budget used up".into() },
+        ServerFrame::Unblocked,
         ServerFrame::Error { id: Some(11), code: ErrorCode::QueueNotFound, message: "no queue named `x`".into() },
         ServerFrame::Error { id: None, code: ErrorCode::Malformed, message: "not valid JSON".into() },
     ]
@@ -388,7 +405,8 @@ fn the_docs_explain_every_error_code() {
         ErrorCode::ProtocolViolation,
         ErrorCode::TooManyConnections,
         ErrorCode::KeepAliveTimeout,
-        ErrorCode::SlowConsumer,
+        ErrorCode::LimitReached,
+        ErrorCode::ReservedHeader,
     ];
     for code in codes {
         let name = serde_json::to_value(code).expect("serializes");

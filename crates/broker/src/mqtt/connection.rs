@@ -5,9 +5,10 @@
 
 use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
-use super::lifetime::Lifetime;
+use super::lifetime::{Lifetime, QueueLimits};
 use super::session::{Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
-use crate::driver::{Command, Outbound, Outbox};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox};
+use crate::flow::Gate;
 use crate::server::AppState;
 use bytes::BytesMut;
 use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCode, decode};
@@ -18,7 +19,7 @@ use std::num::NonZeroU16;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// How long a new connection may take to send its CONNECT.
@@ -60,7 +61,7 @@ where
         Err(reason) => return refuse(&mut stream, version, reason).await,
     };
     let claim = state.mqtt_sessions.claim(&client_id, conn).await;
-    let (outbox, outbound) = Outbox::new();
+    let (outbox, outbound) = Outbox::new(&state.buffered);
     if state.commands.send(Command::Connect { conn, outbox: outbox.clone(), remote }).await.is_err() {
         return;
     }
@@ -69,6 +70,8 @@ where
     let mut session = Session::new(version, client_id);
     session.lifetime = lifetime;
     session.receive_max = state.config.mqtt_receive_maximum;
+    session.queue_limits =
+        QueueLimits { messages: state.config.mqtt_max_queued_messages, bytes: state.config.mqtt_max_queued_bytes };
     let mut link = Link {
         stream,
         inbox,
@@ -76,6 +79,7 @@ where
         session,
         state: &state,
         conn,
+        gate: Gate::new(state.blocked.clone(), state.buffered.clone()),
         outbox,
         outbound,
         max_packet,
@@ -112,8 +116,10 @@ struct Link<'a, S> {
     session: Session,
     state: &'a AppState,
     conn: u64,
+    /// Holds publishes while the memory budget blocks publishers.
+    gate: Gate,
     outbox: Outbox,
-    outbound: mpsc::UnboundedReceiver<Outbound>,
+    outbound: OutboundRx,
     max_packet: u32,
     peer_max: u32,
     /// 1.5 × the client's keep-alive; zero: none.
@@ -196,7 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     /// options to declare the session queue with and whether a session was
     /// present. `None`: the engine is gone.
     async fn resume(&mut self, clean: bool, steps: &mut Vec<Step>) -> Option<(QueueOptions, bool)> {
-        let wanted = self.declared.queue_options();
+        let wanted = self.declared.queue_options(self.session.queue_limits);
         let (reply, answer) = oneshot::channel();
         let queue = self.session.queue.clone();
         let command = Command::OpenSession { conn: self.conn, queue, clean, options: wanted.clone(), reply };
@@ -217,6 +223,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     /// persistent queue, or was made clean at DISCONNECT, deletes it. Then
     /// a clean goodbye is `bye` (the engine takes no frame after it).
     async fn finish(&mut self) {
+        // What the client sent before it went is handled, held or not.
+        let held = self.gate.release();
+        self.to_engine_past_gate(held).await;
         let lifetime = self.session.lifetime;
         if lifetime.is_persistent() {
             self.to_engine_all(self.session.settle_released()).await;
@@ -238,7 +247,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     async fn set_expiry(&self, lifetime: Lifetime) {
         let (reply, answer) = oneshot::channel();
         let queue = self.session.queue.clone();
-        let options = lifetime.queue_options();
+        let options = lifetime.queue_options(self.session.queue_limits);
         let command = Command::OpenSession { conn: self.conn, queue, clean: false, options, reply };
         if self.state.commands.send(command).await.is_ok() {
             let _ = answer.await;
@@ -250,8 +259,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     /// deliveries), or `None` if the session could not be opened.
     async fn await_subscribed(&mut self, subscribe: u64) -> Option<Vec<ServerFrame>> {
         while let Some(item) = self.outbound.recv().await {
-            let Outbound::Frames(frames) = item else { return None };
-            self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
+            let Outbound::Frames(frames, bytes) = item else { return None };
+            self.outbox.taken(bytes);
             let mut frames = frames.into_iter();
             while let Some(frame) = frames.next() {
                 match frame {
@@ -274,8 +283,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             // One buffer for the whole connection: a batch of deliveries
             // makes many steps, and growing a fresh Vec each time moves them.
             let mut steps = std::mem::take(&mut self.steps);
+            let reading = self.gate.reading();
             tokio::select! {
-                read = self.stream.read_buf(&mut self.inbox) => {
+                read = self.stream.read_buf(&mut self.inbox), if reading => {
                     if !matches!(read, Ok(n) if n > 0) {
                         return;
                     }
@@ -283,16 +293,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                     self.decode_packets(&mut steps);
                 }
                 item = self.outbound.recv() => match item {
-                    Some(Outbound::Frames(frames)) => {
-                        self.outbox.pending.fetch_sub(frames.len(), Ordering::Relaxed);
+                    Some(Outbound::Frames(frames, bytes)) => {
+                        self.outbox.taken(bytes);
                         self.session.on_frames(frames, &mut steps);
                     }
                     Some(Outbound::Ping) => {}
                     Some(Outbound::Close(code, _)) => steps.push(Step::Close(close_reason(code))),
                     None => return,
                 },
-                () = sleep_until(deadline) => steps.push(Step::Close(Some(ReasonCode::KeepAliveTimeout))),
+                () = self.gate.unblocked() => {
+                    let held = self.gate.release();
+                    self.to_engine_past_gate(held).await;
+                    deadline = self.next_deadline();
+                }
+                // A client not read for want of memory is not silent.
+                () = sleep_until(deadline), if reading => steps.push(Step::Close(Some(ReasonCode::KeepAliveTimeout))),
                 () = self.state.shutdown.cancelled() => steps.push(Step::Close(Some(ReasonCode::ServerShuttingDown))),
+                // Cut as a slow consumer: end now, dropping the backlog unwritten.
+                () = self.outbox.cut.cancelled() => return,
             }
             if !self.carry_out(steps).await {
                 return;
@@ -350,14 +368,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         self.flush().await
     }
 
-    async fn to_engine_all(&self, mut frames: Vec<ClientFrame>) {
-        match frames.len() {
-            0 => {}
-            1 => self.to_engine(frames.remove(0)).await,
-            _ => {
-                let _ = self.state.commands.send(Command::Frames { conn: self.conn, frames }).await;
-            }
-        }
+    /// Hands frames to the engine task, through the gate: while publishers
+    /// are blocked, publishes (and what follows them) wait in it.
+    async fn to_engine_all(&mut self, frames: Vec<ClientFrame>) {
+        let mut now = Vec::with_capacity(frames.len());
+        self.gate.admit(frames, &mut now);
+        self.to_engine_past_gate(now).await;
+    }
+
+    /// Hands frames to the engine task as they are (one command).
+    async fn to_engine_past_gate(&self, mut frames: Vec<ClientFrame>) {
+        let buffered = &self.state.buffered;
+        let command = match frames.len() {
+            0 => return,
+            1 => Command::frame(self.conn, frames.remove(0), buffered),
+            _ => Command::frames(self.conn, frames, buffered),
+        };
+        let _ = self.state.commands.send(command).await;
     }
 
     async fn replay_retained(&mut self, filter: String) {
@@ -376,8 +403,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         }
     }
 
+    /// Hands one frame to the engine task, past the gate (for the session's
+    /// own set-up and goodbye).
     async fn to_engine(&self, frame: ClientFrame) {
-        let _ = self.state.commands.send(Command::Frame { conn: self.conn, frame }).await;
+        let _ = self.state.commands.send(Command::frame(self.conn, frame, &self.state.buffered)).await;
     }
 
     fn send(&mut self, packet: &Packet) {
@@ -389,12 +418,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         }
     }
 
-    /// Writes what is buffered; false if the socket is gone.
+    /// Writes what is buffered; false if the socket is gone or the
+    /// connection was cut while the write waited.
     async fn flush(&mut self) -> bool {
         if self.out.is_empty() {
             return true;
         }
-        let ok = self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok();
+        let write = async { self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok() };
+        let ok = tokio::select! {
+            ok = write => ok,
+            () = self.outbox.cut.cancelled() => false,
+        };
         self.out.clear();
         ok
     }
@@ -470,12 +504,12 @@ fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: Will
         }
         state.mqtt_sessions.will_done(&client_id, conn);
         let proxy = state.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (outbox, _outbound) = Outbox::new();
+        let (outbox, _outbound) = Outbox::new(&state.buffered);
         let remote = SocketAddr::from(([127, 0, 0, 1], 0));
         let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: Some(will) };
         let commands = [
             Command::Connect { conn: proxy, outbox, remote },
-            Command::Frame { conn: proxy, frame: hello },
+            Command::frame(proxy, hello, &state.buffered),
             Command::Disconnect { conn: proxy },
         ];
         for command in commands {

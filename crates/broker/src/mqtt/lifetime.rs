@@ -46,12 +46,38 @@ impl Lifetime {
         matches!(self, Self::Persistent(_))
     }
 
-    /// The options of a session queue with this lifetime.
-    pub fn queue_options(self) -> QueueOptions {
-        match self {
+    /// The options of a session queue with this lifetime, bounded by `limits`.
+    pub fn queue_options(self, limits: QueueLimits) -> QueueOptions {
+        let options = match self {
             Self::Transient => QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() },
             Self::Persistent(expires_ms) => QueueOptions { expires_ms, ..QueueOptions::default() },
-        }
+        };
+        limits.apply(options)
+    }
+}
+
+/// The bounds of every queue an MQTT session owns or shares, connected or
+/// not (Mosquitto's `max_queued_messages` and `max_queued_bytes`): past
+/// either the oldest ready message is dropped, and counted. Messages in
+/// flight to the client do not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Most ready messages.
+    pub messages: u64,
+    /// Most bytes of ready messages (their footprints).
+    pub bytes: u64,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self { messages: 1000, bytes: 16 << 20 }
+    }
+}
+
+impl QueueLimits {
+    /// `options` with these bounds, dropping the oldest past them.
+    pub fn apply(self, options: QueueOptions) -> QueueOptions {
+        QueueOptions { max_length: Some(self.messages), max_length_bytes: Some(self.bytes), ..options }
     }
 }
 
@@ -81,7 +107,10 @@ mod tests {
         assert_eq!(Lifetime::of(&connect(ProtocolVersion::V5, false, None)), Lifetime::Transient);
         assert_eq!(Lifetime::of(&connect(ProtocolVersion::V5, true, Some(60))), Lifetime::Persistent(Some(60_000)));
         assert_eq!(Lifetime::of(&connect(ProtocolVersion::V5, false, Some(NEVER))), Lifetime::Persistent(None));
-        assert!(Lifetime::Transient.queue_options().exclusive);
-        assert_eq!(Lifetime::Persistent(Some(5)).queue_options().expires_ms, Some(5));
+        let limits = QueueLimits { messages: 7, bytes: 9 };
+        assert!(Lifetime::Transient.queue_options(limits).exclusive);
+        let persistent = Lifetime::Persistent(Some(5)).queue_options(limits);
+        assert_eq!(persistent.expires_ms, Some(5));
+        assert_eq!((persistent.max_length, persistent.max_length_bytes), (Some(7), Some(9)));
     }
 }

@@ -9,7 +9,7 @@
 //! filter. The QoS a message was published with travels in the
 //! [`QOS_HEADER`] header.
 
-use super::lifetime::Lifetime;
+use super::lifetime::{Lifetime, QueueLimits};
 use super::properties::{is_plain, to_headers};
 use super::registry::Saved;
 use super::shared::{Shared, is_shared};
@@ -106,6 +106,8 @@ pub struct Session {
     pub(super) next_alias: u16,
     /// How long the session outlives its connection; a v5 DISCONNECT may change it.
     pub lifetime: Lifetime,
+    /// The bounds of the session's queues.
+    pub queue_limits: QueueLimits,
     /// The Server Receive Maximum (MQTT 5): QoS 1 and 2 PUBLISHes the client
     /// may have unacknowledged.
     pub receive_max: u16,
@@ -140,6 +142,7 @@ impl Session {
             aliases_out: HashMap::new(),
             next_alias: 1,
             lifetime: Lifetime::Transient,
+            queue_limits: QueueLimits::default(),
             receive_max: u16::MAX,
             inbound_qos1: 0,
             plain_headers: Default::default(),

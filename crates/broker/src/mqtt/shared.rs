@@ -60,7 +60,7 @@ impl Session {
         let declare = self.request(Pending::Nothing);
         let bind = self.request(Pending::Nothing);
         let subscribe = self.request(Pending::Consumer(filter.to_owned()));
-        let options_q = QueueOptions { auto_delete: true, ..QueueOptions::default() };
+        let options_q = self.queue_limits.apply(QueueOptions { auto_delete: true, ..QueueOptions::default() });
         out.push(Step::Engine(ClientFrame::Declare { id: declare, queue: queue.clone(), options: options_q }));
         out.push(Step::Engine(ClientFrame::Bind { id: bind, queue: queue.clone(), filter: inner }));
         let frame = ClientFrame::Subscribe {

@@ -191,6 +191,11 @@ pub struct Closed {
 }
 
 impl Ws {
+    /// A client on a WebSocket the test opened itself.
+    pub fn from_stream(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self { stream, buffered: VecDeque::new(), next_id: 1 }
+    }
+
     /// A fresh request id.
     pub fn id(&mut self) -> u64 {
         let id = self.next_id;

@@ -173,6 +173,11 @@ impl Raw {
         .await
     }
 
+    /// The socket, for a test that drives it itself (or never reads it).
+    pub fn into_tcp(self) -> TcpStream {
+        self.tcp
+    }
+
     /// The raw bytes the broker sends until it closes the connection.
     pub async fn read_to_close(&mut self) -> Vec<u8> {
         let mut rest = self.inbox.to_vec();

@@ -3,6 +3,7 @@
 use super::{ConnId, Connection, Engine, Output};
 use crate::error::EngineError;
 use crate::event::Event;
+use crate::limits::{MAX_DURATION_MS, check_duration, check_headers};
 use crate::protocol::{PROTOCOL_VERSION, ServerFrame, WILL_TTL_HEADER, Will};
 use crate::topic::validate_topic;
 
@@ -28,6 +29,7 @@ impl Engine {
             exclusive: Vec::new(),
             watch_interval: None,
             published: 0,
+            told_blocked: false,
         };
         self.conns.insert(conn, c);
         self.emit(|| Event::Connected { conn });
@@ -42,11 +44,14 @@ impl Engine {
         will: Option<Will>,
         now: u64,
     ) -> Result<(), EngineError> {
+        check_duration("keep_alive_ms", keep_alive_ms)?;
         if let Some(will) = &will {
             validate_topic(&will.topic)?;
-            if will.headers.get(WILL_TTL_HEADER).is_some_and(|ttl| ttl.parse::<u64>().is_err()) {
+            check_headers(&will.headers)?;
+            let ttl_ok = |ttl: &String| ttl.parse::<u64>().is_ok_and(|ms| ms <= MAX_DURATION_MS);
+            if will.headers.get(WILL_TTL_HEADER).is_some_and(|ttl| !ttl_ok(ttl)) {
                 return Err(EngineError::InvalidOption(format!(
-                    "will header {WILL_TTL_HEADER} must be a number of milliseconds"
+                    "will header {WILL_TTL_HEADER} must be a number of milliseconds, at most {MAX_DURATION_MS}"
                 )));
             }
         }

@@ -4,6 +4,7 @@
 use super::{ConnId, Connection, Engine, InFlight};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
+use crate::limits::MAX_CONSUMERS_PER_CONNECTION;
 use crate::protocol::{AckMode, Delivery, ServerFrame};
 use crate::queue::{Consumer, Envelope, Queue, QueueId, QueueOptions};
 use crate::stats::Counters;
@@ -26,10 +27,16 @@ impl Engine {
             let max = self.config.max_prefetch;
             return Err(EngineError::InvalidOption(format!("prefetch must be between 1 and {max}, got {prefetch}")));
         }
+        if self.conns.get(&conn).is_some_and(|c| c.consumers.len() >= MAX_CONSUMERS_PER_CONNECTION) {
+            return Err(EngineError::LimitReached(format!(
+                "a connection holds at most {MAX_CONSUMERS_PER_CONNECTION} consumers; unsubscribe some first"
+            )));
+        }
         let qid = match (queue, topic) {
             (Some(queue), None) => self.queue_for(conn, &queue)?,
             (None, Some(filter)) => {
                 validate_filter(&filter)?;
+                self.room_for_queue()?;
                 let name = self.generated_name("sub");
                 let options = QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() };
                 let qid = self.create_queue(conn, name.into(), options, now);
@@ -131,13 +138,18 @@ impl Engine {
             let conn = q.consumers[index].conn;
             // Looked up before the pop: a message is never taken for nobody.
             let Some(c) = self.conns.get_mut(&conn) else { return };
-            let Some(envelope) = q.ready.pop_front() else { return };
+            let Some(envelope) = q.pop_ready() else { return };
             if envelope.expires_at.is_some_and(|at| now >= at) {
                 self.discard(qid, envelope, DeathReason::Expired, now);
                 continue;
             }
             q.cursor = if index + 1 < q.consumers.len() { index + 1 } else { 0 };
+            let bytes = envelope.bytes;
             let (delivery, settled) = hand_over(qid, q, index, c, &mut self.counters, envelope);
+            if settled.is_some() {
+                q.bytes -= bytes;
+                self.queued_bytes -= bytes;
+            }
             if let Some(seq) = settled.filter(|_| q.options.durable) {
                 let queue = q.name.clone();
                 self.store(StoreOp::Remove { queue, seq });
@@ -221,6 +233,8 @@ impl Engine {
     fn settle_ack(&mut self, flight: InFlight) {
         let Some(q) = self.queues.get_mut(&flight.queue) else { return };
         q.release(flight.consumer);
+        q.forget(&flight.envelope);
+        self.queued_bytes -= flight.envelope.bytes;
         q.counters.acked += 1;
         self.counters.acked += 1;
         if q.options.durable {

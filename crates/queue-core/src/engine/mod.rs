@@ -4,6 +4,7 @@
 mod connection;
 mod consume;
 mod inspect;
+mod memory;
 mod policy;
 mod publish;
 mod queues;
@@ -36,11 +37,29 @@ pub struct EngineConfig {
     pub observe: bool,
     /// A message dead-lettered this many times is dropped instead (breaks cycles).
     pub max_dead_letter_hops: u32,
+    /// The memory budget in bytes (`None`: none): messages held in queues
+    /// and retained, plus what the driver reports with [`Input::Buffered`].
+    /// At or above it publishers are blocked ([`Output::Blocked`]); they are
+    /// unblocked below [`LOW_WATERMARK_PERCENT`] of it.
+    pub memory_limit: Option<u64>,
+    /// Most queues held at once; a declare past it is refused.
+    pub max_queues: usize,
 }
+
+/// Publishers blocked by the memory budget are unblocked once memory in use
+/// falls below this share of [`EngineConfig::memory_limit`].
+pub const LOW_WATERMARK_PERCENT: u64 = 90;
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { default_prefetch: 100, max_prefetch: 65_535, observe: false, max_dead_letter_hops: 8 }
+        Self {
+            default_prefetch: 100,
+            max_prefetch: 65_535,
+            observe: false,
+            max_dead_letter_hops: 8,
+            memory_limit: None,
+            max_queues: crate::limits::DEFAULT_MAX_QUEUES,
+        }
     }
 }
 
@@ -66,6 +85,13 @@ pub enum Input {
     },
     /// Time passed; run the timers that are due.
     Tick,
+    /// The bytes the driver holds for connections outside the engine now
+    /// (frames waiting to be written, frames read and not yet handled):
+    /// they count against the memory budget with the engine's own.
+    Buffered {
+        /// Bytes.
+        bytes: u64,
+    },
 }
 
 /// Everything the engine asks its driver to do.
@@ -88,6 +114,10 @@ pub enum Output {
     Event(Event),
     /// A change for a durable store.
     Store(StoreOp),
+    /// The memory budget was crossed: publishers must stop being read
+    /// (`true`), or may be read again (`false`). Connections that publish
+    /// are also sent `blocked` / `unblocked` frames.
+    Blocked(bool),
 }
 
 /// A delivery awaiting its ack, held by the connection it went to.
@@ -116,6 +146,8 @@ pub(crate) struct Connection {
     pub exclusive: Vec<QueueId>,
     pub watch_interval: Option<u64>,
     pub published: u64,
+    /// It was sent `blocked` and not yet `unblocked`.
+    pub told_blocked: bool,
 }
 
 /// The queue engine. See the crate documentation for the run loop.
@@ -142,6 +174,14 @@ pub struct Engine {
     next_consumer_id: u64,
     next_generated_name: u64,
     route_scratch: Vec<QueueId>,
+    /// Footprint of every queue's ready and unacked copies.
+    queued_bytes: u64,
+    /// Footprint of the retained messages.
+    retained_bytes: u64,
+    /// What the driver last reported with [`Input::Buffered`].
+    buffered_bytes: u64,
+    /// Publishers are blocked by the memory budget.
+    blocked: bool,
 }
 
 impl Default for Engine {
@@ -172,6 +212,10 @@ impl Engine {
             next_consumer_id: 1,
             next_generated_name: 1,
             route_scratch: Vec::new(),
+            queued_bytes: 0,
+            retained_bytes: 0,
+            buffered_bytes: 0,
+            blocked: false,
         }
     }
 
@@ -193,13 +237,18 @@ impl Engine {
     pub fn handle(&mut self, now: u64, input: Input) {
         let now = self.advance(now);
         self.fire_timers(now);
+        let tick = matches!(input, Input::Tick);
         match input {
             Input::Connect { conn } => self.connect(conn, now),
             Input::Frame { conn, frame } => self.frame(conn, frame, now),
             Input::Disconnect { conn } => self.disconnect(conn, now),
-            Input::Tick => return,
+            Input::Tick => {}
+            Input::Buffered { bytes } => self.buffered_bytes = bytes,
         }
-        self.fire_timers(now);
+        if !tick {
+            self.fire_timers(now);
+        }
+        self.check_memory();
     }
 
     /// The next output, if any. Drain it after every [`Engine::handle`].
@@ -229,6 +278,7 @@ impl Engine {
             connections: self.conns.len() as u64,
             consumers: self.queues.values().map(|q| q.consumers.len() as u64).sum(),
             retained: self.retained.len() as u64,
+            memory: self.memory(),
             queues: self.names.values().filter_map(|id| self.queue_stats_by_id(*id)).collect(),
         }
     }
@@ -251,6 +301,7 @@ impl Engine {
                 unacked: c.in_flight.len() as u64,
                 published: c.published,
                 has_will: c.will.is_some(),
+                blocked: c.told_blocked,
             })
             .collect();
         list.sort_by_key(|c| c.id);
@@ -270,6 +321,7 @@ impl Engine {
             bindings: q.bindings.iter().cloned().collect(),
             ready: q.ready.len() as u64,
             unacked: q.unacked,
+            bytes: q.bytes,
             consumers: q.consumers.len() as u64,
             counters: q.counters,
         })

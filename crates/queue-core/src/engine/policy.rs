@@ -70,12 +70,12 @@ impl Engine {
         }
     }
 
-    /// Drops (or dead-letters) the oldest ready messages past `max_length`.
+    /// Drops (or dead-letters) the oldest ready messages past `max_length`
+    /// or `max_length_bytes`.
     fn trim_to_limit(&mut self, qid: QueueId, now: u64) {
         loop {
             let Some(q) = self.queues.get_mut(&qid) else { return };
-            let over = q.options.max_length.is_some_and(|max| q.ready.len() as u64 > max);
-            let Some(oldest) = over.then(|| q.ready.pop_front()).flatten() else { return };
+            let Some(oldest) = q.is_over().then(|| q.pop_ready()).flatten() else { return };
             self.discard(qid, oldest, DeathReason::MaxLength, now);
         }
     }

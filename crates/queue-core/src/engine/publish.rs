@@ -4,6 +4,7 @@
 use super::{ConnId, Engine};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
+use crate::limits::{check_duration, check_headers};
 use crate::message::{Message, Payload, SharedHeaders};
 use crate::protocol::{ServerFrame, WILL_TTL_HEADER, Will};
 use crate::queue::{Envelope, Overflow, QueueId};
@@ -37,6 +38,9 @@ impl Engine {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.published += 1;
         }
+        if self.blocked {
+            self.tell_blocked(conn);
+        }
         if let Some(id) = id {
             self.send(conn, ServerFrame::Confirm { id, routed });
         }
@@ -60,6 +64,10 @@ impl Engine {
 
     /// Routes one message; returns how many queues took a copy.
     fn publish(&mut self, p: Publish, now: u64) -> Result<u32, EngineError> {
+        if let Some(ttl) = p.ttl_ms {
+            check_duration("ttl_ms", ttl)?;
+        }
+        check_headers(&p.headers)?;
         let mut targets = std::mem::take(&mut self.route_scratch);
         targets.clear();
         let mut direct = false;
@@ -131,18 +139,16 @@ impl Engine {
     fn retain(&mut self, message: Arc<Message>) {
         let topic = message.topic.clone();
         let cleared = message.payload.is_empty();
-        if cleared {
-            self.retained.remove(&topic);
-        } else {
-            self.retained.insert(topic.clone(), message);
-        }
+        let added = if cleared { 0 } else { message.footprint() };
+        let old = if cleared { self.retained.remove(&topic) } else { self.retained.insert(topic.clone(), message) };
+        self.retained_bytes = self.retained_bytes + added - old.map_or(0, |m| m.footprint());
         self.emit(|| Event::Retained { topic, cleared });
     }
 
     /// Puts a copy in a queue, applying max length. Returns false if refused.
     pub(super) fn enqueue(&mut self, qid: QueueId, message: Arc<Message>, now: u64) -> bool {
         let Some(q) = self.queues.get_mut(&qid) else { return false };
-        if q.is_full() && q.options.overflow == Overflow::RejectPublish {
+        if q.is_full(message.footprint()) && q.options.overflow == Overflow::RejectPublish {
             q.counters.refused += 1;
             self.counters.refused += 1;
             let queue = q.name.clone();
@@ -156,7 +162,8 @@ impl Engine {
         q.counters.enqueued += 1;
         let message_id = envelope.message.id;
         let stored = q.options.durable.then(|| (q.name.clone(), envelope.seq, envelope.message.clone()));
-        q.ready.push_back(envelope);
+        self.queued_bytes += envelope.bytes;
+        q.push_ready(envelope);
         if let Some((queue, seq, message)) = stored {
             self.store(StoreOp::Append { queue, seq, message });
         }
@@ -170,11 +177,10 @@ impl Engine {
     fn trim(&mut self, qid: QueueId, now: u64) {
         loop {
             let Some(q) = self.queues.get_mut(&qid) else { return };
-            let over = q.options.max_length.is_some_and(|max| q.ready.len() as u64 > max);
-            if !over {
+            if !q.is_over() {
                 return;
             }
-            let Some(oldest) = q.ready.pop_front() else { return };
+            let Some(oldest) = q.pop_ready() else { return };
             self.discard(qid, oldest, DeathReason::MaxLength, now);
         }
     }
@@ -194,13 +200,15 @@ impl Engine {
             .filter(|dlq| *dlq != qid && hops < self.config.max_dead_letter_hops)
             .filter(|dlq| {
                 let d = &self.queues[dlq];
-                !(d.is_full() && d.options.overflow == Overflow::RejectPublish)
+                !(d.is_full(envelope.bytes) && d.options.overflow == Overflow::RejectPublish)
             });
         let message_id = envelope.message.id;
         if durable {
             self.store(StoreOp::Remove { queue: queue.clone(), seq: envelope.seq });
         }
         let q = self.queues.get_mut(&qid).expect("queue looked up above");
+        q.forget(&envelope);
+        self.queued_bytes -= envelope.bytes;
         match dlq {
             Some(dlq) => {
                 q.counters.dead_lettered += 1;

@@ -3,6 +3,7 @@
 use super::{ConnId, Engine};
 use crate::error::EngineError;
 use crate::event::{DeathReason, Event, StoreOp};
+use crate::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE, check_duration};
 use crate::protocol::ServerFrame;
 use crate::queue::{Queue, QueueId, QueueOptions};
 use crate::topic::{shorten, validate_filter};
@@ -35,7 +36,10 @@ impl Engine {
                 self.touch_queue(qid, now);
                 qid
             }
-            None => self.create_queue(conn, name.into(), options, now),
+            None => {
+                self.room_for_queue()?;
+                self.create_queue(conn, name.into(), options, now)
+            }
         };
         let q = &self.queues[&qid];
         let reply = ServerFrame::Declared {
@@ -63,6 +67,17 @@ impl Engine {
         self.touch_queue(qid, now);
         self.emit(|| Event::QueueDeclared { queue: name });
         qid
+    }
+
+    /// Refuses a new queue when the engine holds [`EngineConfig::max_queues`](super::EngineConfig::max_queues).
+    pub(super) fn room_for_queue(&self) -> Result<(), EngineError> {
+        let max = self.config.max_queues;
+        if self.queues.len() >= max {
+            return Err(EngineError::LimitReached(format!(
+                "this broker holds at most {max} queues; delete some first"
+            )));
+        }
+        Ok(())
     }
 
     pub(super) fn generated_name(&mut self, kind: &str) -> String {
@@ -97,6 +112,7 @@ impl Engine {
     /// Deletes a queue: consumers are cancelled, every message in it dropped.
     pub(super) fn delete_queue(&mut self, qid: QueueId, _now: u64) {
         let Some(mut q) = self.queues.remove(&qid) else { return };
+        self.queued_bytes -= q.bytes;
         self.names.remove(&q.name);
         for filter in &q.bindings {
             self.trie.remove(filter, qid);
@@ -140,6 +156,15 @@ impl Engine {
     pub(super) fn bind(&mut self, conn: ConnId, id: u64, name: &str, filter: String) -> Result<(), EngineError> {
         validate_filter(&filter)?;
         let qid = self.queue_for(conn, name)?;
+        let q = &self.queues[&qid];
+        if !q.bindings.contains(&filter) {
+            let bytes: usize = q.bindings.iter().map(String::len).sum::<usize>() + filter.len();
+            if q.bindings.len() >= MAX_BINDINGS_PER_QUEUE || bytes > MAX_BINDING_BYTES_PER_QUEUE {
+                return Err(EngineError::LimitReached(format!(
+                    "a queue is bound with at most {MAX_BINDINGS_PER_QUEUE} filters of {MAX_BINDING_BYTES_PER_QUEUE} bytes in all"
+                )));
+            }
+        }
         self.bind_queue(qid, filter);
         self.send(conn, ServerFrame::Ok { id });
         Ok(())
@@ -195,6 +220,12 @@ fn validate_queue_name(name: &str) -> Result<(), EngineError> {
 pub(super) fn validate_options(name: &str, options: &QueueOptions) -> Result<(), EngineError> {
     if options.dead_letter.as_deref() == Some(name) {
         return Err(EngineError::InvalidOption("a queue cannot be its own dead-letter queue".into()));
+    }
+    if let Some(ttl) = options.message_ttl_ms {
+        check_duration("message_ttl_ms", ttl)?;
+    }
+    if let Some(expires) = options.expires_ms {
+        check_duration("expires_ms", expires)?;
     }
     if options.max_deliveries == Some(0) {
         return Err(EngineError::InvalidOption("max_deliveries must be at least 1".into()));

@@ -4,6 +4,7 @@
 use super::{ConnId, Engine, Output};
 use crate::error::EngineError;
 use crate::event::DeathReason;
+use crate::limits::{MAX_WATCH_INTERVAL_MS, MIN_WATCH_INTERVAL_MS};
 use crate::protocol::{ErrorCode, ServerFrame};
 use crate::queue::QueueId;
 use std::cmp::Reverse;
@@ -73,9 +74,10 @@ impl Engine {
     }
 
     pub(super) fn watch(&mut self, conn: ConnId, id: u64, interval_ms: u64, now: u64) -> Result<(), EngineError> {
-        const MIN_INTERVAL: u64 = 50;
-        if interval_ms != 0 && interval_ms < MIN_INTERVAL {
-            return Err(EngineError::InvalidOption(format!("interval_ms must be 0 (once) or at least {MIN_INTERVAL}")));
+        if interval_ms != 0 && !(MIN_WATCH_INTERVAL_MS..=MAX_WATCH_INTERVAL_MS).contains(&interval_ms) {
+            return Err(EngineError::InvalidOption(format!(
+                "interval_ms must be 0 (once) or from {MIN_WATCH_INTERVAL_MS} to {MAX_WATCH_INTERVAL_MS}, got {interval_ms}"
+            )));
         }
         let stats = Box::new(self.stats());
         self.send(conn, ServerFrame::Stats { id: Some(id), stats });
@@ -85,7 +87,7 @@ impl Engine {
         }
         c.watch_interval = Some(interval_ms);
         self.watchers.retain(|(_, watcher)| *watcher != conn);
-        self.watchers.insert((now + interval_ms, conn));
+        self.watchers.insert((now.saturating_add(interval_ms), conn));
         Ok(())
     }
 
@@ -108,8 +110,13 @@ impl Engine {
             let stats = Box::new(self.stats());
             self.send(conn, ServerFrame::Stats { id: None, stats });
             // Keep the cadence, but never queue a burst after a long pause.
-            let next = if at + interval > now { at + interval } else { now + interval };
+            let cadence = at.saturating_add(interval);
+            let next = if cadence > now { cadence } else { now.saturating_add(interval) };
             self.watchers.insert((next, conn));
+            if next <= now {
+                // Time is at its end (u64::MAX): wait for no later instant.
+                return;
+            }
         }
     }
 }

@@ -12,12 +12,18 @@ pub struct Harness {
     pub inbox: BTreeMap<u64, Vec<ServerFrame>>,
     pub closed: Vec<u64>,
     pub events: Vec<Event>,
+    /// Every `Output::Blocked`, in order.
+    pub blocked: Vec<bool>,
 }
 
 impl Harness {
     pub fn new() -> Self {
-        let config = EngineConfig { observe: true, ..EngineConfig::default() };
-        Self { engine: Engine::new(config), now: 0, inbox: BTreeMap::new(), closed: Vec::new(), events: Vec::new() }
+        Self::with_config(EngineConfig { observe: true, ..EngineConfig::default() })
+    }
+
+    pub fn with_config(config: EngineConfig) -> Self {
+        let (inbox, closed, events, blocked) = Default::default();
+        Self { engine: Engine::new(config), now: 0, inbox, closed, events, blocked }
     }
 
     pub fn input(&mut self, input: Input) {
@@ -27,6 +33,7 @@ impl Harness {
                 Output::Send { conn, frame } => self.inbox.entry(conn).or_default().push(frame),
                 Output::Close { conn } => self.closed.push(conn),
                 Output::Event(event) => self.events.push(event),
+                Output::Blocked(blocked) => self.blocked.push(blocked),
                 Output::Store(_) => {}
             }
         }

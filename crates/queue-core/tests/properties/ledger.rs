@@ -82,7 +82,7 @@ impl Model {
                 Output::Send { conn, frame } => self.frame(conn, frame),
                 Output::Close { conn } => self.gone(conn),
                 Output::Event(event) => self.event(event),
-                Output::Store(_) => {}
+                Output::Store(_) | Output::Blocked(_) => {}
             }
         }
     }
