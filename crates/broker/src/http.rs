@@ -51,6 +51,11 @@ pub fn router(state: AppState) -> Router {
     api.with_state(state)
 }
 
+/// Bytes a WebSocket reads at a time. The library's default, 128 KiB, is
+/// allocated for every connection and made an idle one cost 120 KiB;
+/// larger frames just take several reads.
+const WS_READ_BUFFER: usize = 4096;
+
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
@@ -59,7 +64,8 @@ async fn upgrade(
     // Frames up to 8 × the limit are read and answered with `frame_too_large`;
     // beyond that the socket itself refuses them.
     let hard_cap = state.config.max_frame_bytes.saturating_mul(8);
-    ws.max_message_size(hard_cap)
+    ws.read_buffer_size(WS_READ_BUFFER)
+        .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| state.sockets.clone().track_future(serve_socket(socket, state, remote)))
 }
@@ -73,6 +79,7 @@ async fn upgrade_mqtt(
     // A packet may span messages; the MQTT codec enforces the packet size.
     let cap = state.config.max_frame_bytes.saturating_mul(2);
     ws.protocols(["mqtt"])
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(cap)
         .max_frame_size(cap)
         .on_upgrade(move |socket| state.sockets.clone().track_future(serve_mqtt_socket(socket, state, remote)))

@@ -96,6 +96,7 @@ async fn flood_qos0(broker: &Broker, topic: &str, duration: Duration) -> (u64, u
         sent += 64;
         if sent % 4096 == 0 {
             peak = peak.max(rss_kib(broker.pid()));
+            assert_healthy(broker).await;
         }
     }
     (sent, peak.max(rss_kib(broker.pid())))
@@ -230,6 +231,19 @@ async fn a_20000_level_subscription_is_refused_over_mqtt_and_websocket_and_the_b
         }
         drop(raw);
     }
+    // One SUBSCRIBE with more filters than a session may hold: the ones
+    // past the bound are refused in the SUBACK, not silently lost.
+    let mut raw = broker.raw_mqtt(connect(ProtocolVersion::V5, "greedy", 0)).await;
+    assert!(matches!(raw.recv().await, Some(Packet::ConnAck(_))));
+    let many = (0..=queue_core::limits::MAX_BINDINGS_PER_QUEUE)
+        .map(|i| Subscription { filter: format!("many/{i}"), options: Default::default() })
+        .collect();
+    raw.send(&Packet::Subscribe(Subscribe { packet_id: 2, subscriptions: many, properties: Default::default() })).await;
+    let Some(Packet::SubAck(suback)) = raw.recv().await else { panic!("a SUBACK") };
+    let (last, granted) = suback.reasons.split_last().expect("one reason per filter");
+    assert!(granted.iter().all(|r| !r.is_error()), "the first 4096 are granted");
+    assert_eq!(*last, ReasonCode::QuotaExceeded);
+    drop(raw);
     let output = tokio::process::Command::new("mosquitto_sub")
         .args(["-h", "127.0.0.1", "-p", &broker.mqtt.port().to_string(), "-t", &deep, "-W", "2"])
         .kill_on_drop(true)

@@ -46,6 +46,10 @@
 //!   queue and is delivered again marked `redelivered`.
 //! * Each copy leaves a queue exactly once: acked, dropped, expired or
 //!   dead-lettered ([`stats`] states the conservation law).
+//! * Everything a peer can make the engine hold is bounded: every number it
+//!   sends ([`limits`]), each queue by `max_length` / `max_length_bytes`,
+//!   and all of it by [`EngineConfig::memory_limit`], above which
+//!   publishers are blocked ([`Output::Blocked`]).
 
 pub mod engine;
 pub mod error;

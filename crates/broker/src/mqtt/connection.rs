@@ -22,6 +22,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+/// A connection that has read nothing for this long gives back its read
+/// buffer (and its small steps buffer): idle connections should cost
+/// little, busy ones keep theirs (a fresh buffer reads 64 bytes at first).
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// How much an active connection's read buffer has room for.
+const READ_CHUNK: usize = 4096;
+
+/// Above this many bytes, the write buffer is given back once written.
+const KEPT_WRITE_BUFFER: usize = 16 * 1024;
+
 /// How long a new connection may take to send its CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
@@ -48,7 +59,8 @@ where
     let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
     let _slot = Slot(&state);
     let max_packet = u32::try_from(state.config.max_frame_bytes).unwrap_or(u32::MAX);
-    let mut inbox = BytesMut::with_capacity(4096);
+    // Empty: a read reserves what it needs, so an idle connection holds no buffer.
+    let mut inbox = BytesMut::new();
     let read = tokio::time::timeout(CONNECT_WAIT, read_connect(&mut stream, &mut inbox, max_packet));
     let Ok(Some(connect)) = read.await else { return };
     let version = connect.protocol;
@@ -91,13 +103,18 @@ where
         goodbye: false,
         steps: Vec::new(),
     };
-    if link.open(&connect, assigned).await {
+    // Opening and finishing are boxed, and the CONNECT is dropped once
+    // answered: what an idle connection's task keeps is only what `run`
+    // needs while it waits.
+    let opened = Box::pin(link.open(&connect, assigned)).await;
+    drop(connect);
+    if opened {
         tokio::select! {
             () = link.run() => {}
-            () = claim.kicked.cancelled() => link.close(Some(ReasonCode::SessionTakenOver)).await,
+            () = claim.kicked.cancelled() => Box::pin(link.close(Some(ReasonCode::SessionTakenOver))).await,
         }
     }
-    link.finish().await;
+    Box::pin(link.finish()).await;
     let _ = state.commands.send(Command::Disconnect { conn }).await;
     if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
         // The session's lifetime now: a DISCONNECT may have shortened it.
@@ -225,10 +242,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     async fn finish(&mut self) {
         // What the client sent before it went is handled, held or not.
         let held = self.gate.release();
-        self.to_engine_past_gate(held).await;
+        self.past_gate(held).await;
         let lifetime = self.session.lifetime;
         if lifetime.is_persistent() {
-            self.to_engine_all(self.session.settle_released()).await;
+            self.through_gate(self.session.settle_released()).await;
             if lifetime != self.declared {
                 self.set_expiry(lifetime).await;
             }
@@ -279,18 +296,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     /// The connection's loop: packets in, frames out, frames in, packets out.
     async fn run(&mut self) {
         let mut deadline = self.next_deadline();
+        let mut last_read = Instant::now();
+        // Nothing read for IDLE_AFTER: the read buffer was given back.
+        let mut idle = false;
         loop {
             // One buffer for the whole connection: a batch of deliveries
             // makes many steps, and growing a fresh Vec each time moves them.
             let mut steps = std::mem::take(&mut self.steps);
             let reading = self.gate.reading();
+            if !idle && self.inbox.capacity() - self.inbox.len() < READ_CHUNK / 4 {
+                // A fresh buffer would read 64 bytes at a time, and an empty
+                // one is reused at the size it has: give an active reader room.
+                self.inbox.reserve(READ_CHUNK);
+            }
+            let holding = self.inbox.capacity() > 0 && self.inbox.is_empty();
             tokio::select! {
                 read = self.stream.read_buf(&mut self.inbox), if reading => {
                     if !matches!(read, Ok(n) if n > 0) {
                         return;
                     }
                     deadline = self.next_deadline();
+                    last_read = Instant::now();
+                    idle = false;
                     self.decode_packets(&mut steps);
+                }
+                () = tokio::time::sleep_until(last_read + IDLE_AFTER), if holding => {
+                    self.inbox = BytesMut::new();
+                    steps = Vec::new();
+                    idle = true;
                 }
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames, bytes)) => {
@@ -303,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                 },
                 () = self.gate.unblocked() => {
                     let held = self.gate.release();
-                    self.to_engine_past_gate(held).await;
+                    self.past_gate(held).await;
                     deadline = self.next_deadline();
                 }
                 // A client not read for want of memory is not silent.
@@ -312,7 +345,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                 // Cut as a slow consumer: end now, dropping the backlog unwritten.
                 () = self.outbox.cut.cancelled() => return,
             }
-            if !self.carry_out(steps).await {
+            // Boxed: while the connection waits, its task holds the wait's
+            // futures only, not the largest state of carrying steps out.
+            if !Box::pin(self.carry_out(steps)).await {
                 return;
             }
         }
@@ -353,31 +388,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                 Step::Engine(frame) => frames.push(frame),
                 Step::Send(packet) => self.send(&packet),
                 Step::Retained(filter) => {
-                    self.to_engine_all(std::mem::take(&mut frames)).await;
+                    self.through_gate(std::mem::take(&mut frames)).await;
                     self.replay_retained(filter).await;
                 }
                 Step::Close(reason) => {
-                    self.to_engine_all(frames).await;
+                    self.through_gate(frames).await;
                     self.close(reason).await;
                     return false;
                 }
             }
         }
         self.steps = steps;
-        self.to_engine_all(frames).await;
+        self.through_gate(frames).await;
         self.flush().await
     }
 
     /// Hands frames to the engine task, through the gate: while publishers
     /// are blocked, publishes (and what follows them) wait in it.
-    async fn to_engine_all(&mut self, frames: Vec<ClientFrame>) {
+    async fn through_gate(&mut self, frames: Vec<ClientFrame>) {
         let mut now = Vec::with_capacity(frames.len());
         self.gate.admit(frames, &mut now);
-        self.to_engine_past_gate(now).await;
+        self.past_gate(now).await;
     }
 
     /// Hands frames to the engine task as they are (one command).
-    async fn to_engine_past_gate(&self, mut frames: Vec<ClientFrame>) {
+    async fn past_gate(&self, mut frames: Vec<ClientFrame>) {
         let buffered = &self.state.buffered;
         let command = match frames.len() {
             0 => return,
@@ -429,7 +464,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             ok = write => ok,
             () = self.outbox.cut.cancelled() => false,
         };
-        self.out.clear();
+        if self.out.capacity() > KEPT_WRITE_BUFFER {
+            self.out = BytesMut::new();
+        } else {
+            self.out.clear();
+        }
         ok
     }
 

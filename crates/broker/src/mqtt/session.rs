@@ -18,6 +18,7 @@ use mqtt_codec::{
     Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
     SubscriptionOptions, UnsubAck, Unsubscribe,
 };
+use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
@@ -391,12 +392,23 @@ impl Session {
             Some(id) => self.sub_ids.insert(filter.to_owned(), id),
             None => self.sub_ids.remove(filter),
         };
+        if !self.subs.contains_key(filter) && !self.room_for(filter) {
+            return (ReasonCode::QuotaExceeded, false);
+        }
         let existed = self.subs.insert(filter.to_owned(), options).is_some();
         if !existed {
             let id = self.request(Pending::Nothing);
             out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
         }
         (granted(options.qos), !existed)
+    }
+
+    /// Whether the session queue may be bound with one more filter (the
+    /// engine's bounds on a queue's bindings, checked here so the SUBACK
+    /// can say so).
+    fn room_for(&self, filter: &str) -> bool {
+        let bytes: usize = self.subs.keys().map(String::len).sum::<usize>() + filter.len();
+        self.subs.len() < MAX_BINDINGS_PER_QUEUE && bytes <= MAX_BINDING_BYTES_PER_QUEUE
     }
 
     fn unsubscribe(&mut self, unsubscribe: Unsubscribe, out: &mut Vec<Step>) {
