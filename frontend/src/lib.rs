@@ -6,8 +6,9 @@
 //! `home-sim` driven by animation frames ([`Simulator`]), drawn as a floor
 //! plan ([`FloorPlan`]), queues as FIFOs ([`QueueCard`]), with controls,
 //! lessons and an event log. The Live tab connects to a broker's WebSocket
-//! ([`Live`]): queues and rates ([`QueueTable`]), device cards, publish and
-//! subscribe, all fed through a plain [`LiveState`].
+//! ([`Live`]): queues and rates ([`QueueTable`]), the memory budget
+//! ([`memory_line`]), connections ([`connection_table`]), device cards, publish
+//! and subscribe, all fed through a plain [`LiveState`].
 //!
 //! Components are small functions over [`SimHandle`] or plain data, so tests
 //! mount them with a hand-driven simulation and no broker.
@@ -35,8 +36,8 @@ pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{
-    CHART_SAMPLES, Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Sample, Totals, backoff_ms,
-    format_rate, group_devices, http_base, wire,
+    CHART_SAMPLES, ConnectionRow, Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Sample, Totals,
+    backoff_ms, connection_table, format_bytes, format_rate, group_devices, http_base, memory_line, wire,
 };
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};

@@ -1,16 +1,20 @@
 //! Browser tests for live mode's plain state: rates from successive stats
-//! frames, device cards from retained deliveries, the bounded history, and
-//! the link's honest status and back-off. No broker: frames are built here.
+//! frames, device cards from retained deliveries, the bounded history, the
+//! link's honest status and back-off, the memory line and blocked
+//! connections. No broker: frames are built here.
 #![cfg(target_arch = "wasm32")]
 
 use std::sync::Arc;
 
-use frontend::wire::{self, Incoming, Message, QueueStat, Stats};
+use frontend::wire::{self, Incoming, Memory, Message, QueueStat, Stats};
 use frontend::{
-    CHART_SAMPLES, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, format_rate, group_devices, http_base,
+    CHART_SAMPLES, ConnectionRow, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, connection_table,
+    format_bytes, format_rate, group_devices, http_base, memory_line,
 };
+use leptos::prelude::*;
 use queue_core::protocol::{AckMode, ClientFrame, Delivery, ErrorCode, ServerFrame, Will};
-use queue_core::{Counters, QueueCounters, QueueStats, StatsSnapshot};
+use queue_core::{ConnectionStats, Counters, MemoryStats, QueueCounters, QueueStats, StatsSnapshot};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -61,8 +65,12 @@ fn through_the_wire(frame: ServerFrame) -> Incoming {
 }
 
 fn snapshot(now: u64, published: u64, enqueued: u64) -> Stats {
-    let frame = ServerFrame::Stats { id: None, stats: Box::new(protocol_snapshot(now, published, enqueued)) };
-    match through_the_wire(frame) {
+    stats_of(protocol_snapshot(now, published, enqueued))
+}
+
+/// What live mode reads from a `stats` frame carrying `snapshot`.
+fn stats_of(snapshot: StatsSnapshot) -> Stats {
+    match through_the_wire(ServerFrame::Stats { id: None, stats: Box::new(snapshot) }) {
         Incoming::Stats(stats) => stats,
         other => panic!("not stats: {other:?}"),
     }
@@ -172,6 +180,121 @@ fn the_link_says_what_it_does_and_backs_off() {
 }
 
 #[wasm_bindgen_test]
+fn bytes_read_in_binary_units() {
+    let cases = [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (99 * 1024 + 900, "99.9 KiB"),
+        (99 * 1024 + 1000, "100 KiB"),
+        (512 << 20, "512 MiB"),
+        (1024 * 1024 - 1, "1.0 MiB"),
+        (13_002_342, "12.4 MiB"),
+        (10_307_921_510, "9.6 GiB"),
+        (u64::MAX, "16.0 EiB"),
+    ];
+    for (bytes, shown) in cases {
+        assert_eq!(format_bytes(bytes), shown, "{bytes} bytes");
+    }
+}
+
+/// A new, empty `<div>` in the page's body, to mount one test's view into.
+fn fresh_root() -> web_sys::HtmlElement {
+    let document = document();
+    let root = document.create_element("div").expect("a div").unchecked_into::<web_sys::HtmlElement>();
+    document.body().expect("a body").append_child(&root).expect("append");
+    root
+}
+
+/// The text of every element under `root` with `data-testid="{id}"`.
+fn texts(root: &web_sys::Element, id: &str) -> Vec<String> {
+    let nodes = root.query_selector_all(&format!("[data-testid='{id}']")).expect("a valid selector");
+    (0..nodes.length()).filter_map(|i| nodes.item(i)).map(|node| node.text_content().unwrap_or_default()).collect()
+}
+
+/// A snapshot whose broker holds 12.4 MiB of a 9.6 GiB budget.
+fn with_memory(limit: Option<u64>, blocked: bool) -> StatsSnapshot {
+    let memory = MemoryStats { used: 13_002_342, limit, queued: 13_000_000, retained: 2_342, buffered: 0, blocked };
+    StatsSnapshot { memory, ..protocol_snapshot(1_000, 10, 5) }
+}
+
+#[wasm_bindgen_test]
+async fn the_memory_line_shows_use_of_the_budget_and_blocked_publishers() {
+    let mut state = LiveState::default();
+    state.apply_stats(&stats_of(with_memory(Some(10_307_921_510), true)));
+    let memory = RwSignal::new(state.totals.memory);
+    let root = fresh_root();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || memory_line(move || memory.get()));
+    leptos::task::tick().await;
+    assert_eq!(texts(&root, "live-memory"), ["12.4 MiB of 9.6 GiB"]);
+    assert_eq!(texts(&root, "live-memory-blocked"), ["publishers blocked"]);
+    let gauge = root.query_selector("[data-testid=live-memory-gauge]").ok().flatten().expect("a gauge");
+    assert_eq!(
+        (gauge.get_attribute("value"), gauge.get_attribute("max")),
+        (Some("13002342".into()), Some("10307921510".into()))
+    );
+
+    state.apply_stats(&stats_of(with_memory(None, false)));
+    memory.set(state.totals.memory);
+    leptos::task::tick().await;
+    assert_eq!(texts(&root, "live-memory"), ["12.4 MiB, no budget"]);
+    assert!(texts(&root, "live-memory-blocked").is_empty(), "the warning goes when publishers are read again");
+    assert!(texts(&root, "live-memory-gauge").is_empty(), "no gauge without a budget");
+}
+
+#[wasm_bindgen_test]
+async fn a_broker_without_a_memory_budget_shows_no_memory_line() {
+    // What a broker older than the budget sends: no `memory`.
+    let frame = ServerFrame::Stats { id: None, stats: Box::new(protocol_snapshot(1_000, 10, 5)) };
+    let mut value = serde_json::to_value(&frame).expect("frames encode");
+    value["stats"].as_object_mut().expect("a stats object").remove("memory");
+    let Some(Incoming::Stats(old)) = wire::decode(&value.to_string()) else { panic!("live mode reads {value}") };
+    assert_eq!((old.memory, old.queues[0].ready), (None, 4));
+    let mut state = LiveState::default();
+    state.apply_stats(&old);
+    assert_eq!(state.totals.memory, None);
+
+    let root = fresh_root();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || memory_line(|| None));
+    leptos::task::tick().await;
+    assert_eq!(root.text_content().unwrap_or_default(), "", "nothing shown, no error");
+}
+
+/// An entry of `GET /api/connections`: the protocol's `ConnectionStats`
+/// plus what the broker adds (its address and the bytes waiting for it).
+fn listed(client_id: &str, blocked: bool) -> ConnectionRow {
+    let stats = ConnectionStats {
+        id: 1,
+        client_id: client_id.into(),
+        connected_at: 0,
+        consumers: 0,
+        unacked: 0,
+        published: 7,
+        has_will: false,
+        blocked,
+    };
+    let mut value = serde_json::to_value(stats).expect("stats encode");
+    value["remote"] = "127.0.0.1:5000".into();
+    value["pending_bytes"] = 0.into();
+    ConnectionRow::from_json(&value)
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_connection_says_so() {
+    let list = vec![listed("thermostat", false), listed("flood", true)];
+    let root = fresh_root();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || connection_table(list));
+    leptos::task::tick().await;
+    let rows = texts(&root, "connection-row");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(texts(&root, "connection-blocked"), ["blocked"]);
+    let badge = root.query_selector("[data-testid=connection-blocked]").ok().flatten().expect("a mark");
+    let row = badge.closest("[data-testid=connection-row]").ok().flatten().expect("in a row");
+    assert!(row.text_content().unwrap_or_default().starts_with("flood"), "on the blocked connection's row");
+}
+
+#[wasm_bindgen_test]
 fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
     let message = Message { consumer: 1, topic: "home/a".into(), payload: r#"{"on":true}"#.into(), retained: true };
     assert_eq!(delivery("home/a", r#"{"on":true}"#, true), message);
@@ -186,6 +309,7 @@ fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
     let queue =
         QueueStat { name: "jobs".into(), ready: 4, unacked: 1, consumers: 1, enqueued: 5, delivered: 5, acked: 0 };
     assert_eq!(stats.queues, [queue]);
+    assert_eq!(stats.memory, Some(Memory::default()), "a broker with no budget and nothing held");
     let frames = [
         (
             ServerFrame::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
@@ -247,11 +371,7 @@ async fn sleep(ms: i32) {
 
 #[wasm_bindgen_test]
 async fn live_mode_says_so_when_no_broker_answers() {
-    use leptos::prelude::*;
-    use wasm_bindgen::JsCast;
-    let document = document();
-    let root = document.create_element("div").expect("a div").unchecked_into::<web_sys::HtmlElement>();
-    document.body().expect("a body").append_child(&root).expect("append");
+    let root = fresh_root();
     let mounted = leptos::mount::mount_to(root.clone(), || view! { <frontend::Live /> });
     let status = || {
         root.query_selector("[data-testid=status]").ok().flatten().and_then(|e| e.text_content()).unwrap_or_default()

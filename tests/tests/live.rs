@@ -1,8 +1,9 @@
 //! Live mode end to end: the real broker serves the dashboard, the page
 //! connects to its `/ws`, and messages published with the real `hearth pub`
 //! appear in the page: the retained state as a device card, a plain message
-//! in the subscribe panel, the queues with their numbers; and simulated
-//! devices started from the page connect to the broker.
+//! in the subscribe panel, the queues with their numbers, the memory used of
+//! the broker's budget; and simulated devices started from the page connect
+//! to the broker.
 
 use std::process::Command;
 
@@ -46,6 +47,8 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     // the broker counts the page among its connections.
     browser.wait_for_text("[data-testid=queue-name]", |t| t.starts_with("hearth.sub.")).await;
     browser.wait_for_text("[data-testid=live-published]", |t| t.parse::<u64>().is_ok_and(|n| n >= 3)).await;
+    // The broker's memory against its budget (by default a share of RAM).
+    browser.wait_for_text("[data-testid=live-memory]", |t| t.contains("B of ") && t.ends_with("iB")).await;
     browser.wait_for_text("[data-testid=connection-row]", |t| t.contains("hearth-dashboard")).await;
 
     // Publishing from the page's form reaches the broker and comes back.

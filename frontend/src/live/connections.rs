@@ -4,7 +4,8 @@
 //! comes from `GET /api/connections` of the broker the page is connected to
 //! (its HTTP base is derived from the WebSocket URL). A broker on another
 //! origin may refuse to share it with this page; then the panel says so and
-//! shows the count its stats give, never another broker's list.
+//! shows the count its stats give, never another broker's list. A
+//! connection whose publishes the memory budget holds says so.
 
 use std::time::Duration;
 
@@ -29,10 +30,13 @@ pub struct ConnectionRow {
     consumers: u64,
     unacked: u64,
     published: u64,
+    /// Its publishes are held by the memory budget (`false` from older brokers).
+    blocked: bool,
 }
 
 impl ConnectionRow {
-    fn from_json(value: &Value) -> Self {
+    /// Reads one entry of the list; a missing field reads as empty, zero or `false`.
+    pub fn from_json(value: &Value) -> Self {
         let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         let number = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or_default();
         Self {
@@ -41,6 +45,7 @@ impl ConnectionRow {
             consumers: number("consumers"),
             unacked: number("unacked"),
             published: number("published"),
+            blocked: value.get("blocked").and_then(Value::as_bool).unwrap_or(false),
         }
     }
 }
@@ -81,7 +86,7 @@ pub fn Connections(session: Session) -> impl IntoView {
                 view! { <p class="empty" data-testid="connections-error">{move || explain(session, &base, &failure)}</p> }
                     .into_any()
             }
-            Some(Ok(list)) => table(list).into_any(),
+            Some(Ok(list)) => connection_table(list).into_any(),
         }
     }
 }
@@ -105,7 +110,9 @@ fn explain(session: Session, base: &str, failure: &Failure) -> String {
     }
 }
 
-fn table(list: Vec<ConnectionRow>) -> impl IntoView {
+/// A row per connection; a blocked one says so next to its client id.
+/// Pure: it shows `list` (in the broker's order) and fetches nothing.
+pub fn connection_table(list: Vec<ConnectionRow>) -> impl IntoView {
     view! {
         <table class="queues connections" data-testid="connections">
             <thead><tr>
@@ -116,13 +123,18 @@ fn table(list: Vec<ConnectionRow>) -> impl IntoView {
             <tbody>
                 {list.into_iter().map(|c| view! {
                     <tr data-testid="connection-row">
-                        <th scope="row">{c.client_id}</th><td>{c.remote}</td>
+                        <th scope="row">{c.client_id}{c.blocked.then(blocked_warning)}</th><td>{c.remote}</td>
                         <td class="num">{c.consumers}</td><td class="num">{c.unacked}</td><td class="num">{c.published}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
     }
+}
+
+fn blocked_warning() -> impl IntoView {
+    let why = "the memory budget is used up: the broker holds this connection's publishes";
+    view! { " " <span class="status error" title=why data-testid="connection-blocked">"blocked"</span> }
 }
 
 async fn fetch(url: &str) -> Result<Vec<ConnectionRow>, Failure> {

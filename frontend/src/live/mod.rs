@@ -1,7 +1,7 @@
 //! Live mode: a real broker over its WebSocket (`/ws` of the serving broker
-//! by default, any `ws://`/`wss://` URL on request), with its queues and
-//! rates from the `stats` stream, device cards from the retained state of
-//! `home/#`, a publish form and a subscribe panel.
+//! by default, any `ws://`/`wss://` URL on request), with its queues, rates
+//! and memory budget from the `stats` stream, its connections, device cards
+//! from the retained state of `home/#`, a publish form and a subscribe panel.
 //!
 //! The connection ([`conn`]) and the session glue ([`session`]) are effects
 //! that live while the view is mounted; what they learn is a plain
@@ -12,6 +12,7 @@ mod conn;
 mod connections;
 mod devices;
 mod fleet;
+mod memory;
 mod panels;
 mod pubsub;
 mod session;
@@ -21,9 +22,11 @@ pub mod wire;
 use leptos::prelude::*;
 
 pub use conn::{LinkState, backoff_ms};
+pub use connections::{ConnectionRow, connection_table};
 pub use devices::{Device, group as group_devices};
+pub use memory::memory_line;
 pub use session::http_base;
-pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_rate};
+pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_bytes, format_rate};
 
 use crate::queue_table::QueueTable;
 use charts::LiveCharts;

@@ -1,13 +1,14 @@
-//! Live panels that only show: broker totals and rates, and device cards
-//! from retained `home/#` state.
+//! Live panels that only show: broker totals, rates and memory, and device
+//! cards from retained `home/#` state.
 
 use leptos::prelude::*;
 
 use super::devices::{Device, group};
+use super::memory::memory_line;
 use super::session::Session;
 use super::state::format_rate;
 
-/// Connections, consumers, retained topics and broker-wide rates.
+/// Connections, consumers, retained topics, broker-wide rates and memory.
 #[component]
 pub fn TotalsBar(session: Session) -> impl IntoView {
     let totals = move || {
@@ -31,6 +32,7 @@ pub fn TotalsBar(session: Session) -> impl IntoView {
             {item("connections", "live-connections", |t| t.connections.to_string())}
             {item("consumers", "live-consumers", |t| t.consumers.to_string())}
             {item("retained topics", "live-retained", |t| t.retained.to_string())}
+            {memory_line(move || totals().memory)}
         </div>
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::wire::{Message, Stats};
+use super::wire::{Memory, Message, Stats};
 use crate::model::QueueInfo;
 
 /// How many received messages the subscribe panel keeps (oldest go first).
@@ -31,6 +31,8 @@ pub struct Totals {
     pub deliver_rate: Option<f64>,
     /// Acks per second.
     pub ack_rate: Option<f64>,
+    /// Memory in use and the budget (`None`: the broker does not say).
+    pub memory: Option<Memory>,
 }
 
 /// The last message seen on one device topic.
@@ -125,6 +127,7 @@ impl LiveState {
             publish_rate: rate(c.published, prev.as_ref().map(|p| p.published)),
             deliver_rate: rate(c.delivered, prev.as_ref().map(|p| p.delivered)),
             ack_rate: rate(c.acked, prev.as_ref().map(|p| p.acked)),
+            memory: stats.memory,
         };
         self.queues = stats
             .queues
@@ -221,5 +224,31 @@ pub fn format_rate(rate: Option<f64>) -> String {
         None => "—".to_string(),
         Some(r) if r < 9.95 => format!("{:.1}", r),
         Some(r) => format!("{}", r.round() as u64),
+    }
+}
+
+/// Bytes for a person, in binary units: "512 B", "12.4 MiB", "9.6 GiB";
+/// one decimal under 100 of a unit, whole units above ("512 MiB").
+/// Integer arithmetic, rounded to the shown tenth.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut unit: u64 = 1024;
+    let mut name = 0;
+    let tenths = loop {
+        // `bytes % unit * 10` cannot overflow: `unit` is at most 2^60.
+        let tenths = bytes / unit * 10 + (bytes % unit * 10 + unit / 2) / unit;
+        if tenths < 10_240 || name + 1 == UNITS.len() {
+            break tenths;
+        }
+        unit *= 1024;
+        name += 1;
+    };
+    if tenths < 1000 {
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[name])
+    } else {
+        format!("{} {}", tenths / 10, UNITS[name])
     }
 }

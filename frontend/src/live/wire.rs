@@ -69,8 +69,27 @@ pub struct Stats {
     pub consumers: u64,
     /// Topics with a retained message.
     pub retained: u64,
+    /// Memory in use and the budget (`None` from a broker older than the budget).
+    pub memory: Option<Memory>,
     /// Every queue.
     pub queues: Vec<QueueStat>,
+}
+
+/// The broker's memory budget in a `stats` snapshot, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Everything counted: `queued + retained + buffered`.
+    pub used: u64,
+    /// The budget (`None`: the broker has none).
+    pub limit: Option<u64>,
+    /// Ready and unacked copies in queues.
+    pub queued: u64,
+    /// Retained messages.
+    pub retained: u64,
+    /// Frames waiting in connection buffers.
+    pub buffered: u64,
+    /// The budget is used up: publishers are held until queues drain.
+    pub blocked: bool,
 }
 
 /// One queue in a `stats` snapshot.
@@ -139,7 +158,21 @@ fn stats(value: &Value) -> Option<Stats> {
         connections: number(value, "connections")?,
         consumers: number(value, "consumers")?,
         retained: number(value, "retained")?,
+        memory: value.get("memory").and_then(memory),
         queues,
+    })
+}
+
+/// `stats.memory`; without `used` there is nothing to show.
+fn memory(value: &Value) -> Option<Memory> {
+    let part = |key| number(value, key).unwrap_or_default();
+    Some(Memory {
+        used: number(value, "used")?,
+        limit: number(value, "limit"),
+        queued: part("queued"),
+        retained: part("retained"),
+        buffered: part("buffered"),
+        blocked: value.get("blocked").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
