@@ -155,7 +155,9 @@ pub struct Outbox {
 #[derive(Debug)]
 pub struct OutboundRx {
     rx: mpsc::UnboundedReceiver<Outbound>,
-    outbox: Outbox,
+    /// The outbox's counts (not its sender: `recv` must see the senders go).
+    pending: Arc<AtomicUsize>,
+    buffered: Buffered,
 }
 
 impl OutboundRx {
@@ -175,7 +177,8 @@ impl Drop for OutboundRx {
         self.rx.close();
         while let Ok(item) = self.rx.try_recv() {
             if let Outbound::Frames(_, bytes) = item {
-                self.outbox.taken(bytes);
+                self.pending.fetch_sub(bytes, Ordering::Relaxed);
+                self.buffered.sub(bytes);
             }
         }
     }
@@ -186,7 +189,8 @@ impl Outbox {
     pub fn new(buffered: &Buffered) -> (Self, OutboundRx) {
         let (tx, rx) = mpsc::unbounded_channel();
         let outbox = Self { tx, pending: Arc::default(), buffered: buffered.clone(), cut: CancellationToken::new() };
-        (outbox.clone(), OutboundRx { rx, outbox })
+        let rx = OutboundRx { rx, pending: outbox.pending.clone(), buffered: buffered.clone() };
+        (outbox, rx)
     }
 
     /// Queues frames; returns the bytes its writer had not yet taken from
