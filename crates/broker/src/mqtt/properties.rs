@@ -88,7 +88,7 @@ pub fn from_headers(headers: &Headers, published_at: u64, now: u64) -> Propertie
 
 /// Seconds left of an expiry of `seconds` (at least 1: it has not expired yet).
 fn remaining(seconds: u64, published_at: u64, now: u64) -> u32 {
-    let left_ms = (seconds * 1000).saturating_sub(now.saturating_sub(published_at));
+    let left_ms = seconds.saturating_mul(1000).saturating_sub(now.saturating_sub(published_at));
     u32::try_from(left_ms.div_ceil(1000).max(1)).unwrap_or(u32::MAX)
 }
 
@@ -110,6 +110,15 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn the_expiry_left_saturates_for_the_largest_header_value() {
+        // Found by the `mqtt_session` fuzz target: `seconds * 1000` overflowed.
+        assert_eq!(remaining(u64::MAX, 5, 5), u32::MAX);
+        assert_eq!(remaining(u64::MAX, 0, u64::MAX), 1);
+        assert_eq!(remaining(10, 1_000, 4_500), 7);
+        assert_eq!(remaining(1, 0, 5_000), 1, "not expired yet reads as 1 s");
+    }
 
     #[test]
     fn a_plain_publish_adds_nothing_but_its_publisher_and_any_property_makes_it_not_plain() {
