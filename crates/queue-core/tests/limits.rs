@@ -210,3 +210,20 @@ fn too_many_or_too_large_headers_are_refused() {
     h.send(1, json!({"type": "publish", "topic": "a", "payload": "x", "headers": {"big": "v".repeat(70_000)}}));
     assert_eq!(h.errors(1), [ErrorCode::InvalidOption; 2]);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_dead_letter_copy_is_checked_against_a_byte_limit_as_it_will_enter() {
+    // Found by the `engine` fuzz target: the check used the copy's footprint
+    // before its `x-death-*` headers, so a copy that did not fit was lost.
+    let mut h = Harness::new();
+    h.connect(1);
+    h.declare(1, "src", json!({"message_ttl_ms": 10, "dead_letter": "dlq"}));
+    h.publish_queue(1, "src", "x");
+    let original = h.queue("src").bytes;
+    h.declare(1, "dlq", json!({"max_length_bytes": original, "overflow": "reject-publish"}));
+    h.advance(20);
+    let (src, dlq) = (h.queue("src"), h.queue("dlq"));
+    assert_eq!((src.counters.expired, src.counters.dead_lettered), (1, 0), "it expired, counted: {src:?}");
+    assert_eq!((dlq.counters.enqueued, dlq.ready), (0, 0));
+    assert_eq!(h.engine.memory().queued, 0);
+}

@@ -192,15 +192,18 @@ impl Engine {
         let queue = q.name.clone();
         let durable = q.options.durable;
         let hops: u32 = envelope.message.headers.get(DEATH_COUNT).and_then(|n| n.parse().ok()).unwrap_or(0);
-        let dlq = q
+        // The copy is checked against the dead-letter queue's limits as it
+        // will enter it: with its `x-death-*` headers, a larger footprint.
+        let dead_letter = q
             .options
             .dead_letter
             .as_deref()
             .and_then(|name| self.names.get(name).copied())
             .filter(|dlq| *dlq != qid && hops < self.config.max_dead_letter_hops)
-            .filter(|dlq| {
+            .map(|dlq| (dlq, Arc::new(dead_copy(&envelope.message, reason, &queue, hops))))
+            .filter(|(dlq, dead)| {
                 let d = &self.queues[dlq];
-                !(d.is_full(envelope.bytes) && d.options.overflow == Overflow::RejectPublish)
+                !(d.is_full(dead.footprint()) && d.options.overflow == Overflow::RejectPublish)
             });
         let message_id = envelope.message.id;
         if durable {
@@ -209,18 +212,13 @@ impl Engine {
         let q = self.queues.get_mut(&qid).expect("queue looked up above");
         q.forget(&envelope);
         self.queued_bytes -= envelope.bytes;
-        match dlq {
-            Some(dlq) => {
+        match dead_letter {
+            Some((dlq, dead)) => {
                 q.counters.dead_lettered += 1;
                 self.counters.dead_lettered += 1;
-                let mut headers = envelope.message.headers.to_headers();
-                headers.insert("x-death-reason".into(), reason.as_str().into());
-                headers.insert("x-death-queue".into(), queue.to_string());
-                headers.insert(DEATH_COUNT.into(), (hops + 1).to_string());
-                let dead = Message { headers: headers.into(), ttl_ms: None, ..Message::clone(&envelope.message) };
                 let to = self.queues[&dlq].name.clone();
                 self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
-                self.enqueue(dlq, Arc::new(dead), now);
+                self.enqueue(dlq, dead, now);
             }
             None if reason == DeathReason::Expired => {
                 q.counters.expired += 1;
@@ -234,4 +232,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// The copy of `message` that dead-lettering from `queue` makes: its
+/// headers say why, from where, and how many times; it has no TTL of its own.
+fn dead_copy(message: &Message, reason: DeathReason, queue: &str, hops: u32) -> Message {
+    let mut headers = message.headers.to_headers();
+    headers.insert("x-death-reason".into(), reason.as_str().into());
+    headers.insert("x-death-queue".into(), queue.to_owned());
+    headers.insert(DEATH_COUNT.into(), (hops + 1).to_string());
+    Message { headers: headers.into(), ttl_ms: None, ..message.clone() }
 }
