@@ -131,10 +131,7 @@ fn native_headers(c: &mut Choices) -> Headers {
     let mut headers = Headers::new();
     // 0, what exhausted bytes read as, ends the loop.
     while c.below(3) == 2 {
-        // FIXME(known bug): "18446744073709551615" (any expiry over u64::MAX / 1000
-        // seconds) overflows `seconds * 1000` in `properties::remaining` when
-        // delivered to an MQTT 5 session; put it back once that saturates.
-        let value = c.pick(&["0", "1", "2", "7", "", "zz", "0a", "-1", "18446744073709551", "4294967295000"]);
+        let value = c.pick(&["0", "1", "2", "7", "", "zz", "0a", "-1", "18446744073709551615", "4294967295000"]);
         let name = c.pick(&[
             "x-mqtt-publish-qos",
             "x-mqtt-message-expiry",
