@@ -16,7 +16,9 @@ pub type QueueId = u64;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueOptions {
-    /// Kept across broker restarts by a durable store (reported to the driver).
+    /// Meant to outlive a broker restart: the engine reports its changes as
+    /// [`StoreOp`](crate::StoreOp)s. No driver applies them yet, so nothing
+    /// survives a restart today.
     pub durable: bool,
     /// Owned by the declaring connection; deleted when it goes.
     pub exclusive: bool,

@@ -148,7 +148,7 @@ impl Engine {
     /// Puts a copy in a queue, applying max length. Returns false if refused.
     pub(super) fn enqueue(&mut self, qid: QueueId, message: Arc<Message>, now: u64) -> bool {
         let Some(q) = self.queues.get_mut(&qid) else { return false };
-        if q.is_full(message.footprint()) && q.options.overflow == Overflow::RejectPublish {
+        if q.options.overflow == Overflow::RejectPublish && q.is_full(message.footprint()) {
             q.counters.refused += 1;
             self.counters.refused += 1;
             let queue = q.name.clone();
