@@ -34,11 +34,6 @@ impl Engine {
         self.queued_bytes.saturating_add(self.retained_bytes).saturating_add(self.buffered_bytes)
     }
 
-    /// Whether publishers are blocked by the memory budget.
-    pub fn is_blocked(&self) -> bool {
-        self.blocked
-    }
-
     /// Blocks or unblocks publishers when memory in use crossed a watermark.
     pub(super) fn check_memory(&mut self) {
         let Some(limit) = self.config.memory_limit else { return };
