@@ -172,10 +172,13 @@ pub enum Event {
     },
 }
 
-/// A change a durable store must make; emitted for durable queues only.
+/// A change a durable store must make: emitted for durable queues (and for
+/// retained messages, which a store keeps whenever there is one). A driver
+/// without a store ignores them; [`Engine::restore`](crate::Engine::restore)
+/// takes back what a store kept.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreOp {
-    /// Remember a queue.
+    /// Remember a queue, or its new options (a policy change) if it is known.
     DeclareQueue {
         /// Name.
         name: Arc<str>,
@@ -207,6 +210,8 @@ pub enum StoreOp {
         queue: Arc<str>,
         /// Position.
         seq: u64,
+        /// When it entered the queue (engine ms): its TTL counts from here.
+        enqueued_at: u64,
         /// The message.
         message: Arc<Message>,
     },
@@ -216,5 +221,23 @@ pub enum StoreOp {
         queue: Arc<str>,
         /// Position.
         seq: u64,
+    },
+    /// A stored message was delivered once more, to a consumer that acks
+    /// (its delivery count, hence its redelivered mark, survives a restart).
+    Delivered {
+        /// Queue.
+        queue: Arc<str>,
+        /// Position.
+        seq: u64,
+    },
+    /// Remember a topic's retained message (replacing the one before).
+    Retain {
+        /// The message.
+        message: Arc<Message>,
+    },
+    /// Forget a topic's retained message.
+    Unretain {
+        /// The topic.
+        topic: Arc<str>,
     },
 }

@@ -64,6 +64,7 @@ pub mod trie;
 
 pub use engine::{
     ConnId, ConsumerContents, Engine, EngineConfig, Input, LOW_WATERMARK_PERCENT, Output, QueueContents, ReadyMessage,
+    Recovered, Skipped, StoredMessage, StoredQueue,
 };
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};

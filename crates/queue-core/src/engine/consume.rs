@@ -144,15 +144,15 @@ impl Engine {
                 continue;
             }
             q.cursor = if index + 1 < q.consumers.len() { index + 1 } else { 0 };
-            let bytes = envelope.bytes;
+            let (bytes, seq) = (envelope.bytes, envelope.seq);
             let (delivery, settled) = hand_over(qid, q, index, c, &mut self.counters, envelope);
-            if settled.is_some() {
+            if settled {
                 q.bytes -= bytes;
                 self.queued_bytes -= bytes;
             }
-            if let Some(seq) = settled.filter(|_| q.options.durable) {
+            if q.options.durable {
                 let queue = q.name.clone();
-                self.store(StoreOp::Remove { queue, seq });
+                self.store(if settled { StoreOp::Remove { queue, seq } } else { StoreOp::Delivered { queue, seq } });
             }
             let (consumer, message_id, redelivered) = (delivery.consumer, delivery.message_id, delivery.redelivered);
             self.send(conn, ServerFrame::Deliver(delivery));
@@ -263,8 +263,8 @@ impl Engine {
 
 /// Gives `envelope` to the consumer at `index` of `q`: counts the delivery,
 /// holds it in the connection's unacked set (manual ack) or counts it acked
-/// (auto ack), and builds the frame. Returns the frame and, for auto ack, the
-/// settled message's position (for a durable store).
+/// (auto ack), and builds the frame. Returns the frame and whether the copy
+/// is settled (auto ack: it left the queue).
 fn hand_over(
     qid: QueueId,
     q: &mut Queue,
@@ -272,7 +272,7 @@ fn hand_over(
     c: &mut Connection,
     counters: &mut Counters,
     mut envelope: Envelope,
-) -> (Delivery, Option<u64>) {
+) -> (Delivery, bool) {
     envelope.delivery_count += 1;
     let redelivered = envelope.delivery_count > 1;
     let consumer = &mut q.consumers[index];
@@ -294,12 +294,11 @@ fn hand_over(
         counters.acked += 1;
     }
     let delivery = Delivery::of(&envelope.message, consumer_id, tag, q.name.clone(), envelope.delivery_count, false);
-    let seq = envelope.seq;
     match tag {
         Some(tag) => {
             c.in_flight.insert(tag, InFlight { queue: qid, consumer: consumer_id, envelope });
-            (delivery, None)
+            (delivery, false)
         }
-        None => (delivery, Some(seq)),
+        None => (delivery, true),
     }
 }

@@ -8,9 +8,11 @@ mod memory;
 mod policy;
 mod publish;
 mod queues;
+mod restore;
 mod timers;
 
 pub use inspect::{ConsumerContents, QueueContents, ReadyMessage};
+pub use restore::{Recovered, Skipped, StoredMessage, StoredQueue};
 
 use crate::event::{Event, StoreOp};
 use crate::message::Message;

@@ -3,9 +3,9 @@
 //! with different ones is refused, as in RabbitMQ); a policy is how an
 //! operator, or the simulator's learner, changes them afterwards.
 
-use super::Engine;
+use super::{Engine, Output};
 use crate::error::EngineError;
-use crate::event::DeathReason;
+use crate::event::{DeathReason, StoreOp};
 use crate::queue::{Overflow, QueueId, QueueOptions};
 use std::cmp::Reverse;
 
@@ -43,6 +43,11 @@ impl Engine {
                     .into(),
             ));
         }
+        if options.durable {
+            let name = q.name.clone();
+            self.outputs.push_back(Output::Store(StoreOp::DeclareQueue { name, options: options.clone() }));
+        }
+        let q = self.queues.get_mut(&qid).ok_or_else(|| EngineError::QueueNotFound(name.to_owned()))?;
         q.options = options;
         if let Some(at) = q.unused_expiry() {
             self.queue_expiry.insert((at, qid));

@@ -140,8 +140,14 @@ impl Engine {
         let topic = message.topic.clone();
         let cleared = message.payload.is_empty();
         let added = if cleared { 0 } else { message.footprint() };
+        let op = if cleared {
+            StoreOp::Unretain { topic: topic.clone() }
+        } else {
+            StoreOp::Retain { message: message.clone() }
+        };
         let old = if cleared { self.retained.remove(&topic) } else { self.retained.insert(topic.clone(), message) };
         self.retained_bytes = self.retained_bytes + added - old.map_or(0, |m| m.footprint());
+        self.store(op);
         self.emit(|| Event::Retained { topic, cleared });
     }
 
@@ -162,10 +168,11 @@ impl Engine {
         q.counters.enqueued += 1;
         let message_id = envelope.message.id;
         let stored = q.options.durable.then(|| (q.name.clone(), envelope.seq, envelope.message.clone()));
+        let enqueued_at = envelope.enqueued_at;
         self.queued_bytes += envelope.bytes;
         q.push_ready(envelope);
         if let Some((queue, seq, message)) = stored {
-            self.store(StoreOp::Append { queue, seq, message });
+            self.store(StoreOp::Append { queue, seq, enqueued_at, message });
         }
         self.emit_for_queue(qid, |queue| Event::Enqueued { queue, message_id });
         self.dispatch(qid, now);

@@ -206,7 +206,7 @@ impl Engine {
     }
 }
 
-fn validate_queue_name(name: &str) -> Result<(), EngineError> {
+pub(super) fn validate_queue_name(name: &str) -> Result<(), EngineError> {
     let bad = |why| Err(EngineError::InvalidQueueName { name: shorten(name), why });
     if name.len() > MAX_QUEUE_NAME {
         return bad("a queue name is at most 255 bytes");
