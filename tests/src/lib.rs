@@ -38,6 +38,8 @@ pub struct Broker {
     /// Its MQTT listener's address.
     pub mqtt: SocketAddr,
     _process: Running,
+    /// Its data directory, removed after the broker is gone.
+    _data: tempfile::TempDir,
 }
 
 impl Broker {
@@ -48,6 +50,7 @@ impl Broker {
 
     /// Starts the broker as [`Broker::start`] does, with `extra` flags.
     pub fn start_with(extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("a temporary data directory");
         let mut child = Command::new(required_env("HEARTH_BIN"))
             .args([
                 "serve",
@@ -57,6 +60,8 @@ impl Broker {
                 "127.0.0.1:0",
                 "--dist",
                 &required_env("HEARTH_DIST"),
+                "--data-dir",
+                data.path().to_str().expect("a UTF-8 temporary path"),
             ])
             .args(extra)
             .stdout(Stdio::piped())
@@ -77,7 +82,7 @@ impl Broker {
             .nth(1)
             .and_then(|rest| rest.trim_end().trim_end_matches(')').parse().ok())
             .unwrap_or_else(|| panic!("no MQTT address in hearth's first line: {line:?}"));
-        Self { addr, mqtt, _process: Running(child) }
+        Self { addr, mqtt, _process: Running(child), _data: data }
     }
 
     /// The dashboard's URL.

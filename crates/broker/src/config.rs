@@ -54,7 +54,17 @@ pub struct Config {
     /// lists every connection's client id and address, so allow only
     /// origins you trust.
     pub allow_origins: Vec<String>,
+    /// Where durable state is kept (created on first start; one broker per
+    /// directory): durable queues and their messages, retained messages,
+    /// MQTT persistent sessions. Relative paths start in the working directory.
+    pub data_dir: PathBuf,
+    /// Keep nothing on disk: `durable` is accepted and not honoured, and a
+    /// restart starts empty (for tests, benchmarks and throw-away brokers).
+    pub in_memory: bool,
 }
+
+/// The data directory when none is given.
+pub const DEFAULT_DATA_DIR: &str = "hearth-data";
 
 impl Default for Config {
     fn default() -> Self {
@@ -73,6 +83,8 @@ impl Default for Config {
             mqtt_max_keep_alive: 0,
             mqtt_receive_maximum: 1024,
             allow_origins: Vec::new(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            in_memory: false,
         }
     }
 }

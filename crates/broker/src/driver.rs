@@ -7,16 +7,21 @@ use queue_core::queue::QueueOptions;
 use queue_core::topic::matches;
 use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::{Change, Store};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// Commands processed per wake-up before outputs are flushed.
 const BATCH: usize = 512;
+
+/// Message ids are recorded in the store this many at a time: a restart
+/// goes on past the last block recorded, so ids never repeat.
+const ID_BLOCK: u64 = 1 << 20;
 
 /// What the engine task is asked to do.
 #[derive(Debug)]
@@ -276,6 +281,32 @@ struct Peer {
     remote: SocketAddr,
 }
 
+/// What one flush sends: frames for connections and closes, in order.
+#[derive(Default)]
+struct Round {
+    actions: Vec<Action>,
+    /// What its frames cost while they wait (counted in [`Buffered`]).
+    bytes: usize,
+}
+
+enum Action {
+    Frames(ConnId, Vec<ServerFrame>),
+    Close(ConnId),
+}
+
+/// The durable store and the rounds waiting for it: a round whose changes
+/// are not yet on disk is held, and every later one behind it, so that no
+/// confirmation (nor anything after it) leaves before its data is synced.
+struct Durable {
+    store: Store,
+    synced: watch::Receiver<u64>,
+    /// (ticket, round): sent once the store has synced the ticket.
+    held: VecDeque<(u64, Round)>,
+    last_ticket: u64,
+    /// Ids below this are recorded as given out.
+    id_ceiling: u64,
+}
+
 /// The engine task's state.
 pub struct Driver {
     engine: Engine,
@@ -289,6 +320,7 @@ pub struct Driver {
     /// Slow consumers cut since start.
     slow_consumers_cut: u64,
     started_at: u64,
+    durable: Option<Durable>,
 }
 
 /// Milliseconds since the Unix epoch: the engine's clock in the broker.
@@ -314,7 +346,23 @@ impl Driver {
             blocked,
             slow_consumers_cut: 0,
             started_at: now_ms(),
+            durable: None,
         }
+    }
+
+    /// Keeps durable state in `store`, starting from what it recovered.
+    pub fn with_store(mut self, store: Store, recovered: queue_core::Recovered) -> Self {
+        let (queues, messages) =
+            (recovered.queues.len(), recovered.queues.iter().map(|q| q.messages.len()).sum::<usize>());
+        let retained = recovered.retained.len();
+        let skipped = self.engine.restore(now_ms(), recovered);
+        tracing::info!(queues, messages, retained, dir = %store.dir().display(), "store: recovered");
+        if skipped != queue_core::Skipped::default() {
+            tracing::warn!(?skipped, "store: some recovered state was refused");
+        }
+        let synced = store.synced();
+        self.durable = Some(Durable { store, synced, held: VecDeque::new(), last_ticket: 0, id_ceiling: 0 });
+        self
     }
 
     /// Runs until `shutdown` fires or every command sender is gone.
@@ -333,6 +381,7 @@ impl Driver {
                     }
                 }
                 () = sleep => self.engine.handle(now_ms(), Input::Tick),
+                () = synced(&mut self.durable) => self.release_synced(),
                 () = shutdown.cancelled() => break,
             }
             self.flush();
@@ -406,29 +455,76 @@ impl Driver {
         Some(existing)
     }
 
-    /// Routes the engine's outputs, one batch per connection.
+    /// Routes the engine's outputs, one batch per connection; with a store,
+    /// the round waits until its changes are on disk.
     fn flush(&mut self) {
+        let mut round = Round::default();
+        let mut changes = Vec::new();
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, frame } => self.batches.entry(conn).or_default().push(frame),
                 Output::Close { conn } => {
-                    self.send_batch(conn);
+                    if let Some(frames) = self.batches.remove(&conn) {
+                        round.actions.push(Action::Frames(conn, frames));
+                    }
+                    round.actions.push(Action::Close(conn));
+                }
+                Output::Blocked(blocked) => self.set_blocked(blocked),
+                Output::Store(op) => changes.push(Change::Op(op)),
+                Output::Event(_) => {}
+            }
+        }
+        round.actions.extend(self.batches.drain().map(|(conn, frames)| Action::Frames(conn, frames)));
+        let Some(durable) = &mut self.durable else { return self.send_round(round) };
+        let next_id = self.engine.next_message_id();
+        if next_id + ID_BLOCK / 2 > durable.id_ceiling {
+            durable.id_ceiling = next_id + ID_BLOCK;
+            changes.push(Change::NextId(durable.id_ceiling));
+        }
+        if !changes.is_empty() {
+            durable.last_ticket = durable.store.write(changes);
+        }
+        if durable.held.is_empty() && durable.last_ticket <= *durable.synced.borrow() {
+            return self.send_round(round);
+        }
+        if !round.actions.is_empty() {
+            round.bytes = round.actions.iter().map(action_cost).sum();
+            self.buffered.add(round.bytes);
+            durable.held.push_back((durable.last_ticket, round));
+        }
+    }
+
+    /// Sends the held rounds whose changes the store has synced.
+    fn release_synced(&mut self) {
+        let Some(durable) = &mut self.durable else { return };
+        let synced = *durable.synced.borrow_and_update();
+        let mut ready = Vec::new();
+        while durable.held.front().is_some_and(|(ticket, _)| *ticket <= synced) {
+            ready.extend(durable.held.pop_front().map(|(_, round)| round));
+        }
+        for round in ready {
+            self.buffered.sub(round.bytes);
+            self.send_round(round);
+        }
+    }
+
+    fn send_round(&mut self, round: Round) {
+        for action in round.actions {
+            match action {
+                Action::Frames(conn, frames) => self.send_batch(conn, frames),
+                Action::Close(conn) => {
                     if let Some(peer) = self.peers.remove(&conn) {
                         let _ = peer.outbox.tx.send(Outbound::Close(1000, "closed by the broker".into()));
                     }
                 }
-                Output::Blocked(blocked) => self.set_blocked(blocked),
-                Output::Event(_) | Output::Store(_) => {}
             }
-        }
-        let conns: Vec<ConnId> = self.batches.keys().copied().collect();
-        for conn in conns {
-            self.send_batch(conn);
         }
     }
 
-    fn send_batch(&mut self, conn: ConnId) {
-        let Some(frames) = self.batches.remove(&conn).filter(|f| !f.is_empty()) else { return };
+    fn send_batch(&mut self, conn: ConnId, frames: Vec<ServerFrame>) {
+        if frames.is_empty() {
+            return;
+        }
         let Some(peer) = self.peers.get(&conn) else { return };
         // One large batch (a consumer's whole prefetch window at once) is
         // fine; a writer still that far behind at the next batch is slow.
@@ -480,6 +576,23 @@ impl Driver {
             .collect();
         let slow_consumers_cut = self.slow_consumers_cut;
         Snapshot { stats: self.engine.stats(), connections, started_at: self.started_at, slow_consumers_cut }
+    }
+}
+
+/// What a held action's frames cost.
+fn action_cost(action: &Action) -> usize {
+    match action {
+        Action::Frames(_, frames) => frames.iter().map(outbound_cost).sum(),
+        Action::Close(_) => 0,
+    }
+}
+
+/// Resolves when the store has synced more (pending without a store, or
+/// once the store has stopped).
+async fn synced(durable: &mut Option<Durable>) {
+    let Some(d) = durable else { return std::future::pending().await };
+    if d.synced.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use hearth::Config;
 use hearth::bench::{BenchArgs, run_bench};
 use hearth::cli::{PubArgs, SubArgs, run_pub, run_sub};
 use hearth::server::Listeners;
-use hearth::{Config, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::net::TcpListener;
@@ -77,6 +77,13 @@ struct ServeArgs {
     /// origins, e.g. a dashboard served by another broker; repeatable.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
+    /// Directory for durable state: durable queues, retained messages, MQTT
+    /// persistent sessions (default ./hearth-data, created on first start).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep nothing on disk: durable is accepted but not honoured.
+    #[arg(long, conflicts_with = "data_dir")]
+    in_memory: bool,
     /// TOML file with any of these settings; flags win over it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
@@ -100,6 +107,8 @@ impl ServeArgs {
         config.max_pending_bytes = self.max_pending_bytes.unwrap_or(config.max_pending_bytes);
         config.mqtt_max_queued_messages = self.mqtt_max_queued_messages.unwrap_or(config.mqtt_max_queued_messages);
         config.mqtt_max_queued_bytes = self.mqtt_max_queued_bytes.unwrap_or(config.mqtt_max_queued_bytes);
+        config.data_dir = self.data_dir.unwrap_or(config.data_dir);
+        config.in_memory |= self.in_memory;
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
         }
@@ -135,6 +144,9 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let Some(dist) = &config.dist {
         hearth::server::check_dist(dist)?;
     }
+    // The data directory first: a broker that cannot keep its state says so
+    // before it says it is listening.
+    let data = hearth::server::open_data(&config).await?;
     let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let mqtt = TcpListener::bind(config.mqtt_listen)
@@ -151,7 +163,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         }
         None => tracing::warn!("no memory budget (--memory-limit 0): publishers are never blocked for memory"),
     }
-    serve(Listeners { http: listener, mqtt: Some(mqtt) }, config, shutdown).await?;
+    hearth::server::serve_with(Listeners { http: listener, mqtt: Some(mqtt) }, config, data, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

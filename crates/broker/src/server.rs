@@ -84,6 +84,9 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The data directory cannot be used.
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
 }
 
 /// Checks that a dashboard folder can be served.
@@ -101,6 +104,28 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let data = open_data(&config).await?;
+    serve_with(listeners, config, data, shutdown).await
+}
+
+/// The data directory of `config`, opened and replayed (`None` in memory).
+/// Opening it takes a moment with much in it: off the runtime's threads.
+pub async fn open_data(config: &Config) -> Result<Option<(store::Store, store::Contents)>, ServeError> {
+    if config.in_memory {
+        return Ok(None);
+    }
+    let store_config = store::StoreConfig::new(&config.data_dir);
+    let opened = tokio::task::spawn_blocking(move || store::Store::open(store_config)).await;
+    Ok(Some(opened.map_err(|err| ServeError::Io(std::io::Error::other(err)))??))
+}
+
+/// [`serve`] with the data directory already opened by [`open_data`].
+pub async fn serve_with(
+    listeners: impl Into<Listeners>,
+    config: Config,
+    data: Option<(store::Store, store::Contents)>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let Listeners { http: listener, mqtt } = listeners.into();
     if let Some(dist) = &config.dist {
         check_dist(dist)?;
@@ -112,7 +137,16 @@ pub async fn serve(
         EngineConfig { default_prefetch: config.default_prefetch, memory_limit, ..EngineConfig::default() };
     let buffered = Buffered::default();
     let (blocked_tx, blocked) = watch::channel(false);
-    let driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
+    let mut driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
+    let mut registry = crate::mqtt::Registry::default();
+    if let Some((store, contents)) = data {
+        registry = crate::mqtt::Registry::new(store.writer(), crate::mqtt::saved_sessions(&contents.kv));
+        driver = driver.with_store(store, contents.engine);
+    } else {
+        tracing::warn!(
+            "in memory (--in-memory): nothing is kept on disk; durable queues and sessions end with the broker"
+        );
+    }
     let state = AppState(Arc::new(Shared {
         config,
         commands,
@@ -120,7 +154,7 @@ pub async fn serve(
         live: AtomicUsize::new(0),
         shutdown: token.clone(),
         sockets: TaskTracker::new(),
-        mqtt_sessions: crate::mqtt::Registry::default(),
+        mqtt_sessions: registry,
         buffered,
         blocked,
     }));

@@ -87,6 +87,16 @@ pub struct UnsubAck {
 }
 
 impl SubscriptionOptions {
+    /// The options as MQTT 5's options byte (for keeping them elsewhere).
+    pub fn to_byte(&self) -> u8 {
+        self.encode(ProtocolVersion::V5)
+    }
+
+    /// Options from MQTT 5's options byte.
+    pub fn from_byte(byte: u8) -> Result<Self, DecodeError> {
+        Self::decode(byte, ProtocolVersion::V5)
+    }
+
     fn decode(byte: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
         let reserved = match version {
             ProtocolVersion::V311 => 0xFC,

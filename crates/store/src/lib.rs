@@ -82,7 +82,12 @@ pub enum Change {
 }
 
 pub(crate) enum Job {
-    Write { changes: Vec<Change>, ticket: Option<u64> },
+    Write {
+        changes: Vec<Change>,
+        ticket: Option<u64>,
+    },
+    /// Write what came before, then end the thread (other senders may live on).
+    Stop,
 }
 
 /// A handle on an open store; dropping it finishes what was handed over
@@ -182,6 +187,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        self.send(Job::Stop);
         self.jobs = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

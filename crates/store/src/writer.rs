@@ -136,16 +136,22 @@ impl Writer {
     }
 
     pub fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        let mut stop = false;
         while let Ok(first) = jobs.recv() {
             let mut ticket = None;
             let mut changes = 0;
             let mut job = Some(first);
-            while let Some(Job::Write { changes: batch, ticket: t }) = job.take() {
-                changes += batch.len();
-                let records: Vec<Record> = batch.into_iter().filter_map(|c| self.record(c)).collect();
-                self.append(&records);
-                ticket = t.or(ticket);
-                job = jobs.try_recv().ok();
+            while let Some(next) = job.take() {
+                match next {
+                    Job::Write { changes: batch, ticket: t } => {
+                        changes += batch.len();
+                        let records: Vec<Record> = batch.into_iter().filter_map(|c| self.record(c)).collect();
+                        self.append(&records);
+                        ticket = t.or(ticket);
+                        job = jobs.try_recv().ok();
+                    }
+                    Job::Stop => stop = true,
+                }
             }
             let started = Instant::now();
             if let Err(err) = self.commit().and_then(|()| self.rotate_if_full()) {
@@ -160,6 +166,9 @@ impl Writer {
             }
             if let Some(ticket) = ticket {
                 self.synced.send_replace(ticket);
+            }
+            if stop {
+                return;
             }
             if let Err(err) = self.reclaim() {
                 tracing::warn!(%err, "store: reclaiming space failed; will try again");

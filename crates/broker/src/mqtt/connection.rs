@@ -226,7 +226,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         self.state.commands.send(command).await.ok()?;
         let existing = answer.await.ok()?;
         let saved = self.state.mqtt_sessions.take_saved(&self.session.client_id);
-        let Some(options) = existing else { return Some((wanted, false)) };
+        let Some(options) = existing else {
+            if saved.is_some() {
+                self.state.mqtt_sessions.forget(&self.session.client_id);
+            }
+            return Some((wanted, false));
+        };
         if let Some(saved) = saved {
             self.session.restore(saved, steps);
         }
@@ -251,6 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             }
             self.state.mqtt_sessions.save(&self.session.client_id, self.session.saved());
         } else if self.delete_on_close || self.declared.is_persistent() {
+            self.state.mqtt_sessions.forget(&self.session.client_id);
             let queue = self.session.queue.clone();
             self.to_engine(ClientFrame::Delete { id: 0, queue, if_empty: false }).await;
         }
@@ -400,7 +406,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         }
         self.steps = steps;
         self.through_gate(frames).await;
+        self.keep_session();
         self.flush().await
+    }
+
+    /// A persistent session whose state changed keeps it in the store at
+    /// once (the queue's messages are the engine's to keep), so that a
+    /// crash does not lose its subscriptions.
+    fn keep_session(&mut self) {
+        if std::mem::take(&mut self.session.dirty) && self.session.lifetime.is_persistent() {
+            self.state.mqtt_sessions.persist(&self.session.client_id, &self.session.saved());
+        }
     }
 
     /// Hands frames to the engine task, through the gate: while publishers

@@ -50,7 +50,8 @@ impl Lifetime {
     pub fn queue_options(self, limits: QueueLimits) -> QueueOptions {
         let options = match self {
             Self::Transient => QueueOptions { exclusive: true, auto_delete: true, ..QueueOptions::default() },
-            Self::Persistent(expires_ms) => QueueOptions { expires_ms, ..QueueOptions::default() },
+            // Durable: kept by the store, so that the session survives a restart.
+            Self::Persistent(expires_ms) => QueueOptions { durable: true, expires_ms, ..QueueOptions::default() },
         };
         limits.apply(options)
     }

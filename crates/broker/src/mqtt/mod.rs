@@ -56,7 +56,7 @@ pub mod session;
 pub mod shared;
 pub mod websocket;
 
-pub use registry::Registry;
+pub use registry::{Registry, saved_sessions};
 
 use crate::server::AppState;
 use std::time::Duration;

@@ -8,16 +8,19 @@ use mqtt_codec::SubscriptionOptions;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use store::{Change, StoreWriter};
 use tokio_util::sync::CancellationToken;
 
 /// How long a new connection waits for the one it takes over to leave.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 
-/// Connected MQTT client ids, and the saved state of persistent sessions.
-#[derive(Debug, Default, Clone)]
+/// Connected MQTT client ids, and the saved state of persistent sessions
+/// (kept in the durable store too, when there is one).
+#[derive(Debug, Clone)]
 pub struct Registry {
     claims: Arc<Mutex<HashMap<String, Entry>>>,
     saved: Arc<Mutex<HashMap<String, Saved>>>,
+    store: StoreWriter,
     /// Delayed wills waiting to be published, by client id: cancelled when
     /// the client connects again in time.
     wills: Arc<Mutex<HashMap<String, (u64, CancellationToken)>>>,
@@ -37,6 +40,64 @@ pub struct Saved {
     /// completed (PUBCOMP): their PUBREL is sent again on resume.
     pub released: BTreeSet<u16>,
 }
+
+/// [`Saved`] as the store keeps it (JSON; options as MQTT 5's options byte).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    subs: BTreeMap<String, u8>,
+    incoming_qos2: BTreeSet<u16>,
+    sub_ids: BTreeMap<String, u32>,
+    released: BTreeSet<u16>,
+}
+
+impl Saved {
+    /// The bytes the store keeps.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let kept = Kept {
+            subs: self.subs.iter().map(|(f, o)| (f.clone(), o.to_byte())).collect(),
+            incoming_qos2: self.incoming_qos2.iter().copied().collect(),
+            sub_ids: self.sub_ids.iter().map(|(f, id)| (f.clone(), id.get())).collect(),
+            released: self.released.clone(),
+        };
+        serde_json::to_vec(&kept).unwrap_or_default()
+    }
+
+    /// A session's state from what the store kept; `None` if it does not read.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let kept: Kept = serde_json::from_slice(bytes).ok()?;
+        let mut subs = BTreeMap::new();
+        for (filter, byte) in kept.subs {
+            subs.insert(filter, SubscriptionOptions::from_byte(byte).ok()?);
+        }
+        let sub_ids =
+            kept.sub_ids.into_iter().filter_map(|(f, id)| Some((f, std::num::NonZeroU32::new(id)?))).collect();
+        Some(Self { subs, incoming_qos2: kept.incoming_qos2.into_iter().collect(), sub_ids, released: kept.released })
+    }
+}
+
+/// The sessions' states a store kept, by client id (those that do not read
+/// are dropped, and logged).
+pub fn saved_sessions(kv: &BTreeMap<String, Vec<u8>>) -> HashMap<String, Saved> {
+    let sessions = kv.range(SESSION_PREFIX.to_owned()..).take_while(|(k, _)| k.starts_with(SESSION_PREFIX));
+    sessions
+        .filter_map(|(key, bytes)| {
+            let client_id = &key[SESSION_PREFIX.len()..];
+            let saved = Saved::from_bytes(bytes);
+            if saved.is_none() {
+                tracing::warn!(client_id, "store: a session's saved state does not read; it starts without it");
+            }
+            Some((client_id.to_owned(), saved?))
+        })
+        .collect()
+}
+
+/// The store key of `client_id`'s session state.
+pub fn session_key(client_id: &str) -> String {
+    format!("{SESSION_PREFIX}{client_id}")
+}
+
+/// What every session key starts with.
+pub const SESSION_PREFIX: &str = "mqtt/session/";
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -59,7 +120,34 @@ pub struct Claim {
     gone: CancellationToken,
 }
 
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new(StoreWriter::none(), HashMap::new())
+    }
+}
+
 impl Registry {
+    /// A registry that keeps sessions' state in `store`, starting from
+    /// what a restart recovered.
+    pub fn new(store: StoreWriter, saved: HashMap<String, Saved>) -> Self {
+        Self { claims: Arc::default(), saved: Arc::new(Mutex::new(saved)), store, wills: Arc::default() }
+    }
+
+    /// Keeps a connected persistent session's state in the store (it
+    /// changed: a subscription, a QoS 2 exchange), so that a crash does not
+    /// lose it.
+    pub fn persist(&self, client_id: &str, saved: &Saved) {
+        if self.store.is_some() {
+            self.store.write(vec![Change::Put(session_key(client_id), saved.to_bytes())]);
+        }
+    }
+
+    /// Forgets a session's state in the store (the session ended).
+    pub fn forget(&self, client_id: &str) {
+        if self.store.is_some() {
+            self.store.write(vec![Change::Delete(session_key(client_id))]);
+        }
+    }
     /// Claims `client_id` for `conn`, taking it from any connection holding
     /// it: that one is asked to leave, and this waits (bounded) until it has.
     pub async fn claim(&self, client_id: &str, conn: u64) -> Claim {
@@ -112,6 +200,7 @@ impl Registry {
 
     /// Saves a persistent session's state when its connection ends.
     pub fn save(&self, client_id: &str, saved: Saved) {
+        self.persist(client_id, &saved);
         self.saved.lock().unwrap_or_else(PoisonError::into_inner).insert(client_id.to_owned(), saved);
     }
 

@@ -96,6 +96,9 @@ pub struct Session {
     /// Those of `incoming_qos2` a previous connection of the session took:
     /// the Receive Maximum counts only this connection's (MQTT 5 §4.9).
     restored_qos2: HashSet<u16>,
+    /// What [`Self::saved`] returns changed since the flag was cleared: a
+    /// persistent session keeps it in the store.
+    pub dirty: bool,
     /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
     pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
     /// Topic aliases the client set up on this connection: alias → topic.
@@ -137,6 +140,7 @@ impl Session {
             next_packet_id: 1,
             incoming_qos2: HashSet::new(),
             restored_qos2: HashSet::new(),
+            dirty: false,
             sub_ids: BTreeMap::new(),
             aliases_in: HashMap::new(),
             peer_alias_max: 0,
@@ -233,6 +237,7 @@ impl Session {
             }
             QoS::ExactlyOnce => {
                 self.incoming_qos2.insert(pid);
+                self.dirty = true;
                 Some(self.request(Pending::PubRec(pid)))
             }
         };
@@ -325,7 +330,9 @@ impl Session {
 
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the client has the message; ack it to the engine.
     fn settled(&mut self, pid: u16, out: &mut Vec<Step>) {
-        if let Some(Outgoing { tag: Some(tag), .. }) = self.outgoing.remove(&pid) {
+        let Some(settled) = self.outgoing.remove(&pid) else { return };
+        self.dirty |= settled.released;
+        if let Some(tag) = settled.tag {
             out.push(Step::Engine(ClientFrame::Ack { tag, multiple: false }));
         }
     }
@@ -335,6 +342,7 @@ impl Session {
         let reason = match self.outgoing.get_mut(&pid) {
             Some(entry) => {
                 entry.released = true;
+                self.dirty = true;
                 ReasonCode::Success
             }
             None => ReasonCode::PacketIdentifierNotFound,
@@ -345,8 +353,12 @@ impl Session {
     /// PUBREL: the client releases a QoS 2 message it sent; complete it.
     fn release(&mut self, pid: u16, out: &mut Vec<Step>) {
         self.restored_qos2.remove(&pid);
-        let reason =
-            if self.incoming_qos2.remove(&pid) { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
+        let reason = if self.incoming_qos2.remove(&pid) {
+            self.dirty = true;
+            ReasonCode::Success
+        } else {
+            ReasonCode::PacketIdentifierNotFound
+        };
         out.push(Step::Send(Packet::PubComp(ack(pid, reason))));
     }
 
@@ -396,6 +408,7 @@ impl Session {
             return (ReasonCode::QuotaExceeded, false);
         }
         let existed = self.subs.insert(filter.to_owned(), options).is_some();
+        self.dirty = true;
         if !existed {
             let id = self.request(Pending::Nothing);
             out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
@@ -418,6 +431,7 @@ impl Session {
                 reasons.push(ReasonCode::Success);
             } else if self.subs.remove(&filter).is_some() {
                 self.sub_ids.remove(&filter);
+                self.dirty = true;
                 let id = self.request(Pending::Nothing);
                 out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue.clone(), filter }));
                 reasons.push(ReasonCode::Success);

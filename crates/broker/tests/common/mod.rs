@@ -67,6 +67,8 @@ pub struct Broker {
     pub addr: SocketAddr,
     /// Where it listens for MQTT over TCP.
     pub mqtt: SocketAddr,
+    /// Its data directory, when the broker owns it (removed when dropped).
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Broker {
@@ -76,10 +78,20 @@ impl Broker {
     }
 
     /// Starts `hearth serve --listen 127.0.0.1:0 --mqtt-listen 127.0.0.1:0 EXTRA…`
-    /// and reads its ports from stdout.
+    /// with a data directory of its own, and reads its ports from stdout.
     pub async fn start_with(extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let mut broker = Self::start_in(data.path(), extra).await;
+        broker._data = Some(data);
+        broker
+    }
+
+    /// Starts a broker on the data directory `dir` (which outlives it: a
+    /// test restarts brokers on it).
+    pub async fn start_in(dir: &std::path::Path, extra: &[&str]) -> Self {
+        let dir = dir.to_str().expect("a UTF-8 temporary path");
         let mut child = hearth()
-            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir", dir])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -91,7 +103,13 @@ impl Broker {
         within("the broker's `listening` line", stdout.read_line(&mut line)).await.expect("stdout is readable");
         let addr = parse_listen_line(&line);
         let mqtt = parse_mqtt_addr(&line);
-        Self { child, _stdout: stdout, addr, mqtt }
+        Self { child, _stdout: stdout, addr, mqtt, _data: None }
+    }
+
+    /// Kills the broker with SIGKILL (a crash, a power cut) and waits until it is gone.
+    pub async fn kill9(&mut self) {
+        self.child.start_kill().expect("the broker can be killed");
+        within("the killed broker to exit", self.child.wait()).await.expect("its status is readable");
     }
 
     /// The broker's process id.
