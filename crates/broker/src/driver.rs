@@ -274,6 +274,10 @@ pub struct Snapshot {
     pub started_at: u64,
     /// Slow consumers cut since start.
     pub slow_consumers_cut: u64,
+    /// The durable store's figures (`None`: in memory).
+    pub store: Option<store::Stats>,
+    /// Bytes on disk of each durable queue's records.
+    pub disk_bytes: HashMap<String, u64>,
 }
 
 struct Peer {
@@ -575,7 +579,16 @@ impl Driver {
             })
             .collect();
         let slow_consumers_cut = self.slow_consumers_cut;
-        Snapshot { stats: self.engine.stats(), connections, started_at: self.started_at, slow_consumers_cut }
+        let store = self.durable.as_ref().map(|d| d.store.stats());
+        let disk_bytes = self.durable.as_ref().map(|d| d.store.queue_bytes().into_iter().collect()).unwrap_or_default();
+        Snapshot {
+            stats: self.engine.stats(),
+            connections,
+            started_at: self.started_at,
+            slow_consumers_cut,
+            store,
+            disk_bytes,
+        }
     }
 }
 

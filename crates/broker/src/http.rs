@@ -109,12 +109,29 @@ async fn overview(State(state): State<AppState>) -> Result<Response, Response> {
         "memory": s.stats.memory,
         "blocked_connections": s.connections.iter().filter(|c| c.stats.blocked).map(|c| c.stats.id).collect::<Vec<_>>(),
         "slow_consumers_cut": s.slow_consumers_cut,
+        "store": s.store,
     });
     Ok(Json(body).into_response())
 }
 
+/// A queue as `/api/queues` shows it: the engine's view and its bytes on disk.
+#[derive(serde::Serialize)]
+struct QueueInfo {
+    #[serde(flatten)]
+    stats: queue_core::QueueStats,
+    /// Bytes of its records in the store (0: not durable, or in memory).
+    disk_bytes: u64,
+}
+
 async fn queues(State(state): State<AppState>) -> Result<Response, Response> {
-    Ok(Json(snapshot(&state).await?.stats.queues).into_response())
+    let s = snapshot(&state).await?;
+    let queues: Vec<QueueInfo> = s
+        .stats
+        .queues
+        .into_iter()
+        .map(|stats| QueueInfo { disk_bytes: s.disk_bytes.get(stats.name.as_str()).copied().unwrap_or(0), stats })
+        .collect();
+    Ok(Json(queues).into_response())
 }
 
 async fn connections(State(state): State<AppState>) -> Result<Response, Response> {

@@ -43,6 +43,15 @@ pub fn render(s: &Snapshot) -> String {
     for (name, value, help) in gauges {
         let _ = writeln!(out, "# HELP hearth_{name} {help}.\n# TYPE hearth_{name} gauge\nhearth_{name} {value}");
     }
+    if let Some(store) = &s.store {
+        render_store(&mut out, store);
+        let _ = writeln!(out, "# HELP hearth_queue_disk_bytes Bytes of the queue's records in the store.");
+        let _ = writeln!(out, "# TYPE hearth_queue_disk_bytes gauge");
+        for q in &s.stats.queues {
+            let bytes = s.disk_bytes.get(q.name.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(out, "hearth_queue_disk_bytes{{queue=\"{}\"}} {bytes}", escape(&q.name));
+        }
+    }
     type Gauge = fn(&queue_core::QueueStats) -> u64;
     let per_queue: [(&str, &str, Gauge); 5] = [
         ("hearth_queue_ready", "Messages waiting for a consumer", |q| q.ready),
@@ -58,6 +67,57 @@ pub fn render(s: &Snapshot) -> String {
         }
     }
     out
+}
+
+/// The durable store's gauges, counters and histograms.
+fn render_store(out: &mut String, store: &store::Stats) {
+    let gauges = [
+        ("disk_bytes", store.disk_bytes, "Bytes of the store's segment files"),
+        ("live_bytes", store.live_bytes, "Bytes of the store's records still needed"),
+        ("segments", store.segments, "Segment files"),
+    ];
+    for (name, value, help) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP hearth_store_{name} {help}.\n# TYPE hearth_store_{name} gauge\nhearth_store_{name} {value}"
+        );
+    }
+    let counters = [
+        ("syncs_total", store.syncs, "Syncs to disk (each one a group commit)"),
+        ("records_total", store.records, "Records written"),
+        ("segments_reclaimed_total", store.segments_reclaimed, "Segment files deleted once nothing in them was needed"),
+        ("compacted_bytes_total", store.compacted_bytes, "Bytes copied forward to reclaim mostly dead segments"),
+    ];
+    for (name, value, help) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP hearth_store_{name} {help}.\n# TYPE hearth_store_{name} counter\nhearth_store_{name} {value}"
+        );
+    }
+    histogram(out, "hearth_store_sync_seconds", "Time each sync to disk took", &store.sync_seconds);
+    histogram(
+        out,
+        "hearth_store_batch_changes",
+        "Changes written by each sync (group commit batch size)",
+        &store.batch_changes,
+    );
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &store::Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, count) in h.counts.iter().enumerate() {
+        cumulative += count;
+        match h.bounds.get(i) {
+            Some(bound) => {
+                let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+            }
+            None => {
+                let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{name}_sum {}\n{name}_count {cumulative}", h.sum);
 }
 
 /// Escapes a label value (backslash, quote, newline).

@@ -265,4 +265,27 @@ async fn a_restart_keeps_durable_queues_bindings_and_acked_messages_stay_gone() 
     assert_eq!(got[0]["redelivered"], true, "21.0 was delivered (not acked) before the restart: {}", got[0]);
     assert!(got[1]["redelivered"].is_null(), "21.5 was never delivered: {}", got[1]);
     assert!(got[2]["message_id"].as_u64() > got[1]["message_id"].as_u64(), "ids go on increasing");
+    // What the store holds is visible.
+    assert!(broker.queue_stats("thermostat").await["disk_bytes"].as_u64() > Some(0));
+    let overview = broker.get_json("/api/overview").await;
+    assert!(overview["store"]["disk_bytes"].as_u64() > Some(0), "{overview}");
+    let (_, metrics) = broker.get("/metrics").await;
+    for line in [
+        "hearth_store_syncs_total ",
+        "hearth_store_sync_seconds_bucket{le=\"+Inf\"} ",
+        "hearth_queue_disk_bytes{queue=\"thermostat\"} ",
+    ] {
+        assert!(metrics.contains(line), "/metrics has {line}");
+    }
+}
+
+#[tokio::test]
+async fn in_memory_keeps_nothing_and_says_so() {
+    let broker = Broker::start_with(&["--in-memory"]).await;
+    let mut ws = broker.connect().await;
+    ws.declare("kept", json!({"durable": true})).await;
+    ws.publish_to_queue("kept", "x").await;
+    assert_eq!(broker.get_json("/api/overview").await["store"], Value::Null);
+    assert_eq!(broker.queue_stats("kept").await["disk_bytes"], 0);
+    assert!(!std::path::Path::new(hearth::config::DEFAULT_DATA_DIR).exists(), "no data directory was made");
 }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 /// Counts of values by upper bound (the last bucket has no bound).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Histogram {
     /// Upper bounds of the buckets.
     pub bounds: Vec<f64>,
@@ -47,7 +47,7 @@ impl Histogram {
 }
 
 /// What the store has done, and what it holds.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Stats {
     /// Bytes of every segment file.
     pub disk_bytes: u64,

@@ -90,8 +90,10 @@ impl Broker {
     /// test restarts brokers on it).
     pub async fn start_in(dir: &std::path::Path, extra: &[&str]) -> Self {
         let dir = dir.to_str().expect("a UTF-8 temporary path");
+        let data: &[&str] = if extra.contains(&"--in-memory") { &[] } else { &["--data-dir", dir] };
         let mut child = hearth()
-            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir", dir])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+            .args(data)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
