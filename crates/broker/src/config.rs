@@ -61,6 +61,11 @@ pub struct Config {
     /// Keep nothing on disk: `durable` is accepted and not honoured, and a
     /// restart starts empty (for tests, benchmarks and throw-away brokers).
     pub in_memory: bool,
+    /// The disk budget: once the store's files hold this many bytes,
+    /// publishers are blocked as for memory, until consumers drain durable
+    /// queues and the store reclaims space (bytes such as `10GiB`, or `0`,
+    /// the default, for none; a share is not accepted).
+    pub disk_limit: MemoryLimit,
 }
 
 /// The data directory when none is given.
@@ -85,6 +90,7 @@ impl Default for Config {
             allow_origins: Vec::new(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             in_memory: false,
+            disk_limit: MemoryLimit::Unlimited,
         }
     }
 }
@@ -147,6 +153,11 @@ impl Config {
         if self.mqtt_max_queued_messages == 0 || self.mqtt_max_queued_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "mqtt_max_queued_messages and mqtt_max_queued_bytes must be at least 1".into(),
+            ));
+        }
+        if let MemoryLimit::Fraction(_) = self.disk_limit {
+            return Err(ConfigError::Invalid(
+                "disk_limit is bytes of the store's files (`10GiB`, `500MB`) or 0 for none, not a share".into(),
             ));
         }
         if self.default_prefetch == 0 {

@@ -393,6 +393,10 @@ impl Driver {
             // or unblock publishers, and say so to them.
             let bytes = self.buffered.get() as u64;
             self.engine.handle(now_ms(), Input::Buffered { bytes });
+            if let Some(durable) = &self.durable {
+                let bytes = durable.store.disk_bytes();
+                self.engine.handle(now_ms(), Input::Disk { bytes });
+            }
             self.flush();
         }
         for peer in self.peers.values() {
@@ -554,12 +558,21 @@ impl Driver {
 
     /// Carries out the engine's block or unblock of publishers.
     fn set_blocked(&mut self, blocked: bool) {
-        let memory = self.engine.memory();
-        let (used, limit) = (memory.used, memory.limit.unwrap_or(0));
-        if blocked {
+        let m = self.engine.memory();
+        let (used, limit) = (m.used, m.limit.unwrap_or(0));
+        let disk_full = m.disk_limit.is_some_and(|limit| m.disk >= limit);
+        if blocked && disk_full {
+            let (disk, disk_limit) = (m.disk, m.disk_limit.unwrap_or(0));
+            tracing::warn!(disk, disk_limit, "disk budget reached: publishers are blocked until durable queues drain");
+        } else if blocked {
             tracing::warn!(used, limit, "memory budget reached: publishers are blocked until queues drain");
         } else {
-            tracing::info!(used, limit, "memory back under the low watermark: publishers unblocked");
+            tracing::info!(
+                used,
+                limit,
+                disk = m.disk,
+                "memory and disk back under their low watermarks: publishers unblocked"
+            );
         }
         self.blocked.send_replace(blocked);
     }

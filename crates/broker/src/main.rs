@@ -81,6 +81,10 @@ struct ServeArgs {
     /// persistent sessions (default ./hearth-data, created on first start).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Disk budget: bytes of the store's files (10GiB) or 0 for none (the
+    /// default). Above it publishers are blocked until durable queues drain.
+    #[arg(long)]
+    disk_limit: Option<hearth::budget::MemoryLimit>,
     /// Keep nothing on disk: durable is accepted but not honoured.
     #[arg(long, conflicts_with = "data_dir")]
     in_memory: bool,
@@ -109,6 +113,7 @@ impl ServeArgs {
         config.mqtt_max_queued_bytes = self.mqtt_max_queued_bytes.unwrap_or(config.mqtt_max_queued_bytes);
         config.data_dir = self.data_dir.unwrap_or(config.data_dir);
         config.in_memory |= self.in_memory;
+        config.disk_limit = self.disk_limit.unwrap_or(config.disk_limit);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
         }

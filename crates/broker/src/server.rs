@@ -114,7 +114,11 @@ pub async fn open_data(config: &Config) -> Result<Option<(store::Store, store::C
     if config.in_memory {
         return Ok(None);
     }
-    let store_config = store::StoreConfig::new(&config.data_dir);
+    let mut store_config = store::StoreConfig::new(&config.data_dir);
+    if let Some(limit) = config.disk_limit.resolve() {
+        // Space comes back a segment at a time: several must fit in the budget.
+        store_config.segment_bytes = (limit / 8).clamp(64 << 10, store_config.segment_bytes);
+    }
     let opened = tokio::task::spawn_blocking(move || store::Store::open(store_config)).await;
     Ok(Some(opened.map_err(|err| ServeError::Io(std::io::Error::other(err)))??))
 }
@@ -133,8 +137,9 @@ pub async fn serve_with(
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
     let memory_limit = config.memory_limit.resolve();
+    let disk_limit = config.disk_limit.resolve();
     let engine_config =
-        EngineConfig { default_prefetch: config.default_prefetch, memory_limit, ..EngineConfig::default() };
+        EngineConfig { default_prefetch: config.default_prefetch, memory_limit, disk_limit, ..EngineConfig::default() };
     let buffered = Buffered::default();
     let (blocked_tx, blocked) = watch::channel(false);
     let mut driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);

@@ -289,3 +289,69 @@ async fn in_memory_keeps_nothing_and_says_so() {
     assert_eq!(broker.queue_stats("kept").await["disk_bytes"], 0);
     assert!(!std::path::Path::new(hearth::config::DEFAULT_DATA_DIR).exists(), "no data directory was made");
 }
+
+#[tokio::test]
+async fn the_disk_budget_blocks_publishers_until_acks_let_the_store_reclaim_space() {
+    let broker = Broker::start_with(&["--disk-limit", "1MiB"]).await;
+    let mut publisher = broker.connect().await;
+    publisher.declare("archive", json!({"durable": true})).await;
+    let payload = "d".repeat(1024);
+    let mut confirms = 0;
+    within("the `blocked` frame", async {
+        loop {
+            for _ in 0..20 {
+                let id = publisher.id();
+                publisher.send(json!({"type": "publish", "id": id, "queue": "archive", "payload": payload})).await;
+            }
+            let id = publisher.id();
+            publisher.send(json!({"type": "ping", "id": id})).await;
+            loop {
+                let frame = publisher.recv().await;
+                match frame["type"].as_str() {
+                    Some("confirm") => confirms += 1,
+                    Some("blocked") => {
+                        let reason = frame["reason"].as_str().unwrap_or_default();
+                        assert!(reason.contains("disk budget"), "{frame}");
+                        return;
+                    }
+                    Some("pong") => break,
+                    _ => {}
+                }
+            }
+        }
+    })
+    .await;
+    let overview = broker.get_json("/api/overview").await;
+    assert!(overview["memory"]["disk"].as_u64() >= Some(1 << 20), "{overview}");
+    assert_eq!(overview["memory"]["blocked"], true, "{overview}");
+    // A publish now is held, unconfirmed.
+    let id = publisher.id();
+    publisher.send(json!({"type": "publish", "id": id, "queue": "archive", "payload": "held"})).await;
+    // A consumer drains and acks; the store deletes dead segments; publishers go on.
+    let mut consumer = broker.connect().await;
+    consumer.subscribe("archive", 100).await;
+    let mut acked = 0;
+    within("the archive to drain", async {
+        while acked < confirms {
+            let delivery = consumer.expect_type("deliver").await;
+            consumer.ack(&delivery).await;
+            acked += 1;
+        }
+    })
+    .await;
+    within("`unblocked` and the held confirm", async {
+        let mut seen = (false, false);
+        while seen != (true, true) {
+            let frame = publisher.recv().await;
+            match frame["type"].as_str() {
+                Some("unblocked") => seen.0 = true,
+                Some("confirm") if frame["id"] == id => seen.1 = true,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    let overview = broker.get_json("/api/overview").await;
+    assert!(overview["memory"]["disk"].as_u64() < Some(900 << 10), "{overview}");
+    assert!(overview["store"]["segments_reclaimed"].as_u64() > Some(0), "{overview}");
+}

@@ -134,6 +134,10 @@ pub struct MemoryStats {
     pub retained: u64,
     /// What the driver buffers for connections.
     pub buffered: u64,
-    /// Publishers are blocked until memory falls below the low watermark.
+    /// Publishers are blocked until memory (and disk) fall below the low watermark.
     pub blocked: bool,
+    /// Bytes the durable store holds on disk (0: none, or in memory).
+    pub disk: u64,
+    /// The disk budget (`None`: none).
+    pub disk_limit: Option<u64>,
 }

@@ -13,6 +13,7 @@ use crate::{Change, Job, StoreConfig};
 use queue_core::StoreOp;
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -112,6 +113,8 @@ pub(crate) struct Writer {
     /// The highest message id bound given out (recorded at each segment's start).
     next_id: u64,
     buf: Vec<u8>,
+    /// The handle's copy of the files' size.
+    disk: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -122,9 +125,10 @@ impl Writer {
         head: u64,
         shared: Arc<Mutex<Shared>>,
         synced: watch::Sender<u64>,
+        disk: Arc<AtomicU64>,
     ) -> Self {
         let head_len = segment::MAGIC.len() as u64;
-        Self { config, _lock: lock, file, head, head_len, shared, synced, next_id: 0, buf: Vec::new() }
+        Self { config, _lock: lock, file, head, head_len, shared, synced, next_id: 0, buf: Vec::new(), disk }
     }
 
     /// Starts the head segment: it records the id to go on from.
@@ -225,7 +229,13 @@ impl Writer {
                 self.buf = Vec::new();
             }
         }
-        self.file.sync_data()
+        self.file.sync_data()?;
+        self.publish_size();
+        Ok(())
+    }
+
+    fn publish_size(&self) {
+        self.disk.store(lock(&self.shared).index.disk_bytes(), Ordering::Relaxed);
     }
 
     /// Starts a new head once this one is full.
@@ -273,6 +283,9 @@ impl Writer {
         shared.index.remove_segment(n);
         shared.stats.segments_reclaimed += 1;
         drop(shared);
+        self.publish_size();
+        // Whoever watches the size (a disk budget) hears that it fell.
+        self.synced.send_modify(|_| {});
         self.rotate_if_full()
     }
 }

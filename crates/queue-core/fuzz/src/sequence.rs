@@ -411,6 +411,7 @@ impl Run {
             1 => Input::Disconnect { conn },
             2 => Input::Tick,
             3 => Input::Buffered { bytes: c.edge() },
+            4 => Input::Disk { bytes: c.edge() },
             // A frame from a connection that is not open is ignored: open it
             // first, mostly.
             _ if !self.open.contains(&conn) && c.below(4) != 0 => Input::Connect { conn },
@@ -544,10 +545,15 @@ fn check_memory(stats: &StatsSnapshot) {
     if stats.retained == 0 {
         assert_eq!(m.retained, 0, "no retained message, yet retained bytes");
     }
-    match m.limit {
-        Some(limit) if m.blocked => assert!(m.used >= limit / 100 * LOW_WATERMARK_PERCENT, "still blocked: {m:?}"),
-        Some(limit) => assert!(m.used < limit, "not blocked at the limit: {m:?}"),
-        None => assert!(!m.blocked, "blocked without a limit"),
+    // Blocked while either budget is used up; unblocked once both are under their low watermark.
+    let budgets = [(m.used, m.limit), (m.disk, m.disk_limit)];
+    let over = budgets.iter().any(|(used, limit)| limit.is_some_and(|limit| *used >= limit));
+    let under =
+        budgets.iter().all(|(used, limit)| limit.is_none_or(|limit| *used < limit / 100 * LOW_WATERMARK_PERCENT));
+    if m.blocked {
+        assert!(!under, "still blocked under both low watermarks: {m:?}");
+    } else {
+        assert!(!over, "not blocked at a limit: {m:?}");
     }
 }
 
@@ -568,6 +574,7 @@ pub fn run(data: &[u8], trace: bool) -> Run {
     let config = EngineConfig {
         observe: c.flag(),
         memory_limit: c.pick(&[None, None, Some(0), Some(1), Some(20_000), Some(u64::MAX)]),
+        disk_limit: c.pick(&[None, None, Some(0), Some(20_000), Some(u64::MAX)]),
         max_queues: c.pick(&[EngineConfig::default().max_queues, 0, 2]),
         ..EngineConfig::default()
     };

@@ -12,6 +12,12 @@
 //! stops reading publishers. Consumers, acks and deletes keep flowing, so
 //! memory falls; below [`LOW_WATERMARK_PERCENT`] of the limit the engine
 //! says `Blocked(false)` and sends `unblocked` to the connections it told.
+//!
+//! The disk budget ([`EngineConfig::disk_limit`](super::EngineConfig::disk_limit))
+//! works the same way on what the driver's store reports
+//! ([`Input::Disk`](super::Input::Disk)): publishers are blocked while
+//! either budget is used up, and unblocked once both are below their low
+//! watermark.
 
 use super::{ConnId, Engine, LOW_WATERMARK_PERCENT, Output};
 use crate::protocol::ServerFrame;
@@ -27,6 +33,8 @@ impl Engine {
             retained: self.retained_bytes,
             buffered: self.buffered_bytes,
             blocked: self.blocked,
+            disk: self.disk_bytes,
+            disk_limit: self.config.disk_limit,
         }
     }
 
@@ -36,9 +44,11 @@ impl Engine {
 
     /// Blocks or unblocks publishers when memory in use crossed a watermark.
     pub(super) fn check_memory(&mut self) {
-        let Some(limit) = self.config.memory_limit else { return };
-        let used = self.memory_used();
-        if !self.blocked && used >= limit {
+        let budgets = [(self.memory_used(), self.config.memory_limit), (self.disk_bytes, self.config.disk_limit)];
+        let over = budgets.iter().any(|(used, limit)| limit.is_some_and(|limit| *used >= limit));
+        let under =
+            budgets.iter().all(|(used, limit)| limit.is_none_or(|limit| *used < limit / 100 * LOW_WATERMARK_PERCENT));
+        if !self.blocked && over {
             self.blocked = true;
             self.outputs.push_back(Output::Blocked(true));
             let publishers: Vec<ConnId> =
@@ -46,7 +56,7 @@ impl Engine {
             for conn in publishers {
                 self.tell_blocked(conn);
             }
-        } else if self.blocked && used < limit / 100 * LOW_WATERMARK_PERCENT {
+        } else if self.blocked && under {
             self.blocked = false;
             self.outputs.push_back(Output::Blocked(false));
             let told: Vec<ConnId> = self.conns.iter().filter(|(_, c)| c.told_blocked).map(|(id, _)| *id).collect();
@@ -66,10 +76,15 @@ impl Engine {
             return;
         }
         c.told_blocked = true;
-        let limit = self.config.memory_limit.unwrap_or(0);
-        let reason = format!(
-            "the broker's memory budget ({limit} bytes) is used up; publishes are held until consumers drain queues"
-        );
+        let reason = match self.config.disk_limit {
+            Some(limit) if self.disk_bytes >= limit => format!(
+                "the broker's disk budget ({limit} bytes) is used up; publishes are held until consumers drain durable queues"
+            ),
+            _ => format!(
+                "the broker's memory budget ({} bytes) is used up; publishes are held until consumers drain queues",
+                self.config.memory_limit.unwrap_or(0)
+            ),
+        };
         self.send(conn, ServerFrame::Blocked { reason });
     }
 }

@@ -46,6 +46,10 @@ pub struct EngineConfig {
     pub memory_limit: Option<u64>,
     /// Most queues held at once; a declare past it is refused.
     pub max_queues: usize,
+    /// The disk budget in bytes (`None`: none): what the driver's store
+    /// reports with [`Input::Disk`]. At or above it publishers are blocked
+    /// as for memory, and unblocked below [`LOW_WATERMARK_PERCENT`] of it.
+    pub disk_limit: Option<u64>,
 }
 
 /// Publishers blocked by the memory budget are unblocked once memory in use
@@ -61,6 +65,7 @@ impl Default for EngineConfig {
             max_dead_letter_hops: 8,
             memory_limit: None,
             max_queues: crate::limits::DEFAULT_MAX_QUEUES,
+            disk_limit: None,
         }
     }
 }
@@ -91,6 +96,12 @@ pub enum Input {
     /// (frames waiting to be written, frames read and not yet handled):
     /// they count against the memory budget with the engine's own.
     Buffered {
+        /// Bytes.
+        bytes: u64,
+    },
+    /// The bytes a durable store holds on disk now (they count against
+    /// [`EngineConfig::disk_limit`]).
+    Disk {
         /// Bytes.
         bytes: u64,
     },
@@ -182,6 +193,8 @@ pub struct Engine {
     retained_bytes: u64,
     /// What the driver last reported with [`Input::Buffered`].
     buffered_bytes: u64,
+    /// What the driver last reported with [`Input::Disk`].
+    disk_bytes: u64,
     /// Publishers are blocked by the memory budget.
     blocked: bool,
 }
@@ -217,6 +230,7 @@ impl Engine {
             queued_bytes: 0,
             retained_bytes: 0,
             buffered_bytes: 0,
+            disk_bytes: 0,
             blocked: false,
         }
     }
@@ -246,6 +260,7 @@ impl Engine {
             Input::Disconnect { conn } => self.disconnect(conn, now),
             Input::Tick => {}
             Input::Buffered { bytes } => self.buffered_bytes = bytes,
+            Input::Disk { bytes } => self.disk_bytes = bytes,
         }
         if !tick {
             self.fire_timers(now);
