@@ -19,6 +19,11 @@ use tokio_util::sync::CancellationToken;
 /// Commands processed per wake-up before outputs are flushed.
 const BATCH: usize = 512;
 
+/// Bytes of messages the store may be behind by before publishers are held
+/// (the disk is slower than the clients: back-pressure, not an unbounded
+/// queue in front of it); they are let go again below half of it.
+const STORE_BEHIND: u64 = 8 << 20;
+
 /// Message ids are recorded in the store this many at a time: a restart
 /// goes on past the last block recorded, so ids never repeat.
 const ID_BLOCK: u64 = 1 << 20;
@@ -309,6 +314,8 @@ struct Durable {
     last_ticket: u64,
     /// Ids below this are recorded as given out.
     id_ceiling: u64,
+    /// Publishers are held because the store is [`STORE_BEHIND`] behind.
+    behind: bool,
 }
 
 /// The engine task's state.
@@ -365,7 +372,8 @@ impl Driver {
             tracing::warn!(?skipped, "store: some recovered state was refused");
         }
         let synced = store.synced();
-        self.durable = Some(Durable { store, synced, held: VecDeque::new(), last_ticket: 0, id_ceiling: 0 });
+        self.durable =
+            Some(Durable { store, synced, held: VecDeque::new(), last_ticket: 0, id_ceiling: 0, behind: false });
         self
     }
 
@@ -391,12 +399,20 @@ impl Driver {
             self.flush();
             // What the flush queued counts too; the budget may now block
             // or unblock publishers, and say so to them.
-            let bytes = self.buffered.get() as u64;
-            self.engine.handle(now_ms(), Input::Buffered { bytes });
-            if let Some(durable) = &self.durable {
-                let bytes = durable.store.disk_bytes();
-                self.engine.handle(now_ms(), Input::Disk { bytes });
+            let mut bytes = self.buffered.get() as u64;
+            if let Some(durable) = &mut self.durable {
+                let pending = durable.store.pending_bytes();
+                bytes += pending;
+                let behind = if durable.behind { pending > STORE_BEHIND / 2 } else { pending > STORE_BEHIND };
+                if behind != durable.behind {
+                    durable.behind = behind;
+                    tracing::debug!(pending, behind, "store back-pressure");
+                    self.blocked.send_replace(behind || self.engine.memory().blocked);
+                }
+                let disk = durable.store.disk_bytes();
+                self.engine.handle(now_ms(), Input::Disk { bytes: disk });
             }
+            self.engine.handle(now_ms(), Input::Buffered { bytes });
             self.flush();
         }
         for peer in self.peers.values() {
@@ -574,7 +590,8 @@ impl Driver {
                 "memory and disk back under their low watermarks: publishers unblocked"
             );
         }
-        self.blocked.send_replace(blocked);
+        let behind = self.durable.as_ref().is_some_and(|d| d.behind);
+        self.blocked.send_replace(blocked || behind);
     }
 
     fn snapshot(&self) -> Snapshot {

@@ -68,6 +68,17 @@ impl StoreConfig {
     }
 }
 
+impl Change {
+    /// About what the change holds in memory until it is written.
+    fn bytes(&self) -> u64 {
+        match self {
+            Self::Op(StoreOp::Append { message, .. } | StoreOp::Retain { message }) => message.footprint(),
+            Self::Put(key, value) => (key.len() + value.len()) as u64,
+            _ => 64,
+        }
+    }
+}
+
 /// One change for the store.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -82,10 +93,8 @@ pub enum Change {
 }
 
 pub(crate) enum Job {
-    Write {
-        changes: Vec<Change>,
-        ticket: Option<u64>,
-    },
+    /// `bytes`: what [`Store::write`] counted as pending for it.
+    Write { changes: Vec<Change>, ticket: Option<u64>, bytes: u64 },
     /// Write what came before, then end the thread (other senders may live on).
     Stop,
 }
@@ -100,6 +109,8 @@ pub struct Store {
     shared: Arc<Mutex<writer::Shared>>,
     /// Bytes of the segment files, as of the last sync.
     disk: Arc<std::sync::atomic::AtomicU64>,
+    /// Bytes of messages handed over and not yet written.
+    pending: Arc<std::sync::atomic::AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
     dir: PathBuf,
 }
@@ -133,10 +144,13 @@ impl Store {
         let shared = Arc::new(Mutex::new(writer::Shared::new(index)));
         let (jobs, rx) = mpsc::channel();
         let disk = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let pending = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut w = writer::Writer::new(config, lock, file, head, shared.clone(), synced_tx, disk.clone());
+        w.pending = pending.clone();
         w.start(next_id).map_err(io)?;
         let thread = std::thread::Builder::new().name("hearth-store".into()).spawn(move || w.run(rx)).map_err(io)?;
-        Ok((Self { jobs: Some(jobs), next_ticket: 0, synced, shared, disk, thread: Some(thread), dir }, contents))
+        let store = Self { jobs: Some(jobs), next_ticket: 0, synced, shared, disk, pending, thread: Some(thread), dir };
+        Ok((store, contents))
     }
 
     /// Hands `changes` to the store; the returned ticket shows in
@@ -144,14 +158,22 @@ impl Store {
     pub fn write(&mut self, changes: Vec<Change>) -> u64 {
         self.next_ticket += 1;
         let ticket = self.next_ticket;
-        self.send(Job::Write { changes, ticket: Some(ticket) });
+        let bytes = changes.iter().map(Change::bytes).sum();
+        self.pending.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        self.send(Job::Write { changes, ticket: Some(ticket), bytes });
         ticket
+    }
+
+    /// Bytes of messages handed over and not yet written: what the store
+    /// is behind by (the caller holds publishers back when it is far behind).
+    pub fn pending_bytes(&self) -> u64 {
+        self.pending.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hands `changes` to the store with no ticket (they go to disk with
     /// the next sync).
     pub fn write_untracked(&self, changes: Vec<Change>) {
-        self.send(Job::Write { changes, ticket: None });
+        self.send(Job::Write { changes, ticket: None, bytes: 0 });
     }
 
     /// A sender of untracked changes for other tasks.
@@ -216,7 +238,7 @@ impl StoreWriter {
     /// Hands `changes` to the store (they go to disk with the next sync).
     pub fn write(&self, changes: Vec<Change>) {
         if let Some(jobs) = &self.0 {
-            let _ = jobs.send(Job::Write { changes, ticket: None });
+            let _ = jobs.send(Job::Write { changes, ticket: None, bytes: 0 });
         }
     }
 

@@ -115,6 +115,8 @@ pub(crate) struct Writer {
     buf: Vec<u8>,
     /// The handle's copy of the files' size.
     disk: Arc<AtomicU64>,
+    /// The handle's count of bytes handed over and not yet written.
+    pub pending: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -128,7 +130,8 @@ impl Writer {
         disk: Arc<AtomicU64>,
     ) -> Self {
         let head_len = segment::MAGIC.len() as u64;
-        Self { config, _lock: lock, file, head, head_len, shared, synced, next_id: 0, buf: Vec::new(), disk }
+        let pending = Arc::default();
+        Self { config, _lock: lock, file, head, head_len, shared, synced, next_id: 0, buf: Vec::new(), disk, pending }
     }
 
     /// Starts the head segment: it records the id to go on from.
@@ -144,11 +147,13 @@ impl Writer {
         while let Ok(first) = jobs.recv() {
             let mut ticket = None;
             let mut changes = 0;
+            let mut written = 0;
             let mut job = Some(first);
             while let Some(next) = job.take() {
                 match next {
-                    Job::Write { changes: batch, ticket: t } => {
+                    Job::Write { changes: batch, ticket: t, bytes } => {
                         changes += batch.len();
+                        written += bytes;
                         let records: Vec<Record> = batch.into_iter().filter_map(|c| self.record(c)).collect();
                         self.append(&records);
                         ticket = t.or(ticket);
@@ -168,6 +173,7 @@ impl Writer {
                 shared.stats.sync_seconds.observe(started.elapsed().as_secs_f64());
                 shared.stats.batch_changes.observe(changes as f64);
             }
+            self.pending.fetch_sub(written, Ordering::Relaxed);
             if let Some(ticket) = ticket {
                 self.synced.send_replace(ticket);
             }
