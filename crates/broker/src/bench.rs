@@ -59,6 +59,12 @@ pub struct BenchArgs {
     /// MQTT only: QoS of publishes and subscriptions (0 or 1).
     #[arg(long, default_value_t = 0)]
     pub qos: u8,
+    /// MQTT only: subscribers keep persistent sessions (clean session
+    /// false), so QoS 1 messages go to a durable queue and each PUBACK
+    /// waits for the broker's disk (Hearth, Mosquitto with persistence,
+    /// RabbitMQ's MQTT plugin).
+    #[arg(long)]
+    pub persistent: bool,
 }
 
 impl BenchArgs {

@@ -48,7 +48,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let done = CancellationToken::new();
     let mut consumers = Vec::new();
     for i in 0..subscribers {
-        let mut conn = Conn::open(&addr, &format!("bench-{run}-c{i}")).await?;
+        let mut conn = Conn::open(&addr, &format!("bench-{run}-c{i}"), !args.persistent).await?;
         conn.subscribe(&filter, qos).await?;
         let shared = (delivered.clone(), done.clone());
         consumers.push(tokio::spawn(consume(conn, epoch, shared, expected)));
@@ -57,7 +57,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
         let (share, rate) = args.publisher_load(p);
-        let conn = Conn::open(&addr, &format!("bench-{run}-p{p}")).await?;
+        let conn = Conn::open(&addr, &format!("bench-{run}-p{p}"), true).await?;
         let load = Load { topic: topic.clone(), count: share, size: args.size, rate, qos };
         publishers.push(tokio::spawn(publish(conn, load, epoch)));
     }
@@ -92,14 +92,15 @@ struct Conn {
 }
 
 impl Conn {
-    /// Connects (clean session, no keep-alive) and waits for a successful CONNACK.
-    async fn open(addr: &str, client_id: &str) -> anyhow::Result<Self> {
+    /// Connects (a clean session or a persistent one, no keep-alive) and
+    /// waits for a successful CONNACK.
+    async fn open(addr: &str, client_id: &str, clean: bool) -> anyhow::Result<Self> {
         let tcp = TcpStream::connect(addr).await.with_context(|| format!("cannot reach the MQTT broker at {addr}"))?;
         tcp.set_nodelay(true)?;
         let mut conn = Self { tcp, inbox: BytesMut::with_capacity(64 * 1024), out: BytesMut::with_capacity(64 * 1024) };
         let connect = Connect {
             protocol: ProtocolVersion::V311,
-            clean_start: true,
+            clean_start: clean,
             keep_alive: 0,
             client_id: client_id.to_owned(),
             will: None,
