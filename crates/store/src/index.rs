@@ -40,6 +40,10 @@ pub struct SegmentUse {
     pub size: u64,
     /// Bytes of its records that still matter.
     pub live: u64,
+    /// Records in it that change records before them (removals, delivery
+    /// counts): while an older segment exists, this one may matter even
+    /// with nothing live in it.
+    pub refs: u64,
 }
 
 /// The live records of the whole log.
@@ -54,7 +58,7 @@ pub struct Index {
 impl Index {
     /// Notes a segment and its size (what is already in it, header included).
     pub fn add_segment(&mut self, segment: u64, size: u64) {
-        self.segments.insert(segment, SegmentUse { size, live: 0 });
+        self.segments.insert(segment, SegmentUse { size, live: 0, refs: 0 });
     }
 
     /// Forgets a deleted segment (nothing live may be left in it).
@@ -166,8 +170,12 @@ impl Index {
             }
             Record::NextId { .. } => false,
         };
-        if live && let Some(u) = self.segments.get_mut(&loc.segment) {
-            u.live += loc.len;
+        let refers = !live && !matches!(record, Record::NextId { .. });
+        if let Some(u) = self.segments.get_mut(&loc.segment) {
+            if live {
+                u.live += loc.len;
+            }
+            u.refs += u64::from(refers);
         }
     }
 

@@ -155,7 +155,10 @@ impl Writer {
                         changes += batch.len();
                         written += bytes;
                         let records: Vec<Record> = batch.into_iter().filter_map(|c| self.record(c)).collect();
-                        self.append(&records);
+                        if let Err(err) = self.append_rotating(&records) {
+                            tracing::error!(%err, dir = %self.config.dir.display(), "store: cannot write to disk; confirmations stop");
+                            return;
+                        }
                         ticket = t.or(ticket);
                         job = jobs.try_recv().ok();
                     }
@@ -214,16 +217,36 @@ impl Writer {
         })
     }
 
-    /// Encodes `records` into the write buffer and accounts them.
-    fn append(&mut self, records: &[Record]) {
+    /// Encodes `records` into the write buffer and accounts them; returns
+    /// how many went in before the head segment filled up.
+    fn append(&mut self, records: &[Record]) -> usize {
         let mut shared = lock(&self.shared);
+        let mut done = 0;
         for record in records {
+            if self.head_len >= self.config.segment_bytes {
+                break;
+            }
             let offset = self.head_len;
             let len = record.encode(&mut self.buf) as u64;
             self.head_len += len;
             shared.index.apply(record, Loc { segment: self.head, offset, len });
+            done += 1;
         }
-        shared.stats.records += records.len() as u64;
+        shared.stats.records += done as u64;
+        done
+    }
+
+    /// Appends every record, starting new segments as they fill: a segment
+    /// stays near its size however much arrives at once.
+    fn append_rotating(&mut self, mut records: &[Record]) -> io::Result<()> {
+        loop {
+            records = &records[self.append(records)..];
+            if records.is_empty() {
+                return Ok(());
+            }
+            self.commit()?;
+            self.rotate_if_full()?;
+        }
     }
 
     /// Writes the buffer and syncs it.
@@ -258,10 +281,19 @@ impl Writer {
     }
 
     /// Deletes the oldest segment if nothing in it is live, or copies its
-    /// live records forward first if they are a small part of it.
+    /// live records forward first if they are a small part of it. A newer
+    /// segment with nothing in it that matters (left by a restart) goes too.
     fn reclaim(&mut self) -> io::Result<()> {
-        let oldest = lock(&self.shared).index.segments().next();
-        let Some((n, used)) = oldest.filter(|(n, _)| *n != self.head) else { return Ok(()) };
+        let (oldest, empty) = {
+            let shared = lock(&self.shared);
+            let mut segments = shared.index.segments().filter(|(n, _)| *n != self.head);
+            let oldest = segments.next();
+            (oldest, segments.find(|(_, u)| u.live == 0 && u.refs == 0).map(|(n, _)| n))
+        };
+        if let Some(n) = empty {
+            return self.delete_segment(n);
+        }
+        let Some((n, used)) = oldest else { return Ok(()) };
         // Small segments (left by restarts) are merged; large ones once at most a quarter is live.
         let worth = used.live == 0 || used.live * 4 <= used.size || used.size * 4 <= self.config.segment_bytes;
         if !worth {
@@ -270,19 +302,25 @@ impl Writer {
         if used.live > 0 {
             let scan = segment::scan(&self.config.dir, n)?;
             let mut live = Vec::new();
+            let mut copied = 0;
             {
                 let shared = lock(&self.shared);
                 for (record, offset, len) in scan.records {
                     if let Some(delivered) = shared.index.is_live(&record, Loc { segment: n, offset, len }) {
                         live.push(forward(record, delivered));
+                        copied += len;
                     }
                 }
             }
-            let bytes_before = self.head_len;
-            self.append(&live);
+            self.append_rotating(&live)?;
             self.commit()?;
-            lock(&self.shared).stats.compacted_bytes += self.head_len - bytes_before;
+            lock(&self.shared).stats.compacted_bytes += copied;
         }
+        self.delete_segment(n)
+    }
+
+    /// Deletes segment `n`, which holds nothing that matters any more.
+    fn delete_segment(&mut self, n: u64) -> io::Result<()> {
         std::fs::remove_file(segment::path(&self.config.dir, n))?;
         segment::sync_dir(&self.config.dir)?;
         let mut shared = lock(&self.shared);

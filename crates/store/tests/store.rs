@@ -231,3 +231,31 @@ fn garbage_files_do_not_stop_the_store() {
     let (_store, contents) = open(dir.path());
     assert_eq!(bodies(&contents, "q"), ["kept"]);
 }
+
+#[test]
+fn restarts_leave_no_trail_of_segments_and_a_large_batch_still_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "y".repeat(1000);
+    {
+        let (mut store, _) = open(dir.path());
+        // 512 KiB in one batch: 64 KiB segments fill and rotate inside it.
+        let mut changes = vec![declare("q")];
+        changes.extend((0..512).map(|seq| append("q", seq, &body)));
+        write_synced(&mut store, changes);
+        assert!(store.stats().segments >= 8, "{:?}", store.stats());
+    }
+    for _ in 0..5 {
+        drop(open(dir.path()));
+    }
+    let (mut store, contents) = open(dir.path());
+    assert_eq!(bodies(&contents, "q").len(), 512);
+    let before = store.stats().segments;
+    for seq in 512..520 {
+        write_synced(&mut store, vec![append("q", seq, "z")]);
+    }
+    let after = store.stats();
+    assert!(after.segments + 4 <= before, "the empty segments of five restarts are gone: {before} -> {after:?}");
+    drop(store);
+    let (_store, contents) = open(dir.path());
+    assert_eq!(bodies(&contents, "q").len(), 520);
+}
