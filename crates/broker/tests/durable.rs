@@ -355,3 +355,77 @@ async fn the_disk_budget_blocks_publishers_until_acks_let_the_store_reclaim_spac
     assert!(overview["memory"]["disk"].as_u64() < Some(900 << 10), "{overview}");
     assert!(overview["store"]["segments_reclaimed"].as_u64() > Some(0), "{overview}");
 }
+
+/// The newest segment file holding `needle`, and where.
+fn find_in_segments(dir: &Path, needle: &[u8]) -> (std::path::PathBuf, usize) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("the data directory is readable")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .rev()
+        .find_map(|f| {
+            let data = std::fs::read(&f).expect("a segment is readable");
+            data.windows(needle.len()).position(|w| w == needle).map(|at| (f, at))
+        })
+        .unwrap_or_else(|| panic!("no segment holds {:?}", String::from_utf8_lossy(needle)))
+}
+
+async fn ledger(broker: &Broker) -> Vec<String> {
+    let ready = broker.queue_stats("ledger").await["ready"].as_u64().expect("a count");
+    let mut ws = broker.connect().await;
+    ws.subscribe("ledger", 100).await;
+    let got = ws.deliveries(ready as usize).await;
+    common::payloads(&got).into_iter().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn damaged_and_torn_store_files_cost_only_what_follows_the_damage_and_say_so() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let logs = tempfile::tempdir().expect("a log directory");
+    {
+        let broker = start(dir.path()).await;
+        let mut ws = broker.connect().await;
+        ws.declare("ledger", json!({"durable": true})).await;
+        for i in 0..10 {
+            ws.publish_to_queue("ledger", &format!("entry {i}")).await;
+        }
+    }
+    // A flipped byte inside `entry 7`: it and what follows it in its segment are dropped.
+    let (file, at) = find_in_segments(dir.path(), b"entry 7");
+    let mut data = std::fs::read(&file).expect("readable");
+    data[at + 2] ^= 0x20;
+    std::fs::write(&file, &data).expect("writable");
+    let log = logs.path().join("flipped.log");
+    let broker = Broker::start_logged(dir.path(), FLAGS, &log).await;
+    let kept = ledger(&broker).await;
+    assert_eq!(kept, (0..7).map(|i| format!("entry {i}")).collect::<Vec<_>>());
+    let text = std::fs::read_to_string(&log).expect("the log is readable");
+    assert!(
+        text.contains("damaged or torn tail") && text.contains(&*file.to_string_lossy()),
+        "the log says what was dropped: {text}"
+    );
+    assert!(text.contains("dropped_bytes"), "{text}");
+    // The broker goes on writing after the damage; then a torn tail (a write cut short).
+    let mut ws = broker.connect().await;
+    for i in 10..13 {
+        ws.publish_to_queue("ledger", &format!("entry {i}")).await;
+    }
+    drop(ws);
+    drop(broker);
+    let (file, _) = find_in_segments(dir.path(), b"entry 12");
+    let len = std::fs::metadata(&file).expect("a size").len();
+    std::fs::OpenOptions::new().write(true).open(&file).expect("writable").set_len(len - 3).expect("cut");
+    let log = logs.path().join("torn.log");
+    let broker = Broker::start_logged(dir.path(), FLAGS, &log).await;
+    assert_eq!(broker.get("/healthz").await.0, 200);
+    let kept = ledger(&broker).await;
+    let mut expected: Vec<String> = (0..7).map(|i| format!("entry {i}")).collect();
+    expected.extend(["entry 10".into(), "entry 11".into()]);
+    assert_eq!(kept, expected, "everything before the torn record is back");
+    let text = std::fs::read_to_string(&log).expect("the log is readable");
+    assert!(text.contains("damaged or torn tail"), "{text}");
+}

@@ -89,6 +89,16 @@ impl Broker {
     /// Starts a broker on the data directory `dir` (which outlives it: a
     /// test restarts brokers on it).
     pub async fn start_in(dir: &std::path::Path, extra: &[&str]) -> Self {
+        Self::spawn(dir, extra, Stdio::null()).await
+    }
+
+    /// [`Broker::start_in`], writing the broker's log (stderr) to `log`.
+    pub async fn start_logged(dir: &std::path::Path, extra: &[&str], log: &std::path::Path) -> Self {
+        let file = std::fs::File::create(log).expect("the log file can be created");
+        Self::spawn(dir, extra, Stdio::from(file)).await
+    }
+
+    async fn spawn(dir: &std::path::Path, extra: &[&str], stderr: Stdio) -> Self {
         let dir = dir.to_str().expect("a UTF-8 temporary path");
         let data: &[&str] = if extra.contains(&"--in-memory") { &[] } else { &["--data-dir", dir] };
         let mut child = hearth()
@@ -97,7 +107,7 @@ impl Broker {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("hearth serve starts");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
