@@ -144,7 +144,9 @@ pub async fn serve_with(
     let (blocked_tx, blocked) = watch::channel(false);
     let mut driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
     let mut registry = crate::mqtt::Registry::default();
+    let mut wills = Vec::new();
     if let Some((store, contents)) = data {
+        wills = crate::mqtt::saved_wills(&contents.kv);
         registry = crate::mqtt::Registry::new(store.writer(), crate::mqtt::saved_sessions(&contents.kv));
         driver = driver.with_store(store, contents.engine);
     } else {
@@ -165,6 +167,14 @@ pub async fn serve_with(
     }));
     let sockets = state.sockets.clone();
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
+    // Delayed wills that were waiting when the broker stopped: each is
+    // published when it was due (at once if that has passed), unless its
+    // client comes back first.
+    for (client_id, kept) in wills {
+        let delay = Duration::from_millis(kept.due_ms.saturating_sub(crate::driver::now_ms()));
+        let conn = state.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::mqtt::connection::publish_will_later(&state, client_id, conn, kept.will, delay);
+    }
     if let Some(mqtt) = mqtt {
         sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone()));
     }

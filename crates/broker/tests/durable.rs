@@ -429,3 +429,35 @@ async fn damaged_and_torn_store_files_cost_only_what_follows_the_damage_and_say_
     let text = std::fs::read_to_string(&log).expect("the log is readable");
     assert!(text.contains("damaged or torn tail"), "{text}");
 }
+
+#[tokio::test]
+async fn a_delayed_will_waiting_at_a_crash_is_published_after_the_restart() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let mut hello = connect(ProtocolVersion::V5, "plug", 0);
+    hello.clean_start = false;
+    hello.properties.session_expiry_interval = Some(600);
+    let mut will = mqtt_codec::Will {
+        topic: "status/plug".into(),
+        payload: Bytes::from_static(b"offline"),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+        properties: Default::default(),
+    };
+    will.properties.will_delay_interval = Some(2);
+    hello.will = Some(will);
+    let lost;
+    {
+        let mut broker = start(dir.path()).await;
+        let mut device = broker.raw_mqtt(hello).await;
+        assert!(matches!(device.recv().await, Some(Packet::ConnAck(_))));
+        drop(device); // lost without DISCONNECT: the will waits 2 s
+        broker.wait_for_queue("mqtt.plug", Some(0)).await;
+        lost = Instant::now();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        broker.kill9().await;
+    }
+    let broker = start(dir.path()).await;
+    let mut sub = broker.mosquitto_sub(&["-t", "status/plug", "-q", "1"]).await;
+    assert_eq!(sub.next().await, "status/plug offline");
+    assert!(lost.elapsed() >= Duration::from_millis(1900), "not before its delay: {:?}", lost.elapsed());
+}

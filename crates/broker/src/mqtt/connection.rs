@@ -548,8 +548,10 @@ fn response_information(client_id: &str) -> String {
 /// client connects again first or the broker shuts down. The engine
 /// publishes it as a will, from a short-lived connection that says hello
 /// with it and is then lost.
-fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: Will, delay: Duration) {
+pub fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: Will, delay: Duration) {
     let Some(back) = state.mqtt_sessions.delay_will(&client_id, conn) else { return };
+    let due_ms = crate::driver::now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+    state.mqtt_sessions.keep_will(&client_id, &super::registry::KeptWill { will: will.clone(), due_ms });
     let state = state.clone();
     tokio::spawn(async move {
         tokio::select! {

@@ -56,7 +56,7 @@ pub mod session;
 pub mod shared;
 pub mod websocket;
 
-pub use registry::{Registry, saved_sessions};
+pub use registry::{Registry, saved_sessions, saved_wills};
 
 use crate::server::AppState;
 use std::time::Duration;

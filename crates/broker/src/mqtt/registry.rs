@@ -99,6 +99,34 @@ pub fn session_key(client_id: &str) -> String {
 /// What every session key starts with.
 pub const SESSION_PREFIX: &str = "mqtt/session/";
 
+/// What every delayed will's key starts with.
+pub const WILL_PREFIX: &str = "mqtt/will/";
+
+/// A delayed will as the store keeps it: the will and when it is due (ms
+/// since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeptWill {
+    /// The will.
+    pub will: queue_core::protocol::Will,
+    /// When to publish it.
+    pub due_ms: u64,
+}
+
+/// The delayed wills a store kept, by client id.
+pub fn saved_wills(kv: &BTreeMap<String, Vec<u8>>) -> Vec<(String, KeptWill)> {
+    let wills = kv.range(WILL_PREFIX.to_owned()..).take_while(|(k, _)| k.starts_with(WILL_PREFIX));
+    wills
+        .filter_map(|(key, bytes)| {
+            let client_id = &key[WILL_PREFIX.len()..];
+            let kept = serde_json::from_slice(bytes).ok();
+            if kept.is_none() {
+                tracing::warn!(client_id, "store: a delayed will does not read; it is not published");
+            }
+            Some((client_id.to_owned(), kept?))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     conn: u64,
@@ -157,6 +185,7 @@ impl Registry {
             if let Some((_, will)) = self.wills.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id) {
                 // Back before its will delay ran out: the will is not published.
                 will.cancel();
+                self.forget_will(client_id);
             }
             claims.insert(client_id.to_owned(), entry.clone())
         };
@@ -195,6 +224,22 @@ impl Registry {
         let mut wills = self.wills.lock().unwrap_or_else(PoisonError::into_inner);
         if wills.get(client_id).is_some_and(|(c, _)| *c == conn) {
             wills.remove(client_id);
+            self.forget_will(client_id);
+        }
+    }
+
+    /// Keeps a delayed will in the store until it is published or cancelled,
+    /// so that a restart during the delay does not lose it.
+    pub fn keep_will(&self, client_id: &str, kept: &KeptWill) {
+        if self.store.is_some() {
+            let value = serde_json::to_vec(kept).unwrap_or_default();
+            self.store.write(vec![Change::Put(format!("{WILL_PREFIX}{client_id}"), value)]);
+        }
+    }
+
+    fn forget_will(&self, client_id: &str) {
+        if self.store.is_some() {
+            self.store.write(vec![Change::Delete(format!("{WILL_PREFIX}{client_id}"))]);
         }
     }
 
