@@ -191,6 +191,11 @@ impl Writer {
 
     /// The record for a change (a message id bound updates the head's own).
     fn record(&mut self, change: Change) -> Option<Record> {
+        // Every new segment starts with an id above all written so far, so
+        // reclaiming old segments never lets ids go back.
+        if let Change::Op(StoreOp::Append { message, .. } | StoreOp::Retain { message }) = &change {
+            self.next_id = self.next_id.max(message.id.saturating_add(1));
+        }
         Some(match change {
             Change::Op(op) => match op {
                 StoreOp::DeclareQueue { name, options } => Record::Declare { queue: name, options },
