@@ -20,7 +20,8 @@ start() { # NAME BIN ARGS…: prints "http mqtt"
   for _ in $(seq 50); do grep -qs listening "$dir/$name.log" && break; sleep 0.1; done
   echo "$http $mqtt"
 }
-read -r old_http old_mqtt < <(start old "$old")
+# OLD_ARGS: flags for the old build too (when it has the same ones).
+read -r old_http old_mqtt < <(start old "$old" ${OLD_ARGS:-})
 # Session queues that drop nothing, as the old build's (a benchmark counts every message).
 read -r new_http new_mqtt < <(start new "$new" --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000)
 delivered() { "$new" bench --duration 60 "$@" | tee "$dir/last" >&2; awk '/^delivered/ {print $(NF-1)}' "$dir/last"; }

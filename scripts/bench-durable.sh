@@ -41,9 +41,11 @@ command -v epmd >/dev/null || { echo "epmd missing (erlang-base)" >&2; exit 1; }
 
 if [[ -n ${HEARTH_BIN:-} ]]; then
   bin=$HEARTH_BIN
+  hearth_build="binary $HEARTH_BIN"
 else
   cargo build --release -q -p hearth
   bin=${CARGO_TARGET_DIR:-target}/release/hearth
+  hearth_build="built at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes')"
 fi
 bin=$(realpath "$bin")
 
@@ -165,7 +167,10 @@ hearth_run() {
     --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000 >"$work/$tag.log" 2>&1 &
   hearth_pid=$!
   for _ in $(seq 100); do grep -q 'listening' "$work/$tag.log" && break; sleep 0.05; done
+  local c0 c1
+  c0=$(cpu_s "$hearth_pid")
   bench_streams "127.0.0.1:$mqtt" "$n" "$size" "$streams" "$tag"
+  c1=$(cpu_s "$hearth_pid")
   curl -s "127.0.0.1:$http/metrics" |
     grep -E 'hearth_store_(syncs_total|records_total)|batch_changes_(sum|count)|sync_seconds_(sum|count)' >"$work/$tag.metrics" || true
   kill "$hearth_pid"
@@ -179,23 +184,28 @@ hearth_run() {
         v["hearth_store_batch_changes_count"] ? v["hearth_store_batch_changes_sum"] / v["hearth_store_batch_changes_count"] : 0,
         v["hearth_store_sync_seconds_count"] ? 1000 * v["hearth_store_sync_seconds_sum"] / v["hearth_store_sync_seconds_count"] : 0
     }' "$work/$tag.metrics")
-  echo "  hearth   $tag: $sum msg/s [$wall, load $load] ($stats)" >&2
+  echo "  hearth   $tag: $sum msg/s [$wall, load $load, server CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}') s] ($stats)" >&2
   echo "$tag $stats" >>"$work/hearth-stats"
 }
 
 # rmq_run N SIZE STREAMS TAG: checks the bench's queues are durable, then
 # deletes them so the next run starts from an empty node; sets `sum`.
 rmq_run() {
-  local n=$1 size=$2 streams=$3 tag=$4
+  local n=$1 size=$2 streams=$3 tag=$4 c0 c1
+  c0=$(cpu_s "$beam_pid")
   bench_streams "127.0.0.1:$rmq_mqtt_port" "$n" "$size" "$streams" "$tag"
+  c1=$(cpu_s "$beam_pid")
   rabbitmqctl -q list_queues name durable messages >"$work/$tag.queues"
   local durable
   durable=$(awk '$1 ~ /^mqtt-subscription-bench/ && $2 == "true"' "$work/$tag.queues" | wc -l)
-  echo "  rabbitmq $tag: $sum msg/s [$wall, load $load] (list_queues: $durable durable bench queue(s), $(awk '$1 ~ /^mqtt-subscription-bench/ {m += $3} END {print m + 0}' "$work/$tag.queues") messages left)" >&2
+  echo "  rabbitmq $tag: $sum msg/s [$wall, load $load, server CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}') s] (list_queues: $durable durable bench queue(s), $(awk '$1 ~ /^mqtt-subscription-bench/ {m += $3} END {print m + 0}' "$work/$tag.queues") messages left)" >&2
   ((durable >= streams)) || { echo "expected $streams durable bench queues, list_queues says:" >&2; cat "$work/$tag.queues" >&2; }
   cp "$work/$tag.queues" "$work/last.queues"
   rabbitmqctl -q eval '[rabbit_amqqueue:delete(Q, false, false, <<"bench-durable">>) || Q <- rabbit_amqqueue:list()], ok.' >/dev/null
 }
+
+# CPU seconds (user + system) a process has used so far.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t}' "/proc/$1/stat"; }
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{a[NR] = $0} END {print a[int((NR + 1) / 2)]}'; }
 
@@ -229,7 +239,7 @@ scenario "4 → 4, 1 KiB" 4 1024 "$n1k" "$rmq_n1k"
 echo
 echo "Durable QoS 1 publishing with confirms (hearth bench --protocol mqtt --qos 1 --persistent),"
 echo "delivered msg/s, median of $runs; 4 → 4 is the sum of four parallel 1 → 1 streams."
-echo "Hearth $("$bin" --version | awk '{print $NF}') ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), RabbitMQ $rmq_version (MQTT plugin, mqtt.prefetch 100), $(nproc) cores."
+echo "Hearth $("$bin" --version | awk '{print $NF}') ($hearth_build), RabbitMQ $rmq_version (MQTT plugin, mqtt.prefetch 100), $(nproc) cores."
 echo "Messages per stream: Hearth $n64 (64 B) / $n1k (1 KiB), RabbitMQ $rmq_n64 / $rmq_n1k. '!' = a stream delivered fewer than n."
 echo
 echo "| scenario | Hearth msg/s | RabbitMQ msg/s | Hearth / RabbitMQ | Hearth runs | RabbitMQ runs |"
