@@ -268,3 +268,33 @@ impl Drop for Claim {
         self.gone.cancel();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mqtt_codec::{QoS, RetainHandling};
+
+    #[test]
+    fn a_session_state_reads_back_as_it_was_kept() {
+        let mut saved = Saved::default();
+        let options = SubscriptionOptions {
+            qos: QoS::AtLeastOnce,
+            no_local: true,
+            retain_as_published: true,
+            retain_handling: RetainHandling::DoNotSend,
+        };
+        saved.subs.insert("home/+/temperature".into(), options);
+        saved.subs.insert("a b/#".into(), SubscriptionOptions::default());
+        saved.sub_ids.insert("home/+/temperature".into(), std::num::NonZeroU32::MIN);
+        saved.incoming_qos2.insert(65_535);
+        saved.released.insert(7);
+        assert_eq!(Saved::from_bytes(&saved.to_bytes()), Some(saved.clone()));
+        let mut kv = BTreeMap::new();
+        kv.insert(session_key("dev 1"), saved.to_bytes());
+        kv.insert(session_key("broken"), b"{not json".to_vec());
+        kv.insert("other/key".into(), saved.to_bytes());
+        let sessions = saved_sessions(&kv);
+        assert_eq!(sessions.len(), 1, "only readable session keys: {sessions:?}");
+        assert_eq!(sessions.get("dev 1"), Some(&saved));
+    }
+}
