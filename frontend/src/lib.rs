@@ -6,8 +6,9 @@
 //! `home-sim` driven by animation frames ([`Simulator`]), drawn as a floor
 //! plan ([`FloorPlan`]), queues as FIFOs ([`QueueCard`]), with controls,
 //! lessons and an event log. The Live tab connects to a broker's WebSocket
-//! ([`Live`]): queues and rates ([`QueueTable`]), the memory budget
-//! ([`memory_line`]), connections ([`connection_table`]), device cards, publish
+//! ([`Live`]): queues, rates and durable queues' bytes on disk
+//! ([`QueueTable`], [`with_disk_bytes`]), the memory and disk budgets
+//! ([`memory_line`], [`blocked_line`]), connections ([`connection_table`]), device cards, publish
 //! and subscribe, all fed through a plain [`LiveState`].
 //!
 //! Components are small functions over [`SimHandle`] or plain data, so tests
@@ -36,8 +37,9 @@ pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{
-    CHART_SAMPLES, ConnectionRow, Device, DeviceState, HISTORY, LinkState, Live, LiveState, Received, Sample, Totals,
-    backoff_ms, connection_table, format_bytes, format_rate, group_devices, http_base, memory_line, wire,
+    CHART_SAMPLES, ConnectionRow, Device, DeviceState, DiskBytes, HISTORY, LinkState, Live, LiveState, Received,
+    Sample, Totals, backoff_ms, blocked_line, connection_table, disk_bytes_from_json, format_bytes, format_rate,
+    group_devices, http_base, memory_line, wire, with_disk_bytes,
 };
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};

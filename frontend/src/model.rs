@@ -15,6 +15,11 @@ pub struct QueueInfo {
     pub rate_in: String,
     /// Deliveries per second, formatted.
     pub rate_out: String,
+    /// Declared durable: the broker keeps its messages in its store.
+    pub durable: bool,
+    /// Bytes of its records on disk, for a durable queue when the admin
+    /// API said (`None`: not durable, or not known).
+    pub disk_bytes: Option<u64>,
 }
 
 /// What the dashboard knows about its link to the broker.

@@ -2,9 +2,11 @@
 
 use leptos::prelude::*;
 
+use crate::live::format_bytes;
 use crate::model::QueueInfo;
 
-/// A row per queue: name, ready, unacked, consumers, rates in and out.
+/// A row per queue: name (with a "durable" mark and its bytes on disk when
+/// known), ready, unacked, consumers, rates in and out.
 ///
 /// Pure: it shows whatever `queues` holds and fetches nothing.
 #[component]
@@ -40,9 +42,10 @@ pub fn QueueTable(
 /// One queue's row (the table is redrawn when the list changes: a handful
 /// of rows once a second, cheaper in code than a keyed list).
 fn queue_row(queue: QueueInfo) -> impl IntoView {
+    let mark = durable_mark(&queue);
     view! {
         <tr data-testid="queue-row">
-            <th scope="row" data-testid="queue-name">{queue.name}</th>
+            <th scope="row"><span data-testid="queue-name">{queue.name}</span>{mark}</th>
             <td class="num" data-testid="queue-ready">{queue.ready}</td>
             <td class="num" data-testid="queue-unacked">{queue.unacked}</td>
             <td class="num" data-testid="queue-consumers">{queue.consumers}</td>
@@ -50,6 +53,19 @@ fn queue_row(queue: QueueInfo) -> impl IntoView {
             <td class="num" data-testid="queue-rate-out">{queue.rate_out}</td>
         </tr>
     }
+}
+
+/// A durable queue's mark under its name, and its bytes on disk when
+/// known; nothing for a queue that is not durable.
+fn durable_mark(queue: &QueueInfo) -> Option<impl IntoView + use<>> {
+    let why = "durable: the broker keeps its messages in its store, across restarts";
+    let on_disk = queue.disk_bytes.map(|bytes| {
+        let bytes = format_bytes(bytes);
+        view! { " " <span class="counts" data-testid="queue-disk" title="bytes of its records on disk">{bytes} " on disk"</span> }
+    });
+    queue.durable.then(|| {
+        view! { <div class="note"><span class="badge" title=why data-testid="queue-durable">"durable"</span>{on_disk}</div> }
+    })
 }
 
 /// What an empty broker looks like, with the command that changes that.

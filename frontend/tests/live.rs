@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use frontend::wire::{self, Incoming, Memory, Message, QueueStat, Stats};
 use frontend::{
-    CHART_SAMPLES, ConnectionRow, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, connection_table,
-    format_bytes, format_rate, group_devices, http_base, memory_line,
+    CHART_SAMPLES, ConnectionRow, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, blocked_line,
+    connection_table, format_bytes, format_rate, group_devices, http_base, memory_line,
 };
 use leptos::prelude::*;
 use queue_core::protocol::{AckMode, ClientFrame, Delivery, ErrorCode, ServerFrame, Will};
@@ -215,7 +215,15 @@ fn texts(root: &web_sys::Element, id: &str) -> Vec<String> {
 
 /// A snapshot whose broker holds 12.4 MiB of a 9.6 GiB budget.
 fn with_memory(limit: Option<u64>, blocked: bool) -> StatsSnapshot {
-    let memory = MemoryStats { used: 13_002_342, limit, queued: 13_000_000, retained: 2_342, buffered: 0, blocked };
+    let memory = MemoryStats {
+        used: 13_002_342,
+        limit,
+        queued: 13_000_000,
+        retained: 2_342,
+        buffered: 0,
+        blocked,
+        ..MemoryStats::default()
+    };
     StatsSnapshot { memory, ..protocol_snapshot(1_000, 10, 5) }
 }
 
@@ -225,10 +233,13 @@ async fn the_memory_line_shows_use_of_the_budget_and_blocked_publishers() {
     state.apply_stats(&stats_of(with_memory(Some(10_307_921_510), true)));
     let memory = RwSignal::new(state.totals.memory);
     let root = fresh_root();
-    let _mounted = leptos::mount::mount_to(root.clone(), move || memory_line(move || memory.get()));
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { {memory_line(move || memory.get())} {blocked_line(move || memory.get())} }
+    });
     leptos::task::tick().await;
     assert_eq!(texts(&root, "live-memory"), ["12.4 MiB of 9.6 GiB"]);
-    assert_eq!(texts(&root, "live-memory-blocked"), ["publishers blocked"]);
+    assert_eq!(texts(&root, "live-memory-blocked"), ["publishers blocked: memory budget used up"]);
+    assert!(texts(&root, "live-disk").is_empty(), "no disk line for a broker that keeps nothing on disk");
     let gauge = root.query_selector("[data-testid=live-memory-gauge]").ok().flatten().expect("a gauge");
     assert_eq!(
         (gauge.get_attribute("value"), gauge.get_attribute("max")),
@@ -256,7 +267,8 @@ async fn a_broker_without_a_memory_budget_shows_no_memory_line() {
     assert_eq!(state.totals.memory, None);
 
     let root = fresh_root();
-    let _mounted = leptos::mount::mount_to(root.clone(), move || memory_line(|| None));
+    let _mounted =
+        leptos::mount::mount_to(root.clone(), move || view! { {memory_line(|| None)} {blocked_line(|| None)} });
     leptos::task::tick().await;
     assert_eq!(root.text_content().unwrap_or_default(), "", "nothing shown, no error");
 }
@@ -306,8 +318,16 @@ fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
     }
     let stats = snapshot(1_000, 10, 5);
     assert_eq!((stats.now, stats.published, stats.delivered, stats.connections, stats.retained), (1_000, 10, 10, 2, 3));
-    let queue =
-        QueueStat { name: "jobs".into(), ready: 4, unacked: 1, consumers: 1, enqueued: 5, delivered: 5, acked: 0 };
+    let queue = QueueStat {
+        name: "jobs".into(),
+        ready: 4,
+        unacked: 1,
+        consumers: 1,
+        durable: false,
+        enqueued: 5,
+        delivered: 5,
+        acked: 0,
+    };
     assert_eq!(stats.queues, [queue]);
     assert_eq!(stats.memory, Some(Memory::default()), "a broker with no budget and nothing held");
     let frames = [

@@ -45,6 +45,23 @@ async fn shows_a_row_per_queue() {
 }
 
 #[wasm_bindgen_test]
+async fn marks_durable_queues_with_their_bytes_on_disk() {
+    let root = fresh_root();
+    let durable = |name: &str, disk_bytes| QueueInfo { durable: true, disk_bytes, ..queue(name, 3, 0, 0) };
+    let queues = vec![durable("jobs", Some(12_600)), durable("orders", None), queue("hearth.sub.1", 0, 0, 1)];
+    let _mounted = mount_to(root.clone(), move || view! { <QueueTable queues=Signal::stored(queues) /> });
+    tick().await;
+
+    assert_eq!(texts(&root, "queue-name"), ["jobs", "orders", "hearth.sub.1"], "the name alone, without its mark");
+    assert_eq!(texts(&root, "queue-durable"), ["durable", "durable"]);
+    assert_eq!(texts(&root, "queue-disk"), ["12.3 KiB on disk"], "bytes only where the admin API gave them");
+    let rows = texts(&root, "queue-row");
+    assert!(rows[0].starts_with("jobsdurable 12.3 KiB on disk"), "{}", rows[0]);
+    assert!(rows[1].starts_with("ordersdurable3"), "{}", rows[1]);
+    assert!(rows[2].starts_with("hearth.sub.10"), "no mark on a queue that is not durable: {}", rows[2]);
+}
+
+#[wasm_bindgen_test]
 async fn shows_the_empty_state_without_queues() {
     let root = fresh_root();
     let _mounted = mount_to(root.clone(), || view! { <QueueTable queues=Signal::stored(Vec::new()) /> });

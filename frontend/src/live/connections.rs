@@ -5,7 +5,7 @@
 //! (its HTTP base is derived from the WebSocket URL). A broker on another
 //! origin may refuse to share it with this page; then the panel says so and
 //! shows the count its stats give, never another broker's list. A
-//! connection whose publishes the memory budget holds says so.
+//! connection whose publishes a budget (memory or disk) holds says so.
 
 use std::time::Duration;
 
@@ -13,9 +13,8 @@ use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
+use super::api::{Failure, fetch_list};
 use super::conn::LinkState;
 use super::session::Session;
 
@@ -30,7 +29,7 @@ pub struct ConnectionRow {
     consumers: u64,
     unacked: u64,
     published: u64,
-    /// Its publishes are held by the memory budget (`false` from older brokers).
+    /// Its publishes are held by a budget (`false` from older brokers).
     blocked: bool,
 }
 
@@ -50,15 +49,6 @@ impl ConnectionRow {
     }
 }
 
-/// Why there is no list: the fetch failed, or the broker refused.
-#[derive(Clone, Debug, PartialEq)]
-enum Failure {
-    /// The request did not complete (unreachable, or not allowed cross-origin).
-    Unreadable,
-    /// The broker answered, but not with a list (status or reason).
-    Answered(String),
-}
-
 /// What the last fetch gave, for which HTTP base.
 type Fetched = (String, Result<Vec<ConnectionRow>, Failure>);
 
@@ -70,7 +60,8 @@ pub fn Connections(session: Session) -> impl IntoView {
     let refresh = move || {
         let base = session.http_base.get_value();
         spawn_local(async move {
-            let result = fetch(&format!("{base}/api/connections")).await;
+            let result = fetch_list(&format!("{base}/api/connections")).await;
+            let result = result.map(|list| list.iter().map(ConnectionRow::from_json).collect());
             fetched.try_set(Some((base, result)));
         });
     };
@@ -133,20 +124,6 @@ pub fn connection_table(list: Vec<ConnectionRow>) -> impl IntoView {
 }
 
 fn blocked_warning() -> impl IntoView {
-    let why = "the memory budget is used up: the broker holds this connection's publishes";
+    let why = "the memory or disk budget is used up: the broker holds this connection's publishes";
     view! { " " <span class="status error" title=why data-testid="connection-blocked">"blocked"</span> }
-}
-
-async fn fetch(url: &str) -> Result<Vec<ConnectionRow>, Failure> {
-    let unreadable = |_| Failure::Unreadable;
-    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(unreadable)?;
-    let response: web_sys::Response = response.dyn_into().map_err(unreadable)?;
-    if !response.ok() {
-        return Err(Failure::Answered(format!("HTTP {}", response.status())));
-    }
-    let text = JsFuture::from(response.text().map_err(unreadable)?).await.map_err(unreadable)?;
-    let value: Value = serde_json::from_str(&text.as_string().unwrap_or_default())
-        .map_err(|_| Failure::Answered("something that is not JSON".to_string()))?;
-    let list = value.as_array().ok_or_else(|| Failure::Answered("JSON that is not a list".to_string()))?;
-    Ok(list.iter().map(ConnectionRow::from_json).collect())
 }

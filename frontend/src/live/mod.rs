@@ -1,12 +1,14 @@
 //! Live mode: a real broker over its WebSocket (`/ws` of the serving broker
 //! by default, any `ws://`/`wss://` URL on request), with its queues, rates
-//! and memory budget from the `stats` stream, its connections, device cards
+//! and memory and disk budgets from the `stats` stream, its connections and
+//! its durable queues' bytes on disk from the admin API, device cards
 //! from the retained state of `home/#`, a publish form and a subscribe panel.
 //!
 //! The connection ([`conn`]) and the session glue ([`session`]) are effects
 //! that live while the view is mounted; what they learn is a plain
 //! [`state::LiveState`] the panels read.
 
+mod api;
 mod charts;
 mod conn;
 mod connections;
@@ -15,6 +17,7 @@ mod fleet;
 mod memory;
 mod panels;
 mod pubsub;
+mod queue_disk;
 mod session;
 mod state;
 pub mod wire;
@@ -24,7 +27,8 @@ use leptos::prelude::*;
 pub use conn::{LinkState, backoff_ms};
 pub use connections::{ConnectionRow, connection_table};
 pub use devices::{Device, group as group_devices};
-pub use memory::memory_line;
+pub use memory::{blocked_line, memory_line};
+pub use queue_disk::{DiskBytes, disk_bytes_from_json, with_disk_bytes};
 pub use session::http_base;
 pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_bytes, format_rate};
 
@@ -61,12 +65,12 @@ pub fn Live() -> impl IntoView {
         }
     };
     let link_state = session.link_state;
-    let queues = {
-        Signal::derive(move || {
-            session.version.track();
-            session.state.with_value(|s| s.queues.clone())
-        })
-    };
+    let disk_bytes = queue_disk::poll(session);
+    let queues = Signal::derive(move || {
+        session.version.track();
+        let queues = session.state.with_value(|s| s.queues.clone());
+        disk_bytes.with(|bytes| with_disk_bytes(queues, bytes.as_ref()))
+    });
     // A memo, so the table is only replaced when this flips.
     let has_stats = Memo::new(move |_| {
         session.version.track();

@@ -1,14 +1,15 @@
-//! Live panels that only show: broker totals, rates and memory, and device
+//! Live panels that only show: broker totals, rates, memory and disk, and device
 //! cards from retained `home/#` state.
 
 use leptos::prelude::*;
 
 use super::devices::{Device, group};
-use super::memory::memory_line;
+use super::memory::{blocked_line, memory_line};
 use super::session::Session;
 use super::state::format_rate;
 
-/// Connections, consumers, retained topics, broker-wide rates and memory.
+/// Connections, consumers, retained topics, broker-wide rates, memory and
+/// disk, and under them the warning while publishers are blocked.
 #[component]
 pub fn TotalsBar(session: Session) -> impl IntoView {
     let totals = move || {
@@ -34,6 +35,7 @@ pub fn TotalsBar(session: Session) -> impl IntoView {
             {item("retained topics", "live-retained", |t| t.retained.to_string())}
             {memory_line(move || totals().memory)}
         </div>
+        {blocked_line(move || totals().memory)}
     }
 }
 

@@ -141,6 +141,8 @@ impl LiveState {
                     consumers: q.consumers,
                     rate_in: format_rate(rate(q.enqueued, before.map(|b| b.0))),
                     rate_out: format_rate(rate(q.delivered, before.map(|b| b.1))),
+                    durable: q.durable,
+                    disk_bytes: None,
                 }
             })
             .collect();

@@ -88,8 +88,14 @@ pub struct Memory {
     pub retained: u64,
     /// Frames waiting in connection buffers.
     pub buffered: u64,
-    /// The budget is used up: publishers are held until queues drain.
+    /// A budget (memory or disk) is used up: publishers are held until
+    /// queues drain.
     pub blocked: bool,
+    /// Bytes of the durable store's files (0: nothing on disk, or a broker
+    /// older than the store).
+    pub disk: u64,
+    /// The disk budget (`None`: the broker has none).
+    pub disk_limit: Option<u64>,
 }
 
 /// One queue in a `stats` snapshot.
@@ -103,6 +109,8 @@ pub struct QueueStat {
     pub unacked: u64,
     /// Consumers.
     pub consumers: u64,
+    /// Declared durable: the broker keeps its messages in its store.
+    pub durable: bool,
     /// Copies that entered it, since it was created.
     pub enqueued: u64,
     /// Deliveries from it.
@@ -163,7 +171,8 @@ fn stats(value: &Value) -> Option<Stats> {
     })
 }
 
-/// `stats.memory`; without `used` there is nothing to show.
+/// `stats.memory`; without `used` there is nothing to show. The disk
+/// fields came with the store: an older broker's read as 0 and no budget.
 fn memory(value: &Value) -> Option<Memory> {
     let part = |key| number(value, key).unwrap_or_default();
     Some(Memory {
@@ -173,6 +182,8 @@ fn memory(value: &Value) -> Option<Memory> {
         retained: part("retained"),
         buffered: part("buffered"),
         blocked: value.get("blocked").and_then(Value::as_bool).unwrap_or(false),
+        disk: part("disk"),
+        disk_limit: number(value, "disk_limit"),
     })
 }
 
@@ -183,6 +194,7 @@ fn queue(value: &Value) -> Option<QueueStat> {
         ready: number(value, "ready")?,
         unacked: number(value, "unacked")?,
         consumers: number(value, "consumers")?,
+        durable: value.pointer("/options/durable").and_then(Value::as_bool).unwrap_or(false),
         enqueued: number(counters, "enqueued")?,
         delivered: number(counters, "delivered")?,
         acked: number(counters, "acked")?,
