@@ -28,11 +28,11 @@ const MAX_RUN: Duration = Duration::from_millis(400);
 /// Flags for every broker here: session queues must not drop what the test counts.
 const FLAGS: &[&str] = &["--mqtt-max-queued-messages", "1000000"];
 
-/// A delay in 50 ms..MAX_RUN that differs from run to run (no rand crate needed).
+/// A delay in 100 ms..MAX_RUN that differs from run to run (no rand crate needed).
 fn random_delay(round: usize) -> Duration {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let spread = MAX_RUN.as_millis() as u64 - 50;
-    Duration::from_millis(50 + (u64::from(nanos) / 7 + round as u64 * 97) % spread)
+    let spread = MAX_RUN.as_millis() as u64 - 100;
+    Duration::from_millis(100 + (u64::from(nanos) / 7 + round as u64 * 97) % spread)
 }
 
 /// Publishes `round-N` messages to the durable queue over WebSocket, 32 in
@@ -209,10 +209,11 @@ async fn kill_9_at_random_moments_loses_no_confirmed_message() {
         broker.kill9().await;
         let ws = within("the WebSocket publisher to notice", ws).await.expect("the publisher ran");
         let mqtt = within("the MQTT publisher to notice", mqtt).await.expect("the publisher ran");
-        assert!(!ws.is_empty() && !mqtt.is_empty(), "round {round}: publishers got confirmations before the kill");
         ws_confirmed.extend(ws);
         mqtt_confirmed.extend(mqtt);
     }
+    // A loaded machine may confirm nothing in one short round, never in all.
+    assert!(!ws_confirmed.is_empty() && !mqtt_confirmed.is_empty(), "publishers got confirmations before the kills");
     let broker = start(dir.path()).await;
     // The retained state of the lock is back.
     let mut sub = broker.mosquitto_sub(&["-t", "home/hall/door/lock", "-C", "1"]).await;
@@ -460,4 +461,53 @@ async fn a_delayed_will_waiting_at_a_crash_is_published_after_the_restart() {
     let mut sub = broker.mosquitto_sub(&["-t", "status/plug", "-q", "1"]).await;
     assert_eq!(sub.next().await, "status/plug offline");
     assert!(lost.elapsed() >= Duration::from_millis(1900), "not before its delay: {:?}", lost.elapsed());
+}
+
+#[tokio::test]
+async fn a_qos_2_delivery_the_client_received_before_a_crash_is_not_sent_again() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let hello = || {
+        let mut c = connect(ProtocolVersion::V311, "once", 0);
+        c.clean_start = false;
+        c
+    };
+    let options = SubscriptionOptions { qos: QoS::ExactlyOnce, ..Default::default() };
+    let subscriptions = vec![Subscription { filter: "vault/#".into(), options }];
+    let subscribe = Packet::Subscribe(Subscribe { packet_id: 1, subscriptions, properties: Default::default() });
+    let released;
+    {
+        let mut broker = start(dir.path()).await;
+        let mut raw = broker.raw_mqtt(hello()).await;
+        assert!(matches!(raw.recv().await, Some(Packet::ConnAck(_))));
+        raw.send(&subscribe).await;
+        assert!(matches!(raw.recv().await, Some(Packet::SubAck(_))));
+        broker.mosquitto_pub(&["-t", "vault/open", "-m", "exactly once", "-q", "2"]).await;
+        let Some(Packet::Publish(p)) = raw.recv().await else { panic!("the QoS 2 delivery") };
+        assert_eq!(&p.payload[..], b"exactly once");
+        raw.send(&Packet::PubRec(Ack {
+            packet_id: p.packet_id,
+            reason: ReasonCode::Success,
+            properties: Default::default(),
+        }))
+        .await;
+        assert!(matches!(raw.recv().await, Some(Packet::PubRel(r)) if r.packet_id == p.packet_id));
+        released = p.packet_id;
+        // No PUBCOMP: the broker dies first (after it has had time to keep the session's state).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        broker.kill9().await;
+    }
+    let broker = start(dir.path()).await;
+    let mut raw = broker.raw_mqtt(hello()).await;
+    assert!(matches!(raw.recv().await, Some(Packet::ConnAck(c)) if c.session_present));
+    assert!(matches!(raw.recv().await, Some(Packet::PubRel(r)) if r.packet_id == released), "the PUBREL again");
+    let again = tokio::time::timeout(QUIET * 3, raw.recv()).await;
+    assert!(again.is_err(), "the message the client has must not come again: {again:?}");
+    raw.send(&Packet::PubComp(Ack {
+        packet_id: released,
+        reason: ReasonCode::Success,
+        properties: Default::default(),
+    }))
+    .await;
+    broker.wait_for_queue("mqtt.once", Some(1)).await;
+    assert_eq!(broker.queue_stats("mqtt.once").await["ready"], 0, "nothing left to deliver");
 }

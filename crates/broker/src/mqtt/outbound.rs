@@ -50,7 +50,7 @@ impl Session {
         let Some(options) = self.subs.get(filter).copied() else { return };
         for message in messages {
             let qos = options.qos.min(published_qos(&message.headers));
-            let Some(pid) = self.packet_id_for(qos, None) else { continue };
+            let Some(pid) = self.packet_id_for(qos, None, 0) else { continue };
             let mut publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
             publish.properties.subscription_identifiers.extend(self.sub_ids.get(filter));
             out.push(Step::Send(Packet::Publish(publish)));
@@ -81,6 +81,12 @@ impl Session {
             // MQTT sends retained messages at SUBSCRIBE only.
             return;
         }
+        if delivery.redelivered && self.already_released(delivery.message_id) {
+            // The client received it (PUBREC) before the broker went down:
+            // exactly once means it is not sent again; its PUBREL was.
+            self.unacked_qos0.extend(delivery.tag);
+            return;
+        }
         let own = delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
         let mut sub_ids = Vec::new();
         let granted = if *delivery.queue == *self.queue {
@@ -109,7 +115,7 @@ impl Session {
             return;
         };
         let qos = options.qos.min(published_qos(&delivery.headers));
-        let Some(pid) = self.packet_id_for(qos, delivery.tag) else {
+        let Some(pid) = self.packet_id_for(qos, delivery.tag, delivery.message_id) else {
             self.unacked_qos0.extend(delivery.tag);
             return;
         };
@@ -145,10 +151,16 @@ impl Session {
         }
     }
 
+    /// Whether a QoS 2 delivery of `message` restored from a saved session
+    /// is released (the client has it, its PUBCOMP is awaited).
+    fn already_released(&self, message: u64) -> bool {
+        message != 0 && self.outgoing.values().any(|o| o.released && o.tag.is_none() && o.message == message)
+    }
+
     /// A packet id for an outgoing publish (0 for QoS 0), remembering the
     /// engine tag to ack when the client acknowledges. `None` if all 65 535
     /// ids are in flight.
-    fn packet_id_for(&mut self, qos: QoS, tag: Option<u64>) -> Option<u16> {
+    fn packet_id_for(&mut self, qos: QoS, tag: Option<u64>, message: u64) -> Option<u16> {
         if qos == QoS::AtMostOnce {
             return Some(0);
         }
@@ -156,7 +168,7 @@ impl Session {
             let pid = self.next_packet_id;
             self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
             if let Entry::Vacant(slot) = self.outgoing.entry(pid) {
-                slot.insert(Outgoing { tag, released: false });
+                slot.insert(Outgoing { tag, released: false, message });
                 return Some(pid);
             }
         }

@@ -36,9 +36,10 @@ pub struct Saved {
     pub incoming_qos2: HashSet<u16>,
     /// Subscription identifiers: topic filter → identifier.
     pub sub_ids: BTreeMap<String, std::num::NonZeroU32>,
-    /// Packet ids of QoS 2 deliveries released (PUBREL sent) and not yet
-    /// completed (PUBCOMP): their PUBREL is sent again on resume.
-    pub released: BTreeSet<u16>,
+    /// QoS 2 deliveries released (PUBREL sent) and not yet completed
+    /// (PUBCOMP), packet id → message id: their PUBREL is sent again on
+    /// resume, and after a crash the message itself is not sent again.
+    pub released: BTreeMap<u16, u64>,
 }
 
 /// [`Saved`] as the store keeps it (JSON; options as MQTT 5's options byte).
@@ -47,7 +48,7 @@ struct Kept {
     subs: BTreeMap<String, u8>,
     incoming_qos2: BTreeSet<u16>,
     sub_ids: BTreeMap<String, u32>,
-    released: BTreeSet<u16>,
+    released: BTreeMap<u16, u64>,
 }
 
 impl Saved {
@@ -287,7 +288,7 @@ mod tests {
         saved.subs.insert("a b/#".into(), SubscriptionOptions::default());
         saved.sub_ids.insert("home/+/temperature".into(), std::num::NonZeroU32::MIN);
         saved.incoming_qos2.insert(65_535);
-        saved.released.insert(7);
+        saved.released.insert(7, 42);
         assert_eq!(Saved::from_bytes(&saved.to_bytes()), Some(saved.clone()));
         let mut kv = BTreeMap::new();
         kv.insert(session_key("dev 1"), saved.to_bytes());

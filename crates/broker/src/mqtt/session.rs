@@ -70,6 +70,8 @@ pub(super) struct Outgoing {
     pub tag: Option<u64>,
     /// QoS 2: PUBREC seen, PUBREL sent, waiting for PUBCOMP.
     pub released: bool,
+    /// The engine's id of the message (0 for a retained replay).
+    pub message: u64,
 }
 
 /// One client's session state.
@@ -164,15 +166,15 @@ impl Session {
         self.restored_qos2.clone_from(&saved.incoming_qos2);
         self.incoming_qos2 = saved.incoming_qos2;
         self.sub_ids = saved.sub_ids;
-        for pid in saved.released {
-            self.outgoing.insert(pid, Outgoing { tag: None, released: true });
+        for (pid, message) in saved.released {
+            self.outgoing.insert(pid, Outgoing { tag: None, released: true, message });
             out.push(Step::Send(Packet::PubRel(ack(pid, ReasonCode::Success))));
         }
     }
 
     /// What a persistent session keeps while its client is away.
     pub fn saved(&self) -> Saved {
-        let released = self.outgoing.iter().filter(|(_, o)| o.released).map(|(pid, _)| *pid).collect();
+        let released = self.outgoing.iter().filter(|(_, o)| o.released).map(|(pid, o)| (*pid, o.message)).collect();
         Saved {
             subs: self.subs.clone(),
             incoming_qos2: self.incoming_qos2.clone(),
