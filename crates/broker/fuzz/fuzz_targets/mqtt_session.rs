@@ -303,7 +303,7 @@ impl World {
             None => wanted,
             Some(options) => {
                 if let Some(saved) = saved {
-                    client.in_flight.extend(saved.released.iter().map(|pid| (*pid, false)));
+                    client.in_flight.extend(saved.released.keys().map(|pid| (*pid, false)));
                     client.session.restore(saved, &mut steps);
                 }
                 client.delete_on_close = !lifetime.is_persistent() && !options.exclusive;
