@@ -24,6 +24,12 @@ const BATCH: usize = 512;
 /// queue in front of it); they are let go again below half of it.
 const STORE_BEHIND: u64 = 8 << 20;
 
+/// Bytes of frames read and waiting for the engine (in its command channel)
+/// before publishers are held: the engine is the slower side, and what
+/// waits for it has a bound in bytes, not only in commands. Let go below
+/// half of it.
+const INBOUND_BEHIND: usize = 16 << 20;
+
 /// Message ids are recorded in the store this many at a time: a restart
 /// goes on past the last block recorded, so ids never repeat.
 const ID_BLOCK: u64 = 1 << 20;
@@ -98,14 +104,14 @@ impl Command {
     /// A frame from `conn`, counted in `buffered` until the engine has it.
     pub fn frame(conn: ConnId, frame: ClientFrame, buffered: &Buffered) -> Self {
         let bytes = inbound_cost(&frame);
-        buffered.add(bytes);
+        buffered.add_inbound(bytes);
         Self::Frame { conn, frame, bytes }
     }
 
     /// Frames from `conn`, counted in `buffered` until the engine has them.
     pub fn frames(conn: ConnId, frames: Vec<ClientFrame>, buffered: &Buffered) -> Self {
         let bytes = frames.iter().map(inbound_cost).sum();
-        buffered.add(bytes);
+        buffered.add_inbound(bytes);
         Self::Frames { conn, frames, bytes }
     }
 }
@@ -127,22 +133,39 @@ pub enum Outbound {
 /// connection; the engine task reports it to the engine
 /// ([`Input::Buffered`]), where it counts against the memory budget.
 #[derive(Debug, Clone, Default)]
-pub struct Buffered(Arc<AtomicUsize>);
+pub struct Buffered(Arc<[AtomicUsize; 2]>);
 
 impl Buffered {
+    /// Counts `bytes` more of frames read and on their way to the engine.
+    pub fn add_inbound(&self, bytes: usize) {
+        self.add(bytes);
+        self.0[1].fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The engine took inbound frames costing `bytes`.
+    pub fn sub_inbound(&self, bytes: usize) {
+        self.sub(bytes);
+        self.0[1].fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Bytes of frames read and not yet taken by the engine.
+    pub fn inbound(&self) -> usize {
+        self.0[1].load(Ordering::Relaxed)
+    }
+
     /// Counts `bytes` more.
     pub fn add(&self, bytes: usize) {
-        self.0.fetch_add(bytes, Ordering::Relaxed);
+        self.0[0].fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Counts `bytes` less.
     pub fn sub(&self, bytes: usize) {
-        self.0.fetch_sub(bytes, Ordering::Relaxed);
+        self.0[0].fetch_sub(bytes, Ordering::Relaxed);
     }
 
     /// Bytes counted now.
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.0[0].load(Ordering::Relaxed)
     }
 }
 
@@ -314,8 +337,6 @@ struct Durable {
     last_ticket: u64,
     /// Ids below this are recorded as given out.
     id_ceiling: u64,
-    /// Publishers are held because the store is [`STORE_BEHIND`] behind.
-    behind: bool,
 }
 
 /// The engine task's state.
@@ -332,6 +353,8 @@ pub struct Driver {
     slow_consumers_cut: u64,
     started_at: u64,
     durable: Option<Durable>,
+    /// Publishers are held because the engine or the store is far behind.
+    pressure: bool,
 }
 
 /// Milliseconds since the Unix epoch: the engine's clock in the broker.
@@ -358,6 +381,7 @@ impl Driver {
             slow_consumers_cut: 0,
             started_at: now_ms(),
             durable: None,
+            pressure: false,
         }
     }
 
@@ -372,8 +396,7 @@ impl Driver {
             tracing::warn!(?skipped, "store: some recovered state was refused");
         }
         let synced = store.synced();
-        self.durable =
-            Some(Durable { store, synced, held: VecDeque::new(), last_ticket: 0, id_ceiling: 0, behind: false });
+        self.durable = Some(Durable { store, synced, held: VecDeque::new(), last_ticket: 0, id_ceiling: 0 });
         self
     }
 
@@ -399,19 +422,13 @@ impl Driver {
             self.flush();
             // What the flush queued counts too; the budget may now block
             // or unblock publishers, and say so to them.
-            let mut bytes = self.buffered.get() as u64;
-            if let Some(durable) = &mut self.durable {
-                let pending = durable.store.pending_bytes();
-                bytes += pending;
-                let behind = if durable.behind { pending > STORE_BEHIND / 2 } else { pending > STORE_BEHIND };
-                if behind != durable.behind {
-                    durable.behind = behind;
-                    tracing::debug!(pending, behind, "store back-pressure");
-                    self.blocked.send_replace(behind || self.engine.memory().blocked);
-                }
+            let pending = self.durable.as_ref().map_or(0, |d| d.store.pending_bytes());
+            self.check_pressure(pending);
+            if let Some(durable) = &self.durable {
                 let disk = durable.store.disk_bytes();
                 self.engine.handle(now_ms(), Input::Disk { bytes: disk });
             }
+            let bytes = self.buffered.get() as u64 + pending;
             self.engine.handle(now_ms(), Input::Buffered { bytes });
             self.flush();
         }
@@ -427,11 +444,11 @@ impl Driver {
                 self.engine.handle(now, Input::Connect { conn });
             }
             Command::Frame { conn, frame, bytes } => {
-                self.buffered.sub(bytes);
+                self.buffered.sub_inbound(bytes);
                 self.engine.handle(now, Input::Frame { conn, frame });
             }
             Command::Frames { conn, frames, bytes } => {
-                self.buffered.sub(bytes);
+                self.buffered.sub_inbound(bytes);
                 for frame in frames {
                     self.engine.handle(now, Input::Frame { conn, frame });
                 }
@@ -572,6 +589,22 @@ impl Driver {
         self.engine.handle(now_ms(), Input::Disconnect { conn });
     }
 
+    /// Holds publishers while the engine or the store is far behind them
+    /// (`pending`: bytes handed to the store and not yet written).
+    fn check_pressure(&mut self, pending: u64) {
+        let inbound = self.buffered.inbound();
+        let pressure = if self.pressure {
+            pending > STORE_BEHIND / 2 || inbound > INBOUND_BEHIND / 2
+        } else {
+            pending > STORE_BEHIND || inbound > INBOUND_BEHIND
+        };
+        if pressure != self.pressure {
+            self.pressure = pressure;
+            tracing::debug!(pending, inbound, pressure, "back-pressure on publishers");
+            self.blocked.send_replace(pressure || self.engine.memory().blocked);
+        }
+    }
+
     /// Carries out the engine's block or unblock of publishers.
     fn set_blocked(&mut self, blocked: bool) {
         let m = self.engine.memory();
@@ -590,8 +623,7 @@ impl Driver {
                 "memory and disk back under their low watermarks: publishers unblocked"
             );
         }
-        let behind = self.durable.as_ref().is_some_and(|d| d.behind);
-        self.blocked.send_replace(blocked || behind);
+        self.blocked.send_replace(blocked || self.pressure);
     }
 
     fn snapshot(&self) -> Snapshot {

@@ -179,22 +179,20 @@ impl Index {
         }
     }
 
-    /// Whether the record at `loc` is still live; for a message, also the
-    /// deliveries counted since it was written.
-    pub fn is_live(&self, record: &Record, loc: Loc) -> Option<u32> {
-        let found = match record {
-            Record::Declare { queue, .. } => self.queues.get(queue).and_then(|q| q.declare).map(|l| (l, 0)),
-            Record::Bind { queue, filter } => {
-                self.queues.get(queue).and_then(|q| q.bindings.get(filter)).map(|l| (*l, 0))
-            }
-            Record::Append { queue, seq, .. } => {
-                self.queues.get(queue).and_then(|q| q.messages.get(seq)).map(|m| (m.loc, m.delivered))
-            }
-            Record::Retain { message } => self.retained.get(&message.topic).map(|l| (*l, 0)),
-            Record::Put { key, .. } => self.kv.get(key).map(|l| (*l, 0)),
-            _ => None,
-        };
-        found.filter(|(l, _)| *l == loc).map(|(_, delivered)| delivered)
+    /// The live records of `segment`, in file order, each with the
+    /// deliveries counted since it was written (for messages).
+    pub fn live_in(&self, segment: u64) -> Vec<(Loc, u32)> {
+        let mut found: Vec<(Loc, u32)> = Vec::new();
+        for q in self.queues.values() {
+            found.extend(q.declare.iter().map(|l| (*l, 0)));
+            found.extend(q.bindings.values().map(|l| (*l, 0)));
+            found.extend(q.messages.values().map(|m| (m.loc, m.delivered)));
+        }
+        found.extend(self.retained.values().map(|l| (*l, 0)));
+        found.extend(self.kv.values().map(|l| (*l, 0)));
+        found.retain(|(l, _)| l.segment == segment);
+        found.sort_unstable_by_key(|(l, _)| l.offset);
+        found
     }
 
     /// Queues whose records were found without their definition (it was
