@@ -66,6 +66,13 @@ pub struct Config {
     /// queues and the store reclaims space (bytes such as `10GiB`, or `0`,
     /// the default, for none; a share is not accepted).
     pub disk_limit: MemoryLimit,
+    /// Users and their password hashes, one `user:hash` line each
+    /// (`hearth passwd FILE USER` makes entries; files from Mosquitto's
+    /// `mosquitto_passwd` work too). With one, clients must log in.
+    pub password_file: Option<PathBuf>,
+    /// Let clients in without a username. Unset: only when there is no
+    /// password file, and then Hearth listens on loopback addresses only.
+    pub allow_anonymous: Option<bool>,
 }
 
 /// The data directory when none is given.
@@ -91,6 +98,8 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             in_memory: false,
             disk_limit: MemoryLimit::Unlimited,
+            password_file: None,
+            allow_anonymous: None,
         }
     }
 }
@@ -160,8 +169,40 @@ impl Config {
                 "disk_limit is bytes of the store's files (`10GiB`, `500MB`) or 0 for none, not a share".into(),
             ));
         }
+        self.check_access()?;
         if self.default_prefetch == 0 {
             return Err(ConfigError::Invalid("default_prefetch must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Whether clients without credentials are let in.
+    pub fn anonymous(&self) -> bool {
+        self.allow_anonymous.unwrap_or(self.password_file.is_none())
+    }
+
+    /// Mosquitto 2's safe default: a broker anyone may use listens on
+    /// loopback only, unless the operator says so in as many words.
+    fn check_access(&self) -> Result<(), ConfigError> {
+        if self.allow_anonymous == Some(false) && self.password_file.is_none() {
+            return Err(ConfigError::Invalid(
+                "allow_anonymous = false with no password_file: nobody could connect; add password_file \
+                 (make it with `hearth passwd FILE USER`)"
+                    .into(),
+            ));
+        }
+        let open = [("listen", self.listen), ("mqtt_listen", self.mqtt_listen)]
+            .into_iter()
+            .find(|(_, addr)| !addr.ip().is_loopback());
+        if let (Some((name, addr)), None, None) = (open, &self.password_file, self.allow_anonymous) {
+            return Err(ConfigError::Invalid(format!(
+                "{name} {addr} is reachable from other machines, and with no users anyone there could \
+                 publish to any topic (unlock a door). Add users: `hearth passwd /etc/hearth/passwd USER`, \
+                 then `--password-file /etc/hearth/passwd` (config: password_file); or, to let anyone in on \
+                 purpose, `--allow-anonymous true` (config: allow_anonymous = true)"
+            )));
         }
         Ok(())
     }

@@ -1,10 +1,10 @@
-//! The `hearth` command: `serve`, `pub`, `sub`, `bench`.
+//! The `hearth` command: `serve`, `pub`, `sub`, `bench`, `passwd`.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth::Config;
 use hearth::bench::{BenchArgs, run_bench};
-use hearth::cli::{PubArgs, SubArgs, run_pub, run_sub};
+use hearth::cli::{PasswdArgs, PubArgs, SubArgs, run_passwd, run_pub, run_sub};
 use hearth::server::Listeners;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +28,8 @@ enum Command {
     Sub(SubArgs),
     /// Load a broker over real connections and report throughput and latency.
     Bench(BenchArgs),
+    /// Add a user to a password file or change their password (argon2id).
+    Passwd(PasswdArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +87,14 @@ struct ServeArgs {
     /// default). Above it publishers are blocked until durable queues drain.
     #[arg(long)]
     disk_limit: Option<hearth::budget::MemoryLimit>,
+    /// Password file (`user:hash` lines; `hearth passwd` makes them, and
+    /// Mosquitto's `mosquitto_passwd` files work): clients must log in.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Let clients in without a username (`true`/`false`). Default: only
+    /// with no password file, and then only on loopback addresses.
+    #[arg(long, value_name = "BOOL")]
+    allow_anonymous: Option<bool>,
     /// Keep nothing on disk: durable is accepted but not honoured.
     #[arg(long, conflicts_with = "data_dir")]
     in_memory: bool,
@@ -114,6 +124,8 @@ impl ServeArgs {
         config.data_dir = self.data_dir.unwrap_or(config.data_dir);
         config.in_memory |= self.in_memory;
         config.disk_limit = self.disk_limit.unwrap_or(config.disk_limit);
+        config.password_file = self.password_file.or(config.password_file);
+        config.allow_anonymous = self.allow_anonymous.or(config.allow_anonymous);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
         }
@@ -140,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pub(args) => run_pub(args).await,
         Command::Sub(args) => run_sub(args).await,
         Command::Bench(args) => run_bench(args).await,
+        Command::Passwd(args) => run_passwd(&args),
     }
 }
 
@@ -149,8 +162,11 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let Some(dist) = &config.dist {
         hearth::server::check_dist(dist)?;
     }
-    // The data directory first: a broker that cannot keep its state says so
-    // before it says it is listening.
+    // The password file and the data directory first: a broker that cannot
+    // check users or keep its state says so before it says it is listening.
+    if let Some(path) = &config.password_file {
+        hearth::auth::Passwords::load(path)?;
+    }
     let data = hearth::server::open_data(&config).await?;
     let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;
     let addr = listener.local_addr().context("reading the bound address")?;

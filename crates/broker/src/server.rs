@@ -48,6 +48,8 @@ pub struct Shared {
     pub buffered: Buffered,
     /// Publishers are blocked by the memory budget.
     pub blocked: watch::Receiver<bool>,
+    /// Who may connect.
+    pub auth: crate::auth::Auth,
 }
 
 /// The sockets a broker serves: HTTP (dashboard, `/ws`, `/api`) and, when
@@ -87,6 +89,9 @@ pub enum ServeError {
     /// The data directory cannot be used.
     #[error("{0}")]
     Store(#[from] store::StoreError),
+    /// The password file cannot be used.
+    #[error("{0}")]
+    Passwords(#[from] crate::auth::PasswdError),
 }
 
 /// Checks that a dashboard folder can be served.
@@ -134,6 +139,8 @@ pub async fn serve_with(
     if let Some(dist) = &config.dist {
         check_dist(dist)?;
     }
+    let users = config.password_file.as_deref().map(crate::auth::Passwords::load).transpose()?;
+    let auth = crate::auth::Auth::new(users, config.anonymous());
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
     let memory_limit = config.memory_limit.resolve();
@@ -164,6 +171,7 @@ pub async fn serve_with(
         mqtt_sessions: registry,
         buffered,
         blocked,
+        auth,
     }));
     let sockets = state.sockets.clone();
     let engine = tokio::spawn(driver.run(inbox, token.clone()));

@@ -2,6 +2,7 @@
 //! reader decodes frames and forwards them to the engine task; the writer
 //! encodes what the engine task sends back.
 
+use crate::auth::Verdict;
 use crate::driver::{Command, Outbound, OutboundRx, Outbox};
 use crate::flow::Gate;
 use crate::server::AppState;
@@ -38,7 +39,10 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(sink, outbound, outbox.clone()));
     tokio::select! {
-        () = read_loop(stream, &state, conn, &outbox) => {}
+        refused = read_loop(stream, &state, conn, &outbox, remote) => if refused {
+            // A refused login: the error and the close frame go out first.
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+        },
         _ = &mut writer => {}
         // Cut as a slow consumer: end now, dropping the backlog unwritten.
         () = outbox.cut.cancelled() => tracing::info!(conn, "slow consumer cut"),
@@ -60,12 +64,64 @@ async fn refuse(mut socket: WebSocket, max: usize) {
     let _ = socket.send(Message::Close(Some(close))).await;
 }
 
+/// How long a client may take to log in when the broker needs a login.
+const LOGIN_WAIT: Duration = Duration::from_secs(10);
+
+/// The connection's first text frame, after the login it may carry: a
+/// `hello` with `username` and `password` is checked and passed on without
+/// them; with logins required, anything else first is refused. `Err` holds
+/// the error frame to send before closing.
+async fn login(text: &str, state: &AppState, remote: SocketAddr) -> Result<String, ServerFrame> {
+    let Some((user, password, rest)) = credentials(text) else {
+        return if state.auth.required() { Err(not_authorized()) } else { Ok(text.to_owned()) };
+    };
+    match state.auth.check(user.as_deref(), password.as_deref().map(str::as_bytes)).await {
+        Verdict::Allowed => Ok(rest),
+        refused => {
+            tracing::info!(%remote, user, ?refused, "WebSocket login refused");
+            Err(match refused {
+                Verdict::BadCredentials => ServerFrame::Error {
+                    id: None,
+                    code: ErrorCode::BadCredentials,
+                    message: "wrong username or password".into(),
+                },
+                _ => not_authorized(),
+            })
+        }
+    }
+}
+
+fn not_authorized() -> ServerFrame {
+    let message = "this broker needs a login: send {\"type\":\"hello\",\"username\":…,\"password\":…} first".into();
+    ServerFrame::Error { id: None, code: ErrorCode::NotAuthorized, message }
+}
+
+/// A `hello` frame's `username` and `password`, and the frame without
+/// them; `None` if the text is not a `hello` object.
+fn credentials(text: &str) -> Option<(Option<String>, Option<String>, String)> {
+    let mut frame: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    if frame.get("type").and_then(serde_json::Value::as_str) != Some("hello") {
+        return None;
+    }
+    let take = |frame: &mut serde_json::Map<String, serde_json::Value>, key| match frame.remove(key) {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let user = take(&mut frame, "username");
+    let password = take(&mut frame, "password");
+    Some((user, password, serde_json::Value::Object(frame).to_string()))
+}
+
 async fn read_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     state: &AppState,
     conn: u64,
     outbox: &Outbox,
-) {
+    remote: SocketAddr,
+) -> bool {
+    // Logged in: not yet if the broker needs a login (then it must come first).
+    let mut logged_in = false;
+    let login_by = (state.auth.required()).then(|| tokio::time::Instant::now() + LOGIN_WAIT);
     let ping_every = Duration::from_millis(state.config.ping_interval_ms);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
@@ -78,7 +134,16 @@ async fn read_loop(
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
-                        match decode_client(text.as_str(), state.config.max_frame_bytes) {
+                        let text = if logged_in {
+                            text.as_str().to_owned()
+                        } else {
+                            match login(text.as_str(), state, remote).await {
+                                Ok(rest) => rest,
+                                Err(refusal) => return refuse_login(outbox, refusal),
+                            }
+                        };
+                        logged_in = true;
+                        match decode_client(&text, state.config.max_frame_bytes) {
                             Ok(frame) => gate.admit([frame], &mut now),
                             Err(err) => {
                                 outbox.send_frames(vec![err.to_frame()]);
@@ -94,6 +159,7 @@ async fn read_loop(
                 }
             }
             () = gate.unblocked() => now = gate.release(),
+            () = login_deadline(login_by), if !logged_in => return refuse_login(outbox, not_authorized()),
             _ = ping.tick() => {
                 // A connection not read for want of memory is not silent.
                 if !gate.reading() {
@@ -101,18 +167,33 @@ async fn read_loop(
                 }
                 if last_heard.elapsed() > ping_every * 2 {
                     tracing::info!(conn, "peer silent for two ping intervals; treating it as lost");
-                    return;
+                    return false;
                 }
                 let _ = outbox.tx.send(Outbound::Ping);
             }
         }
         if !forward(state, conn, &mut now).await {
-            return;
+            return false;
         }
     }
     // What a departing peer sent before it went is handled, held or not.
     now.extend(gate.release());
     forward(state, conn, &mut now).await;
+    false
+}
+
+/// Sends a login refusal and closes with 1008 (policy violation); true.
+fn refuse_login(outbox: &Outbox, refusal: ServerFrame) -> bool {
+    outbox.send_frames(vec![refusal]);
+    let _ = outbox.tx.send(Outbound::Close(1008, "not authorized".into()));
+    true
+}
+
+async fn login_deadline(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Hands `frames` to the engine task (one command); false once it is gone.

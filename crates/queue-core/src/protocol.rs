@@ -393,6 +393,11 @@ pub enum ErrorCode {
     LimitReached,
     /// A header name is reserved for the broker's own use.
     ReservedHeader,
+    /// The username or password in `hello` is wrong.
+    BadCredentials,
+    /// The broker lets no one in without logging in (`hello` with a
+    /// username and password must come first).
+    NotAuthorized,
 }
 
 /// A client frame that could not be read, with what to tell the client.

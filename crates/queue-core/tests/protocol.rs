@@ -407,6 +407,8 @@ fn the_docs_explain_every_error_code() {
         ErrorCode::KeepAliveTimeout,
         ErrorCode::LimitReached,
         ErrorCode::ReservedHeader,
+        ErrorCode::BadCredentials,
+        ErrorCode::NotAuthorized,
     ];
     for code in codes {
         let name = serde_json::to_value(code).expect("serializes");

@@ -7,6 +7,7 @@ use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
 use super::lifetime::{Lifetime, QueueLimits};
 use super::session::{Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
+use crate::auth::Verdict;
 use crate::driver::{Command, Outbound, OutboundRx, Outbox};
 use crate::flow::Gate;
 use crate::server::AppState;
@@ -66,6 +67,18 @@ where
     let version = connect.protocol;
     if live > state.config.max_connections {
         return refuse(&mut stream, version, ReasonCode::ServerBusy).await;
+    }
+    let user = connect.username.as_deref();
+    match state.auth.check(user, connect.password.as_deref()).await {
+        Verdict::Allowed => {}
+        refused => {
+            tracing::info!(%remote, user, ?refused, "MQTT connection refused");
+            let reason = match refused {
+                Verdict::BadCredentials => ReasonCode::BadUserNameOrPassword,
+                _ => ReasonCode::NotAuthorized,
+            };
+            return refuse(&mut stream, version, reason).await;
+        }
     }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (client_id, assigned) = match client_id(&connect, conn) {
