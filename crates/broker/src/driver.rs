@@ -22,13 +22,13 @@ const BATCH: usize = 512;
 /// Bytes of messages the store may be behind by before publishers are held
 /// (the disk is slower than the clients: back-pressure, not an unbounded
 /// queue in front of it); they are let go again below half of it.
-const STORE_BEHIND: u64 = 8 << 20;
+const STORE_BEHIND: u64 = 4 << 20;
 
 /// Bytes of frames read and waiting for the engine (in its command channel)
 /// before publishers are held: the engine is the slower side, and what
 /// waits for it has a bound in bytes, not only in commands. Let go below
 /// half of it.
-const INBOUND_BEHIND: usize = 16 << 20;
+const INBOUND_BEHIND: usize = 8 << 20;
 
 /// Message ids are recorded in the store this many at a time: a restart
 /// goes on past the last block recorded, so ids never repeat.
