@@ -73,6 +73,9 @@ pub struct Config {
     /// Let clients in without a username. Unset: only when there is no
     /// password file, and then Hearth listens on loopback addresses only.
     pub allow_anonymous: Option<bool>,
+    /// A token `/metrics` asks for (`Authorization: Bearer TOKEN`); none:
+    /// `/metrics` is open, as it is today to anyone who reaches the port.
+    pub metrics_token: Option<String>,
 }
 
 /// The data directory when none is given.
@@ -100,6 +103,7 @@ impl Default for Config {
             disk_limit: MemoryLimit::Unlimited,
             password_file: None,
             allow_anonymous: None,
+            metrics_token: None,
         }
     }
 }

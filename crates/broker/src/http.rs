@@ -138,8 +138,26 @@ async fn connections(State(state): State<AppState>) -> Result<Response, Response
     Ok(Json(snapshot(&state).await?.connections).into_response())
 }
 
-async fn prometheus(State(state): State<AppState>) -> Result<Response, Response> {
-    let body = metrics::render(&snapshot(&state).await?);
+async fn prometheus(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, Response> {
+    if let Some(token) = &state.config.metrics_token {
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let ok = given.is_some_and(|given| subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()).into());
+        if !ok {
+            let refusal = (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs `Authorization: Bearer TOKEN` (the broker's metrics_token)\n",
+            );
+            return Err(refusal.into_response());
+        }
+    }
+    let mut body = metrics::render(&snapshot(&state).await?);
+    let refused = state.auth.refused();
+    body.push_str(&format!(
+        "# HELP hearth_logins_refused_total Connections refused for a wrong or missing login.\n\
+         # TYPE hearth_logins_refused_total counter\nhearth_logins_refused_total {refused}\n"
+    ));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 

@@ -95,6 +95,10 @@ struct ServeArgs {
     /// with no password file, and then only on loopback addresses.
     #[arg(long, value_name = "BOOL")]
     allow_anonymous: Option<bool>,
+    /// A token /metrics asks for as `Authorization: Bearer TOKEN` (from the
+    /// environment or the config file, so it does not show in `ps`).
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true, hide = true)]
+    metrics_token: Option<String>,
     /// Keep nothing on disk: durable is accepted but not honoured.
     #[arg(long, conflicts_with = "data_dir")]
     in_memory: bool,
@@ -126,6 +130,7 @@ impl ServeArgs {
         config.disk_limit = self.disk_limit.unwrap_or(config.disk_limit);
         config.password_file = self.password_file.or(config.password_file);
         config.allow_anonymous = self.allow_anonymous.or(config.allow_anonymous);
+        config.metrics_token = self.metrics_token.or(config.metrics_token);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
         }

@@ -177,3 +177,42 @@ async fn listening_beyond_loopback_with_no_users_is_refused_saying_what_to_add()
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("line 1") && stderr.contains("hearth passwd"), "{stderr}");
 }
+
+/// `GET /metrics` with an optional bearer token: the status line.
+async fn metrics_status(broker: &Broker, token: Option<&str>) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("the broker accepts HTTP");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n", broker.addr);
+    tcp.write_all(request.as_bytes()).await.expect("written");
+    let mut response = String::new();
+    within("the /metrics answer", tcp.read_to_string(&mut response)).await.expect("readable");
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn metrics_ask_for_their_token_and_count_refused_logins() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("passwd");
+    mosquitto_passwd(&file, "alice", "pw");
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(&config, format!("password_file = {:?}\nmetrics_token = \"s3cret-token\"\n", file))
+        .expect("written");
+    let broker = Broker::start_with(&["-c", config.to_str().expect("UTF-8")]).await;
+    assert!(metrics_status(&broker, None).await.contains("401"));
+    assert!(metrics_status(&broker, Some("wrong")).await.contains("401"));
+    assert!(metrics_status(&broker, Some("s3cret-token")).await.contains("200"));
+    assert_eq!(broker.get("/healthz").await.0, 200, "health stays open");
+    let (ok, _) = publish_as(&broker, Some(("alice", "nope"))).await;
+    assert!(!ok);
+    let body = {
+        use tokio::io::AsyncReadExt;
+        let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("accepts");
+        let request = "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n";
+        tcp.write_all(request.as_bytes()).await.expect("written");
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.expect("readable");
+        response
+    };
+    assert!(body.contains("hearth_logins_refused_total 1"), "{body}");
+}

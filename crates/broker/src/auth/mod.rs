@@ -6,6 +6,7 @@ pub mod passwd;
 pub use passwd::{Hash, PasswdError, Passwords};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
 
 /// Password checks running at once: a slow hash costs tens of ms and MiB of
@@ -30,13 +31,16 @@ pub struct Auth {
     users: Option<Arc<Passwords>>,
     anonymous: bool,
     checks: Arc<Semaphore>,
+    /// Logins refused since start (`hearth_logins_refused_total`).
+    refused: Arc<AtomicU64>,
 }
 
 impl Auth {
     /// A policy: `users` (none: no password file) and whether clients
     /// without credentials are let in.
     pub fn new(users: Option<Passwords>, anonymous: bool) -> Self {
-        Self { users: users.map(Arc::new), anonymous, checks: Arc::new(Semaphore::new(CHECKS_AT_ONCE)) }
+        let checks = Arc::new(Semaphore::new(CHECKS_AT_ONCE));
+        Self { users: users.map(Arc::new), anonymous, checks, refused: Arc::default() }
     }
 
     /// Everyone in, no passwords (tests and the old behaviour).
@@ -49,9 +53,22 @@ impl Auth {
         !self.anonymous
     }
 
+    /// Logins refused since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
     /// Checks a client's username and password (off the runtime's threads,
-    /// a few at a time).
+    /// a few at a time); refusals are counted.
     pub async fn check(&self, username: Option<&str>, password: Option<&[u8]>) -> Verdict {
+        let verdict = self.verdict(username, password).await;
+        if verdict != Verdict::Allowed {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        verdict
+    }
+
+    async fn verdict(&self, username: Option<&str>, password: Option<&[u8]>) -> Verdict {
         let Some(user) = username else {
             return if self.anonymous { Verdict::Allowed } else { Verdict::NotAuthorized };
         };
