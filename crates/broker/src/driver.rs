@@ -9,8 +9,6 @@ use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, 
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::{Change, Store};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -116,168 +114,7 @@ impl Command {
     }
 }
 
-/// What the engine task sends to a connection's writer.
-#[derive(Debug)]
-pub enum Outbound {
-    /// Frames to write, in order, and their cost (give it back with
-    /// [`Outbox::taken`] once they are out of the queue).
-    Frames(Vec<ServerFrame>, usize),
-    /// A WebSocket ping (keep-alive).
-    Ping,
-    /// Close the connection with this code and reason.
-    Close(u16, String),
-}
-
-/// Bytes the broker holds for connections outside the engine: frames read
-/// and not yet handled, frames waiting to be written. Shared by every
-/// connection; the engine task reports it to the engine
-/// ([`Input::Buffered`]), where it counts against the memory budget.
-#[derive(Debug, Clone, Default)]
-pub struct Buffered(Arc<[AtomicUsize; 2]>);
-
-impl Buffered {
-    /// Counts `bytes` more of frames read and on their way to the engine.
-    pub fn add_inbound(&self, bytes: usize) {
-        self.add(bytes);
-        self.0[1].fetch_add(bytes, Ordering::Relaxed);
-    }
-
-    /// The engine took inbound frames costing `bytes`.
-    pub fn sub_inbound(&self, bytes: usize) {
-        self.sub(bytes);
-        self.0[1].fetch_sub(bytes, Ordering::Relaxed);
-    }
-
-    /// Bytes of frames read and not yet taken by the engine.
-    pub fn inbound(&self) -> usize {
-        self.0[1].load(Ordering::Relaxed)
-    }
-
-    /// Counts `bytes` more.
-    pub fn add(&self, bytes: usize) {
-        self.0[0].fetch_add(bytes, Ordering::Relaxed);
-    }
-
-    /// Counts `bytes` less.
-    pub fn sub(&self, bytes: usize) {
-        self.0[0].fetch_sub(bytes, Ordering::Relaxed);
-    }
-
-    /// Bytes counted now.
-    pub fn get(&self) -> usize {
-        self.0[0].load(Ordering::Relaxed)
-    }
-}
-
-/// The sending half of a connection's outbound queue, with its backlog in bytes.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    /// Frames and closes for the writer.
-    pub tx: mpsc::UnboundedSender<Outbound>,
-    /// Bytes queued for this connection and not yet taken by its writer.
-    pending: Arc<AtomicUsize>,
-    /// Every connection's buffered bytes.
-    buffered: Buffered,
-    /// Cancelled when the broker cuts the connection (a slow consumer): its
-    /// task ends at once, whatever it was waiting for, and drops its backlog.
-    pub cut: CancellationToken,
-}
-
-/// The receiving half of an [`Outbox`]. Dropping it gives back whatever
-/// its queue still held, so a closed connection leaves nothing counted.
-#[derive(Debug)]
-pub struct OutboundRx {
-    rx: mpsc::UnboundedReceiver<Outbound>,
-    /// The outbox's counts (not its sender: `recv` must see the senders go).
-    pending: Arc<AtomicUsize>,
-    buffered: Buffered,
-}
-
-impl OutboundRx {
-    /// The next item; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Outbound> {
-        self.rx.recv().await
-    }
-
-    /// Whether nothing is waiting now.
-    pub fn is_empty(&self) -> bool {
-        self.rx.is_empty()
-    }
-}
-
-impl Drop for OutboundRx {
-    fn drop(&mut self) {
-        self.rx.close();
-        while let Ok(item) = self.rx.try_recv() {
-            if let Outbound::Frames(_, bytes) = item {
-                self.pending.fetch_sub(bytes, Ordering::Relaxed);
-                self.buffered.sub(bytes);
-            }
-        }
-    }
-}
-
-impl Outbox {
-    /// A new outbox counting into `buffered`, and the receiver its writer drains.
-    pub fn new(buffered: &Buffered) -> (Self, OutboundRx) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let outbox = Self { tx, pending: Arc::default(), buffered: buffered.clone(), cut: CancellationToken::new() };
-        let rx = OutboundRx { rx, pending: outbox.pending.clone(), buffered: buffered.clone() };
-        (outbox, rx)
-    }
-
-    /// Queues frames; returns the bytes its writer had not yet taken from
-    /// earlier sends (what it is behind by, this batch aside).
-    pub fn send_frames(&self, frames: Vec<ServerFrame>) -> usize {
-        let bytes: usize = frames.iter().map(outbound_cost).sum();
-        let backlog = self.pending.fetch_add(bytes, Ordering::Relaxed);
-        self.buffered.add(bytes);
-        if self.tx.send(Outbound::Frames(frames, bytes)).is_err() {
-            self.taken(bytes);
-        }
-        backlog
-    }
-
-    /// The writer took frames costing `bytes` out of the queue.
-    pub fn taken(&self, bytes: usize) {
-        self.pending.fetch_sub(bytes, Ordering::Relaxed);
-        self.buffered.sub(bytes);
-    }
-
-    /// Bytes waiting for this connection's writer.
-    pub fn backlog(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
-    }
-}
-
-/// About what a frame for a client costs while it waits in a queue: its
-/// payload, topic and headers, and a fixed share for the rest.
-pub fn outbound_cost(frame: &ServerFrame) -> usize {
-    const FIXED: usize = 128;
-    match frame {
-        ServerFrame::Deliver(d) => FIXED + d.payload.len() + d.topic.len() + headers_cost(&d.headers),
-        ServerFrame::Stats { stats, .. } => FIXED + 512 * stats.queues.len(),
-        ServerFrame::Error { message, .. } | ServerFrame::Cancelled { reason: message, .. } => FIXED + message.len(),
-        _ => FIXED,
-    }
-}
-
-/// About what a frame from a client costs until the engine has it.
-pub fn inbound_cost(frame: &ClientFrame) -> usize {
-    const FIXED: usize = 128;
-    match frame {
-        ClientFrame::Publish { topic, queue, payload, headers, .. } => {
-            let target = topic.as_ref().or(queue.as_ref()).map_or(0, String::len);
-            FIXED + payload.len() + target + headers_cost(headers)
-        }
-        ClientFrame::Bind { filter, .. } | ClientFrame::Unbind { filter, .. } => FIXED + filter.len(),
-        _ => FIXED,
-    }
-}
-
-fn headers_cost(headers: &queue_core::message::Headers) -> usize {
-    headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum()
-}
+pub use crate::outbox::{Buffered, Outbound, OutboundRx, Outbox, inbound_cost, outbound_cost};
 
 /// A connection as the HTTP API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -433,7 +270,7 @@ impl Driver {
             self.flush();
         }
         for peer in self.peers.values() {
-            let _ = peer.outbox.tx.send(Outbound::Close(1001, "broker shutting down".into()));
+            let _ = peer.outbox.send(Outbound::Close(1001, "broker shutting down".into()));
         }
     }
 
@@ -555,7 +392,7 @@ impl Driver {
                 Action::Frames(conn, frames) => self.send_batch(conn, frames),
                 Action::Close(conn) => {
                     if let Some(peer) = self.peers.remove(&conn) {
-                        let _ = peer.outbox.tx.send(Outbound::Close(1000, "closed by the broker".into()));
+                        let _ = peer.outbox.send(Outbound::Close(1000, "closed by the broker".into()));
                     }
                 }
             }

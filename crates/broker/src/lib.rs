@@ -26,6 +26,7 @@ pub mod flow;
 pub mod http;
 pub mod metrics;
 pub mod mqtt;
+pub mod outbox;
 pub mod server;
 pub mod ws;
 

@@ -47,7 +47,7 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr
         // Cut as a slow consumer: end now, dropping the backlog unwritten.
         () = outbox.cut.cancelled() => tracing::info!(conn, "slow consumer cut"),
         () = state.shutdown.cancelled() => {
-            let _ = outbox.tx.send(Outbound::Close(1001, "broker shutting down".into()));
+            let _ = outbox.send(Outbound::Close(1001, "broker shutting down".into()));
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
         }
     }
@@ -169,7 +169,7 @@ async fn read_loop(
                     tracing::info!(conn, "peer silent for two ping intervals; treating it as lost");
                     return false;
                 }
-                let _ = outbox.tx.send(Outbound::Ping);
+                let _ = outbox.send(Outbound::Ping);
             }
         }
         if !forward(state, conn, &mut now).await {
@@ -185,7 +185,7 @@ async fn read_loop(
 /// Sends a login refusal and closes with 1008 (policy violation); true.
 fn refuse_login(outbox: &Outbox, refusal: ServerFrame) -> bool {
     outbox.send_frames(vec![refusal]);
-    let _ = outbox.tx.send(Outbound::Close(1008, "not authorized".into()));
+    let _ = outbox.send(Outbound::Close(1008, "not authorized".into()));
     true
 }
 

@@ -208,7 +208,8 @@ async fn metrics_ask_for_their_token_and_count_refused_logins() {
     let body = {
         use tokio::io::AsyncReadExt;
         let mut tcp = tokio::net::TcpStream::connect(broker.addr).await.expect("accepts");
-        let request = "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n";
+        let request =
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nConnection: close\r\n\r\n";
         tcp.write_all(request.as_bytes()).await.expect("written");
         let mut response = String::new();
         tcp.read_to_string(&mut response).await.expect("readable");

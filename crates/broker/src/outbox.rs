@@ -1,0 +1,227 @@
+//! What waits between the engine task and the connections, and what it
+//! costs: each connection's outbound queue ([`Outbox`] and [`OutboundRx`])
+//! and the bytes buffered for all of them ([`Buffered`]), which count in
+//! the memory budget.
+
+use queue_core::protocol::{ClientFrame, ServerFrame};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// What the engine task sends to a connection's writer.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Frames to write, in order, and their cost (give it back with
+    /// [`Outbox::taken`] once they are out of the queue).
+    Frames(Vec<ServerFrame>, usize),
+    /// A WebSocket ping (keep-alive).
+    Ping,
+    /// Close the connection with this code and reason.
+    Close(u16, String),
+}
+
+/// Bytes the broker holds for connections outside the engine: frames read
+/// and not yet handled, frames waiting to be written. Shared by every
+/// connection; the engine task reports it to the engine
+/// ([`Input::Buffered`]), where it counts against the memory budget.
+#[derive(Debug, Clone, Default)]
+pub struct Buffered(Arc<[AtomicUsize; 2]>);
+
+impl Buffered {
+    /// Counts `bytes` more of frames read and on their way to the engine.
+    pub fn add_inbound(&self, bytes: usize) {
+        self.add(bytes);
+        self.0[1].fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The engine took inbound frames costing `bytes`.
+    pub fn sub_inbound(&self, bytes: usize) {
+        self.sub(bytes);
+        self.0[1].fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Bytes of frames read and not yet taken by the engine.
+    pub fn inbound(&self) -> usize {
+        self.0[1].load(Ordering::Relaxed)
+    }
+
+    /// Counts `bytes` more.
+    pub fn add(&self, bytes: usize) {
+        self.0[0].fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` less.
+    pub fn sub(&self, bytes: usize) {
+        self.0[0].fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Bytes counted now.
+    pub fn get(&self) -> usize {
+        self.0[0].load(Ordering::Relaxed)
+    }
+}
+
+/// A connection's outbound queue: what the engine task sends, waiting for
+/// the connection's writer. One small allocation per connection, and none
+/// for the queue while it is empty (an idle connection costs little).
+#[derive(Debug, Default)]
+struct Mailbox {
+    queue: Mutex<VecDeque<Outbound>>,
+    /// Wakes the writer: a send, or the last sender gone.
+    wake: Notify,
+    /// Bytes queued and not yet taken by the writer.
+    pending: AtomicUsize,
+    /// Live [`Outbox`]es.
+    senders: AtomicUsize,
+    /// The writer's [`OutboundRx`] is gone: sends are refused.
+    closed: AtomicBool,
+}
+
+impl Mailbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The sending half of a connection's outbound queue, with its backlog in bytes.
+#[derive(Debug)]
+pub struct Outbox {
+    mailbox: Arc<Mailbox>,
+    /// Every connection's buffered bytes.
+    buffered: Buffered,
+    /// Cancelled when the broker cuts the connection (a slow consumer): its
+    /// task ends at once, whatever it was waiting for, and drops its backlog.
+    pub cut: CancellationToken,
+}
+
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.mailbox.senders.fetch_add(1, Ordering::Relaxed);
+        Self { mailbox: self.mailbox.clone(), buffered: self.buffered.clone(), cut: self.cut.clone() }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.mailbox.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last sender: the writer sees the end once the queue is empty.
+            self.mailbox.wake.notify_one();
+        }
+    }
+}
+
+/// The receiving half of an [`Outbox`]. Dropping it gives back whatever
+/// its queue still held, so a closed connection leaves nothing counted.
+#[derive(Debug)]
+pub struct OutboundRx {
+    mailbox: Arc<Mailbox>,
+    buffered: Buffered,
+}
+
+impl OutboundRx {
+    /// The next item; `None` once every sender is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        loop {
+            if let Some(item) = self.mailbox.lock().pop_front() {
+                return Some(item);
+            }
+            if self.mailbox.senders.load(Ordering::Acquire) == 0 {
+                return None;
+            }
+            // A send (or the last drop) after the check above left a permit:
+            // this returns at once then.
+            self.mailbox.wake.notified().await;
+        }
+    }
+
+    /// Whether nothing is waiting now.
+    pub fn is_empty(&self) -> bool {
+        self.mailbox.lock().is_empty()
+    }
+}
+
+impl Drop for OutboundRx {
+    fn drop(&mut self) {
+        self.mailbox.closed.store(true, Ordering::Release);
+        let left = std::mem::take(&mut *self.mailbox.lock());
+        for item in left {
+            if let Outbound::Frames(_, bytes) = item {
+                self.mailbox.pending.fetch_sub(bytes, Ordering::Relaxed);
+                self.buffered.sub(bytes);
+            }
+        }
+    }
+}
+
+impl Outbox {
+    /// A new outbox counting into `buffered`, and the receiver its writer drains.
+    pub fn new(buffered: &Buffered) -> (Self, OutboundRx) {
+        let mailbox = Arc::new(Mailbox { senders: AtomicUsize::new(1), ..Mailbox::default() });
+        let outbox = Self { mailbox: mailbox.clone(), buffered: buffered.clone(), cut: CancellationToken::new() };
+        (outbox, OutboundRx { mailbox, buffered: buffered.clone() })
+    }
+
+    /// Queues an item for the writer; false if the writer is gone.
+    pub fn send(&self, item: Outbound) -> bool {
+        if self.mailbox.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        self.mailbox.lock().push_back(item);
+        self.mailbox.wake.notify_one();
+        true
+    }
+
+    /// Queues frames; returns the bytes its writer had not yet taken from
+    /// earlier sends (what it is behind by, this batch aside).
+    pub fn send_frames(&self, frames: Vec<ServerFrame>) -> usize {
+        let bytes: usize = frames.iter().map(outbound_cost).sum();
+        let backlog = self.mailbox.pending.fetch_add(bytes, Ordering::Relaxed);
+        self.buffered.add(bytes);
+        if !self.send(Outbound::Frames(frames, bytes)) {
+            self.taken(bytes);
+        }
+        backlog
+    }
+
+    /// The writer took frames costing `bytes` out of the queue.
+    pub fn taken(&self, bytes: usize) {
+        self.mailbox.pending.fetch_sub(bytes, Ordering::Relaxed);
+        self.buffered.sub(bytes);
+    }
+
+    /// Bytes waiting for this connection's writer.
+    pub fn backlog(&self) -> usize {
+        self.mailbox.pending.load(Ordering::Relaxed)
+    }
+}
+
+/// About what a frame for a client costs while it waits in a queue: its
+/// payload, topic and headers, and a fixed share for the rest.
+pub fn outbound_cost(frame: &ServerFrame) -> usize {
+    const FIXED: usize = 128;
+    match frame {
+        ServerFrame::Deliver(d) => FIXED + d.payload.len() + d.topic.len() + headers_cost(&d.headers),
+        ServerFrame::Stats { stats, .. } => FIXED + 512 * stats.queues.len(),
+        ServerFrame::Error { message, .. } | ServerFrame::Cancelled { reason: message, .. } => FIXED + message.len(),
+        _ => FIXED,
+    }
+}
+
+/// About what a frame from a client costs until the engine has it.
+pub fn inbound_cost(frame: &ClientFrame) -> usize {
+    const FIXED: usize = 128;
+    match frame {
+        ClientFrame::Publish { topic, queue, payload, headers, .. } => {
+            let target = topic.as_ref().or(queue.as_ref()).map_or(0, String::len);
+            FIXED + payload.len() + target + headers_cost(headers)
+        }
+        ClientFrame::Bind { filter, .. } | ClientFrame::Unbind { filter, .. } => FIXED + filter.len(),
+        _ => FIXED,
+    }
+}
+
+fn headers_cost(headers: &queue_core::message::Headers) -> usize {
+    headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum()
+}
