@@ -153,11 +153,8 @@ async fn prometheus(State(state): State<AppState>, headers: axum::http::HeaderMa
         }
     }
     let mut body = metrics::render(&snapshot(&state).await?);
-    let refused = state.auth.refused();
-    body.push_str(&format!(
-        "# HELP hearth_logins_refused_total Connections refused for a wrong or missing login.\n\
-         # TYPE hearth_logins_refused_total counter\nhearth_logins_refused_total {refused}\n"
-    ));
+    let help = "Connections refused for a wrong or missing login";
+    metrics::metric(&mut body, "hearth_logins_refused_total", "counter", help, state.auth.refused());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 

@@ -20,9 +20,7 @@ pub fn render(s: &Snapshot) -> String {
         ("expired", c.expired, "Copies discarded by TTL"),
     ];
     for (name, value, help) in totals {
-        let _ = writeln!(out, "# HELP hearth_messages_{name}_total {help}.");
-        let _ = writeln!(out, "# TYPE hearth_messages_{name}_total counter");
-        let _ = writeln!(out, "hearth_messages_{name}_total {value}");
+        metric(&mut out, &format!("hearth_messages_{name}_total"), "counter", help, value);
     }
     let m = &s.stats.memory;
     let blocked_conns = s.connections.iter().filter(|c| c.stats.blocked).count() as u64;
@@ -42,7 +40,7 @@ pub fn render(s: &Snapshot) -> String {
         ("retained_topics", s.stats.retained, "Topics with a retained message"),
     ];
     for (name, value, help) in gauges {
-        let _ = writeln!(out, "# HELP hearth_{name} {help}.\n# TYPE hearth_{name} gauge\nhearth_{name} {value}");
+        metric(&mut out, &format!("hearth_{name}"), "gauge", help, value);
     }
     if let Some(store) = &s.store {
         render_store(&mut out, store);
@@ -77,23 +75,16 @@ fn render_store(out: &mut String, store: &store::Stats) {
         ("live_bytes", store.live_bytes, "Bytes of the store's records still needed"),
         ("segments", store.segments, "Segment files"),
     ];
-    for (name, value, help) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP hearth_store_{name} {help}.\n# TYPE hearth_store_{name} gauge\nhearth_store_{name} {value}"
-        );
-    }
     let counters = [
         ("syncs_total", store.syncs, "Syncs to disk (each one a group commit)"),
         ("records_total", store.records, "Records written"),
         ("segments_reclaimed_total", store.segments_reclaimed, "Segment files deleted once nothing in them was needed"),
         ("compacted_bytes_total", store.compacted_bytes, "Bytes copied forward to reclaim mostly dead segments"),
     ];
-    for (name, value, help) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP hearth_store_{name} {help}.\n# TYPE hearth_store_{name} counter\nhearth_store_{name} {value}"
-        );
+    for (kind, metrics) in [("gauge", &gauges[..]), ("counter", &counters[..])] {
+        for (name, value, help) in metrics {
+            metric(out, &format!("hearth_store_{name}"), kind, help, *value);
+        }
     }
     histogram(out, "hearth_store_sync_seconds", "Time each sync to disk took", &store.sync_seconds);
     histogram(
@@ -102,6 +93,11 @@ fn render_store(out: &mut String, store: &store::Stats) {
         "Changes written by each sync (group commit batch size)",
         &store.batch_changes,
     );
+}
+
+/// One unlabelled metric with its help and type lines.
+pub fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}\n{name} {value}");
 }
 
 fn histogram(out: &mut String, name: &str, help: &str, h: &store::Histogram) {

@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // a test fails loudly, which is what it is for
 
+mod common;
+
+use common::write_synced;
 use proptest::prelude::*;
 use queue_core::{Message, Payload, QueueOptions, SharedHeaders, StoreOp};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use store::{Change, Store, StoreConfig};
 
 #[derive(Debug, Clone)]
@@ -59,16 +61,6 @@ fn message(id: u64, topic: &str, len: usize) -> Arc<Message> {
         published_at: 0,
         ttl_ms: None,
     })
-}
-
-fn sync(store: &mut Store, changes: Vec<Change>) {
-    let ticket = store.write(changes);
-    let synced = store.synced();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while *synced.borrow() < ticket {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_micros(200));
-    }
 }
 
 fn open(dir: &std::path::Path) -> (Store, store::Contents) {
@@ -154,7 +146,7 @@ proptest! {
                     continue;
                 }
             };
-            sync(&mut store, vec![change]);
+            write_synced(&mut store, vec![change]);
         }
         drop(store);
         let (_store, contents) = open(dir.path());

@@ -1,10 +1,12 @@
 //! An engine's durable state, through the store and back into a new engine.
 #![allow(clippy::unwrap_used)] // a test fails loudly, which is what it is for
 
+mod common;
+
+use common::write_synced;
 use queue_core::protocol::{ServerFrame, decode_client};
 use queue_core::{Engine, EngineConfig, Input, Output};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use store::{Change, Store, StoreConfig};
 
 /// Feeds `frame` to `engine`; store ops go to `changes`, frames to the returned list.
@@ -28,16 +30,6 @@ fn drain(engine: &mut Engine, changes: &mut Vec<Change>) -> Vec<ServerFrame> {
 
 fn deliveries(frames: Vec<ServerFrame>) -> Vec<queue_core::protocol::Delivery> {
     frames.into_iter().filter_map(|f| if let ServerFrame::Deliver(d) = f { Some(d) } else { None }).collect()
-}
-
-fn sync(store: &mut Store, changes: Vec<Change>) {
-    let ticket = store.write(changes);
-    let synced = store.synced();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while *synced.borrow() < ticket {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]
@@ -76,7 +68,7 @@ fn a_restored_engine_has_the_durable_queues_their_messages_and_the_retained_stat
         assert_eq!(next[0].payload.as_bytes(), b"two");
         last_id = a.next_message_id();
         changes.push(Change::NextId(last_id));
-        sync(&mut store, std::mem::take(&mut changes));
+        write_synced(&mut store, std::mem::take(&mut changes));
         // The broker dies here: `two` was delivered and not acked, `three` never delivered.
     }
     let (_store, contents) = Store::open(StoreConfig::new(dir.path())).unwrap();

@@ -3,9 +3,11 @@
 //! and damage costs only what follows it.
 #![allow(clippy::unwrap_used)] // a test fails loudly, which is what it is for
 
+mod common;
+
+use common::write_synced;
 use queue_core::{Message, Payload, QueueOptions, SharedHeaders, StoreOp};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use store::{Change, Store, StoreConfig, StoreError};
 
 fn message(id: u64, body: &str) -> Arc<Message> {
@@ -30,17 +32,6 @@ fn append(queue: &str, seq: u64, body: &str) -> Change {
 
 fn remove(queue: &str, seq: u64) -> Change {
     Change::Op(StoreOp::Remove { queue: queue.into(), seq })
-}
-
-/// Writes and waits until the changes are on disk.
-fn write_synced(store: &mut Store, changes: Vec<Change>) {
-    let ticket = store.write(changes);
-    let synced = store.synced();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while *synced.borrow() < ticket {
-        assert!(Instant::now() < deadline, "ticket {ticket} never synced");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn open(dir: &std::path::Path) -> (Store, store::Contents) {
@@ -142,12 +133,7 @@ fn group_commit_takes_many_batches_per_sync() {
     for seq in 0..5000 {
         last = store.write(vec![append("q", seq, "m")]);
     }
-    let synced = store.synced();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while *synced.borrow() < last {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    common::wait_synced(&store, last);
     let stats = store.stats();
     assert!(stats.syncs < 2500, "5001 batches took {} syncs", stats.syncs);
     assert_eq!(stats.batch_changes.count(), stats.syncs);
