@@ -73,6 +73,10 @@ pub struct Config {
     /// Let clients in without a username. Unset: only when there is no
     /// password file, and then Hearth listens on loopback addresses only.
     pub allow_anonymous: Option<bool>,
+    /// Who may publish, subscribe and use queues where, in Mosquitto's
+    /// `acl_file` syntax (see `docs/security.md`); none: everyone who is
+    /// let in may do everything. Reloaded on SIGHUP.
+    pub acl_file: Option<PathBuf>,
     /// A token `/metrics` asks for (`Authorization: Bearer TOKEN`); none:
     /// `/metrics` is open, as it is today to anyone who reaches the port.
     pub metrics_token: Option<String>,
@@ -103,6 +107,7 @@ impl Default for Config {
             disk_limit: MemoryLimit::Unlimited,
             password_file: None,
             allow_anonymous: None,
+            acl_file: None,
             metrics_token: None,
         }
     }

@@ -2,13 +2,16 @@
 //! connection tasks and HTTP handlers, runs them through the engine, and
 //! routes the engine's outputs back to connections in per-connection batches.
 
+use crate::denials::Denials;
+use queue_core::acl::Acl;
 use queue_core::protocol::{ClientFrame, ServerFrame};
 use queue_core::queue::QueueOptions;
 use queue_core::topic::matches;
-use queue_core::{ConnId, ConnectionStats, Engine, EngineConfig, Input, Message, Output, StatsSnapshot};
+use queue_core::{ConnId, ConnectionStats, Denial, Engine, EngineConfig, Input, Message, Output, Role, StatsSnapshot};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::{Change, Store};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -64,6 +67,20 @@ pub enum Command {
         /// Their cost, counted in [`Buffered`] until the engine has them.
         bytes: usize,
     },
+    /// Who a connection acts for, once it logged in (before its first frame).
+    Identify {
+        /// The connection.
+        conn: ConnId,
+        /// Its username (`None`: anonymous).
+        user: Option<String>,
+        /// What kind of client it is.
+        role: Role,
+    },
+    /// A new access control list (`None`: everyone may do everything).
+    SetAcl(Option<Arc<Acl>>),
+    /// A request refused by the ACL outside the engine (a will at MQTT
+    /// CONNECT), to count and log with the engine's own.
+    Denied(Denial),
     /// A connection ended.
     Disconnect {
         /// The connection.
@@ -74,6 +91,8 @@ pub enum Command {
     /// The retained messages whose topics match a filter (MQTT replays them
     /// itself at SUBSCRIBE, honouring each subscription's retain handling).
     Retained {
+        /// The subscriber (only what it may read is replayed).
+        conn: ConnId,
         /// Topic filter, MQTT wildcards allowed.
         filter: String,
         /// Where the matching messages go, in topic order.
@@ -143,6 +162,8 @@ pub struct Snapshot {
     pub store: Option<store::Stats>,
     /// Bytes on disk of each durable queue's records.
     pub disk_bytes: HashMap<String, u64>,
+    /// Requests the ACL refused since start, by action.
+    pub denied: std::collections::BTreeMap<&'static str, u64>,
 }
 
 struct Peer {
@@ -192,6 +213,8 @@ pub struct Driver {
     durable: Option<Durable>,
     /// Publishers are held because the engine or the store is far behind.
     pressure: bool,
+    /// Requests the ACL refused.
+    denials: Denials,
 }
 
 /// Milliseconds since the Unix epoch: the engine's clock in the broker.
@@ -219,6 +242,7 @@ impl Driver {
             started_at: now_ms(),
             durable: None,
             pressure: false,
+            denials: Denials::default(),
         }
     }
 
@@ -290,6 +314,9 @@ impl Driver {
                     self.engine.handle(now, Input::Frame { conn, frame });
                 }
             }
+            Command::Identify { conn, user, role } => self.engine.handle(now, Input::Identify { conn, user, role }),
+            Command::SetAcl(acl) => self.engine.set_acl(acl),
+            Command::Denied(denial) => self.denials.record(&denial),
             Command::Disconnect { conn } => {
                 self.peers.remove(&conn);
                 self.batches.remove(&conn);
@@ -298,8 +325,9 @@ impl Driver {
             Command::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());
             }
-            Command::Retained { filter, reply } => {
-                let found = self.engine.retained().filter(|m| matches(&filter, &m.topic)).cloned().collect();
+            Command::Retained { conn, filter, reply } => {
+                let visible = |m: &&Message| matches(&filter, &m.topic) && self.engine.may_read(conn, &m.topic);
+                let found = self.engine.retained().filter(visible).cloned().collect();
                 let _ = reply.send(found);
             }
             Command::OpenSession { conn, queue, clean, options, reply } => {
@@ -333,6 +361,12 @@ impl Driver {
         Some(existing)
     }
 
+    /// Sets the engine's access control list (before serving; later
+    /// changes go through [`Command::SetAcl`]).
+    pub fn set_acl(&mut self, acl: Option<Arc<Acl>>) {
+        self.engine.set_acl(acl);
+    }
+
     /// Routes the engine's outputs, one batch per connection; with a store,
     /// the round waits until its changes are on disk.
     fn flush(&mut self) {
@@ -349,6 +383,7 @@ impl Driver {
                 }
                 Output::Blocked(blocked) => self.set_blocked(blocked),
                 Output::Store(op) => changes.push(Change::Op(op)),
+                Output::Denied(denial) => self.denials.record(&denial),
                 Output::Event(_) => {}
             }
         }
@@ -487,6 +522,7 @@ impl Driver {
             slow_consumers_cut,
             store,
             disk_bytes,
+            denied: self.denials.by_action(),
         }
     }
 }

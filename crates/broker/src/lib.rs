@@ -21,6 +21,7 @@ pub mod budget;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod denials;
 pub mod driver;
 pub mod flow;
 pub mod http;

@@ -95,6 +95,10 @@ struct ServeArgs {
     /// with no password file, and then only on loopback addresses.
     #[arg(long, value_name = "BOOL")]
     allow_anonymous: Option<bool>,
+    /// ACL file in Mosquitto's `acl_file` syntax (`user`, `topic`,
+    /// `pattern`, and `queue` lines): who may use which topics and queues.
+    #[arg(long, value_name = "FILE")]
+    acl_file: Option<PathBuf>,
     /// A token /metrics asks for as `Authorization: Bearer TOKEN` (from the
     /// environment or the config file, so it does not show in `ps`).
     #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true, hide = true)]
@@ -130,6 +134,7 @@ impl ServeArgs {
         config.disk_limit = self.disk_limit.unwrap_or(config.disk_limit);
         config.password_file = self.password_file.or(config.password_file);
         config.allow_anonymous = self.allow_anonymous.or(config.allow_anonymous);
+        config.acl_file = self.acl_file.or(config.acl_file);
         config.metrics_token = self.metrics_token.or(config.metrics_token);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
@@ -171,6 +176,9 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     // check users or keep its state says so before it says it is listening.
     if let Some(path) = &config.password_file {
         hearth::auth::Passwords::load(path)?;
+    }
+    if let Some(path) = &config.acl_file {
+        hearth::auth::load_acl(path)?;
     }
     let data = hearth::server::open_data(&config).await?;
     let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;

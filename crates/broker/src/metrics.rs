@@ -51,6 +51,12 @@ pub fn render(s: &Snapshot) -> String {
             let _ = writeln!(out, "hearth_queue_disk_bytes{{queue=\"{}\"}} {bytes}", escape(&q.name));
         }
     }
+    let name = "hearth_acl_denied_total";
+    let _ = writeln!(out, "# HELP {name} Requests the access control list refused, by action.\n# TYPE {name} counter");
+    for action in ["publish", "subscribe", "receive", "will", "consume", "publish_queue", "configure"] {
+        let count = s.denied.get(action).copied().unwrap_or(0);
+        let _ = writeln!(out, "{name}{{action=\"{action}\"}} {count}");
+    }
     type Gauge = fn(&queue_core::QueueStats) -> u64;
     let per_queue: [(&str, &str, Gauge); 5] = [
         ("hearth_queue_ready", "Messages waiting for a consumer", |q| q.ready),

@@ -50,6 +50,16 @@ pub struct Shared {
     pub blocked: watch::Receiver<bool>,
     /// Who may connect.
     pub auth: crate::auth::Auth,
+    /// Who may do what, as the engine has it (MQTT sessions read it to
+    /// answer SUBACK and CONNECT; the engine enforces it).
+    pub acl: std::sync::RwLock<Option<Arc<queue_core::acl::Acl>>>,
+}
+
+impl Shared {
+    /// The access control list now (`None`: none).
+    pub fn acl(&self) -> Option<Arc<queue_core::acl::Acl>> {
+        self.acl.read().map(|acl| acl.clone()).unwrap_or_default()
+    }
 }
 
 /// The sockets a broker serves: HTTP (dashboard, `/ws`, `/api`) and, when
@@ -92,6 +102,9 @@ pub enum ServeError {
     /// The password file cannot be used.
     #[error("{0}")]
     Passwords(#[from] crate::auth::PasswdError),
+    /// The ACL file cannot be used.
+    #[error("{0}")]
+    Acl(#[from] crate::auth::AclFileError),
 }
 
 /// Checks that a dashboard folder can be served.
@@ -141,6 +154,7 @@ pub async fn serve_with(
     }
     let users = config.password_file.as_deref().map(crate::auth::Passwords::load).transpose()?;
     let auth = crate::auth::Auth::new(users, config.anonymous());
+    let acl = config.acl_file.as_deref().map(crate::auth::load_acl).transpose()?.map(Arc::new);
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
     let memory_limit = config.memory_limit.resolve();
@@ -150,6 +164,7 @@ pub async fn serve_with(
     let buffered = Buffered::default();
     let (blocked_tx, blocked) = watch::channel(false);
     let mut driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
+    driver.set_acl(acl.clone());
     let mut registry = crate::mqtt::Registry::default();
     let mut wills = Vec::new();
     if let Some((store, contents)) = data {
@@ -172,8 +187,11 @@ pub async fn serve_with(
         buffered,
         blocked,
         auth,
+        acl: std::sync::RwLock::new(acl),
     }));
     let sockets = state.sockets.clone();
+    #[cfg(unix)]
+    reload_on_hangup(state.clone());
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
     // Delayed wills that were waiting when the broker stopped: each is
     // published when it was due (at once if that has passed), unless its
@@ -210,4 +228,53 @@ pub async fn serve_with(
     }
     let _ = engine.await;
     result.map_err(ServeError::from)
+}
+
+/// Reads the password file and the ACL file again (on SIGHUP, as Mosquitto
+/// does). A file that cannot be used is reported and the one in force is
+/// kept; connected clients stay, and the new rules apply to their next
+/// request.
+pub async fn reload(state: &AppState) {
+    if let Some(path) = &state.config.password_file {
+        match crate::auth::Passwords::load(path) {
+            Ok(users) => {
+                state.auth.set_users(users);
+                tracing::info!(path = %path.display(), "password file reloaded");
+            }
+            Err(err) => tracing::error!(%err, "password file not reloaded; the old one stays in force"),
+        }
+    }
+    if let Some(path) = &state.config.acl_file {
+        match crate::auth::load_acl(path) {
+            Ok(acl) => {
+                let acl = Some(Arc::new(acl));
+                if let Ok(mut slot) = state.acl.write() {
+                    slot.clone_from(&acl);
+                }
+                let _ = state.commands.send(Command::SetAcl(acl)).await;
+                tracing::info!(path = %path.display(), "ACL file reloaded");
+            }
+            Err(err) => tracing::error!(%err, "ACL file not reloaded; the old one stays in force"),
+        }
+    }
+}
+
+/// Calls [`reload`] on every SIGHUP until the broker stops.
+#[cfg(unix)]
+fn reload_on_hangup(state: AppState) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => hangup,
+        Err(err) => return tracing::warn!(%err, "cannot install the SIGHUP handler: no reloading"),
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                got = hangup.recv() => if got.is_none() { return },
+                () = state.shutdown.cancelled() => return,
+            }
+            tracing::info!("SIGHUP: reloading");
+            reload(&state).await;
+        }
+    });
 }

@@ -8,6 +8,7 @@ use crate::flow::Gate;
 use crate::server::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
+use queue_core::Role;
 use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame, decode_client, encode_server};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -69,14 +70,15 @@ const LOGIN_WAIT: Duration = Duration::from_secs(10);
 
 /// The connection's first text frame, after the login it may carry: a
 /// `hello` with `username` and `password` is checked and passed on without
-/// them; with logins required, anything else first is refused. `Err` holds
-/// the error frame to send before closing.
-async fn login(text: &str, state: &AppState, remote: SocketAddr) -> Result<String, ServerFrame> {
+/// them; with logins required, anything else first is refused. `Ok` holds
+/// the username (if any) and the frame to pass on; `Err` the error frame to
+/// send before closing.
+async fn login(text: &str, state: &AppState, remote: SocketAddr) -> Result<(Option<String>, String), ServerFrame> {
     let Some((user, password, rest)) = credentials(text) else {
-        return if state.auth.required() { Err(not_authorized()) } else { Ok(text.to_owned()) };
+        return if state.auth.required() { Err(not_authorized()) } else { Ok((None, text.to_owned())) };
     };
     match state.auth.check(user.as_deref(), password.as_deref().map(str::as_bytes)).await {
-        Verdict::Allowed => Ok(rest),
+        Verdict::Allowed => Ok((user, rest)),
         refused => {
             tracing::info!(%remote, user, ?refused, "WebSocket login refused");
             Err(match refused {
@@ -138,7 +140,14 @@ async fn read_loop(
                             text.as_str().to_owned()
                         } else {
                             match login(text.as_str(), state, remote).await {
-                                Ok(rest) => rest,
+                                Ok((Some(user), rest)) => {
+                                    let identify = Command::Identify { conn, user: Some(user), role: Role::Client };
+                                    if state.commands.send(identify).await.is_err() {
+                                        return false;
+                                    }
+                                    rest
+                                }
+                                Ok((None, rest)) => rest,
                                 Err(refusal) => return refuse_login(outbox, refusal),
                             }
                         };

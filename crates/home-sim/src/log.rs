@@ -247,6 +247,7 @@ fn why(reason: DeathReason) -> &'static str {
         DeathReason::MaxLength => "was pushed out by the max length",
         DeathReason::DeliveryLimit => "reached its delivery limit",
         DeathReason::QueueDeleted => "went with its deleted queue",
+        DeathReason::NotAuthorized => "was withheld: its consumer may not read that topic",
     }
 }
 

@@ -319,7 +319,7 @@ impl Simulation {
             match output {
                 Output::Send { conn, frame } => self.on_frame(conn, frame),
                 Output::Event(event) => self.on_event(event),
-                Output::Close { .. } | Output::Store(_) | Output::Blocked(_) => {}
+                Output::Close { .. } | Output::Store(_) | Output::Blocked(_) | Output::Denied(_) => {}
             }
         }
     }

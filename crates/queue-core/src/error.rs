@@ -70,6 +70,9 @@ pub enum EngineError {
     /// A bound on consumers, bindings or queues was reached ([`crate::limits`]).
     #[error("limit reached: {0}")]
     LimitReached(String),
+    /// The access control list does not allow it.
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
 }
 
 impl EngineError {
@@ -89,6 +92,7 @@ impl EngineError {
             Self::UnknownDeliveryTag(_) => ErrorCode::UnknownDeliveryTag,
             Self::ProtocolViolation(_) => ErrorCode::ProtocolViolation,
             Self::LimitReached(_) => ErrorCode::LimitReached,
+            Self::NotAuthorized(_) => ErrorCode::NotAuthorized,
         }
     }
 }

@@ -19,6 +19,8 @@ pub enum DeathReason {
     DeliveryLimit,
     /// Its queue was deleted.
     QueueDeleted,
+    /// Its consumer may not read its topic (the access control list).
+    NotAuthorized,
 }
 
 impl DeathReason {
@@ -30,6 +32,7 @@ impl DeathReason {
             Self::MaxLength => "maxlen",
             Self::DeliveryLimit => "delivery_limit",
             Self::QueueDeleted => "queue_deleted",
+            Self::NotAuthorized => "not_authorized",
         }
     }
 }

@@ -28,7 +28,7 @@
 //!     match output {
 //!         Output::Send { conn, frame } => { /* encode and write to `conn` */ }
 //!         Output::Close { conn } => { /* close `conn` */ }
-//!         Output::Event(_) | Output::Store(_) | Output::Blocked(_) => {}
+//!         Output::Event(_) | Output::Store(_) | Output::Blocked(_) | Output::Denied(_) => {}
 //!     }
 //! }
 //! if let Some(deadline) = engine.next_deadline() {
@@ -51,6 +51,7 @@
 //!   and all of it by [`EngineConfig::memory_limit`], above which
 //!   publishers are blocked ([`Output::Blocked`]).
 
+pub mod acl;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -63,8 +64,8 @@ pub mod topic;
 pub mod trie;
 
 pub use engine::{
-    ConnId, ConsumerContents, Engine, EngineConfig, Input, LOW_WATERMARK_PERCENT, Output, QueueContents, ReadyMessage,
-    Recovered, Skipped, StoredMessage, StoredQueue,
+    ConnId, ConsumerContents, Denial, Engine, EngineConfig, Input, LOW_WATERMARK_PERCENT, Output, QueueContents,
+    ReadyMessage, Recovered, Role, Skipped, StoredMessage, StoredQueue,
 };
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};

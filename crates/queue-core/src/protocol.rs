@@ -396,7 +396,8 @@ pub enum ErrorCode {
     /// The username or password in `hello` is wrong.
     BadCredentials,
     /// The broker lets no one in without logging in (`hello` with a
-    /// username and password must come first).
+    /// username and password must come first), or the access control list
+    /// does not allow the request.
     NotAuthorized,
 }
 

@@ -32,6 +32,10 @@ pub struct Counters {
     pub dead_lettered: u64,
     /// Copies discarded by TTL (with no dead-letter queue to go to).
     pub expired: u64,
+    /// Requests the access control list refused: publishes, subscriptions,
+    /// queue operations, wills, and deliveries withheld (those copies are
+    /// also counted as dropped).
+    pub denied: u64,
 }
 
 /// One queue's counters since it was declared.

@@ -5,6 +5,8 @@ pub mod passwd;
 
 pub use passwd::{Hash, PasswdError, Passwords};
 
+use queue_core::acl::{Acl, AclError};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
@@ -28,7 +30,8 @@ pub enum Verdict {
 /// The broker's access policy for connections.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    users: Option<Arc<Passwords>>,
+    /// Replaced whole when the password file is read again (SIGHUP).
+    users: Arc<std::sync::RwLock<Option<Arc<Passwords>>>>,
     anonymous: bool,
     checks: Arc<Semaphore>,
     /// Logins refused since start (`hearth_logins_refused_total`).
@@ -40,7 +43,16 @@ impl Auth {
     /// without credentials are let in.
     pub fn new(users: Option<Passwords>, anonymous: bool) -> Self {
         let checks = Arc::new(Semaphore::new(CHECKS_AT_ONCE));
-        Self { users: users.map(Arc::new), anonymous, checks, refused: Arc::default() }
+        let users = Arc::new(std::sync::RwLock::new(users.map(Arc::new)));
+        Self { users, anonymous, checks, refused: Arc::default() }
+    }
+
+    /// Replaces the users (the password file was read again). Clients
+    /// already connected stay; new logins are checked against these.
+    pub fn set_users(&self, users: Passwords) {
+        if let Ok(mut slot) = self.users.write() {
+            *slot = Some(Arc::new(users));
+        }
     }
 
     /// Everyone in, no passwords (tests and the old behaviour).
@@ -72,7 +84,8 @@ impl Auth {
         let Some(user) = username else {
             return if self.anonymous { Verdict::Allowed } else { Verdict::NotAuthorized };
         };
-        let Some(users) = self.users.clone() else {
+        let users = self.users.read().map(|users| users.clone()).unwrap_or_default();
+        let Some(users) = users else {
             // No password file: a username is only a name.
             return if self.anonymous { Verdict::Allowed } else { Verdict::NotAuthorized };
         };
@@ -81,4 +94,31 @@ impl Auth {
         let ok = tokio::task::spawn_blocking(move || users.check(&user, &password)).await.unwrap_or(false);
         if ok { Verdict::Allowed } else { Verdict::BadCredentials }
     }
+}
+
+/// An ACL file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AclFileError {
+    /// It cannot be read.
+    #[error("cannot read acl_file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is wrong.
+    #[error("acl_file {path} {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The line and what is wrong with it.
+        source: AclError,
+    },
+}
+
+/// Reads and parses an ACL file.
+pub fn load_acl(path: &Path) -> Result<Acl, AclFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AclFileError::Read { path: path.to_owned(), source })?;
+    Acl::parse(&text).map_err(|source| AclFileError::Parse { path: path.to_owned(), source })
 }

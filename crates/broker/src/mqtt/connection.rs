@@ -6,17 +6,20 @@
 use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
 use super::lifetime::{Lifetime, QueueLimits};
-use super::session::{Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
+use super::session::{Access, Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
 use crate::auth::Verdict;
 use crate::driver::{Command, Outbound, OutboundRx, Outbox};
 use crate::flow::Gate;
 use crate::server::AppState;
 use bytes::BytesMut;
 use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCode, decode};
+use queue_core::acl::{TopicAccess, Who};
 use queue_core::protocol::{AckMode, ClientFrame, ServerFrame, Will};
 use queue_core::queue::QueueOptions;
+use queue_core::{Denial, Role};
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -85,16 +88,30 @@ where
         Ok(found) => found,
         Err(reason) => return refuse(&mut stream, version, reason).await,
     };
+    let acl = state.acl();
+    if let (Some(acl), Some(will)) = (&acl, &connect.will) {
+        // As Mosquitto 2 does: a will the client could not publish is refused at CONNECT.
+        if !acl.topic(Who { user, client_id: &client_id }, TopicAccess::Write, &will.topic) {
+            let denial =
+                Denial { conn, user: user.map(Arc::from), client_id, action: "will", resource: will.topic.clone() };
+            let _ = state.commands.send(Command::Denied(denial)).await;
+            return refuse(&mut stream, version, ReasonCode::NotAuthorized).await;
+        }
+    }
     let claim = state.mqtt_sessions.claim(&client_id, conn).await;
     let (outbox, outbound) = Outbox::new(&state.buffered);
-    if state.commands.send(Command::Connect { conn, outbox: outbox.clone(), remote }).await.is_err() {
-        return;
+    let identify = Command::Identify { conn, user: connect.username.clone(), role: Role::Adapter };
+    for command in [Command::Connect { conn, outbox: outbox.clone(), remote }, identify] {
+        if state.commands.send(command).await.is_err() {
+            return;
+        }
     }
     tracing::debug!(conn, %remote, client_id, "MQTT connected");
     let lifetime = Lifetime::of(&connect);
     let mut session = Session::new(version, client_id);
     session.lifetime = lifetime;
     session.receive_max = state.config.mqtt_receive_maximum;
+    session.access = acl.map(|acl| Arc::new(Access { acl, user: connect.username.clone() }));
     session.queue_limits =
         QueueLimits { messages: state.config.mqtt_max_queued_messages, bytes: state.config.mqtt_max_queued_bytes };
     let mut link = Link {
@@ -410,6 +427,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
                     self.through_gate(std::mem::take(&mut frames)).await;
                     self.replay_retained(filter).await;
                 }
+                Step::Denied(filter) => {
+                    let user = self.session.access.as_ref().and_then(|a| a.user.as_deref()).map(Arc::from);
+                    let client_id = self.session.client_id.clone();
+                    let denial = Denial { conn: self.conn, user, client_id, action: "subscribe", resource: filter };
+                    let _ = self.state.commands.send(Command::Denied(denial)).await;
+                }
                 Step::Close(reason) => {
                     self.through_gate(frames).await;
                     self.close(reason).await;
@@ -453,7 +476,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
 
     async fn replay_retained(&mut self, filter: String) {
         let (reply, answer) = oneshot::channel();
-        let command = Command::Retained { filter: filter.clone(), reply };
+        let command = Command::Retained { conn: self.conn, filter: filter.clone(), reply };
         if self.state.commands.send(command).await.is_err() {
             return;
         }
@@ -577,8 +600,10 @@ pub fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: 
         let (outbox, _outbound) = Outbox::new(&state.buffered);
         let remote = SocketAddr::from(([127, 0, 0, 1], 0));
         let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: Some(will) };
+        // Its topic was checked at CONNECT: the broker publishes it.
         let commands = [
             Command::Connect { conn: proxy, outbox, remote },
+            Command::Identify { conn: proxy, user: None, role: Role::Internal },
             Command::frame(proxy, hello, &state.buffered),
             Command::Disconnect { conn: proxy },
         ];

@@ -191,6 +191,7 @@ fn reason_for(code: ErrorCode) -> ReasonCode {
         ErrorCode::InvalidTopic => ReasonCode::TopicNameInvalid,
         ErrorCode::QueueFull => ReasonCode::QuotaExceeded,
         ErrorCode::FrameTooLarge => ReasonCode::PacketTooLarge,
+        ErrorCode::NotAuthorized => ReasonCode::NotAuthorized,
         _ => ReasonCode::ImplementationSpecificError,
     }
 }

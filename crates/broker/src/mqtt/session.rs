@@ -12,18 +12,20 @@
 use super::lifetime::{Lifetime, QueueLimits};
 use super::properties::{is_plain, to_headers};
 use super::registry::Saved;
-use super::shared::{Shared, is_shared};
+use super::shared::{Shared, is_shared, shared_queue};
 use bytes::Bytes;
 use mqtt_codec::{
     Ack, Disconnect, Packet, ProtocolVersion, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
     SubscriptionOptions, UnsubAck, Unsubscribe,
 };
+use queue_core::acl::{Acl, TopicAccess, Who};
 use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::{NonZeroU16, NonZeroU32};
+use std::sync::Arc;
 
 /// The Topic Alias Maximum announced in CONNACK: how many topic aliases a
 /// client may set up on one connection.
@@ -48,6 +50,8 @@ pub enum Step {
     Retained(String),
     /// Close the connection; with a DISCONNECT reason first (MQTT 5 only).
     Close(Option<ReasonCode>),
+    /// The ACL refused a subscription to this filter: count and log it.
+    Denied(String),
 }
 
 /// What an engine reply to one of the session's requests means.
@@ -72,6 +76,15 @@ pub(super) struct Outgoing {
     pub released: bool,
     /// The engine's id of the message (0 for a retained replay).
     pub message: u64,
+}
+
+/// What a session needs to answer for the ACL.
+#[derive(Debug)]
+pub struct Access {
+    /// The list.
+    pub acl: Arc<Acl>,
+    /// The client's username (`None`: anonymous).
+    pub user: Option<String>,
 }
 
 /// One client's session state.
@@ -124,6 +137,9 @@ pub struct Session {
     /// Engine tags of the current batch's deliveries to ack once it is
     /// translated (QoS 0 ones, and ones not sent).
     pub(super) unacked_qos0: Vec<u64>,
+    /// The access control list and this client's username, when there is
+    /// an ACL: SUBACK says what it refuses (the engine enforces it).
+    pub access: Option<Arc<Access>>,
 }
 
 impl Session {
@@ -154,6 +170,7 @@ impl Session {
             inbound_qos1: 0,
             plain_headers: Default::default(),
             unacked_qos0: Vec::new(),
+            access: None,
         }
     }
 
@@ -394,6 +411,11 @@ impl Session {
         sub_id: Option<NonZeroU32>,
         out: &mut Vec<Step>,
     ) -> (ReasonCode, bool) {
+        let inner = if is_shared(filter) { shared_queue(filter).map(|(_, inner)| inner) } else { None };
+        if !self.may(TopicAccess::Subscribe, inner.as_deref().unwrap_or(filter)) {
+            out.push(Step::Denied(filter.to_owned()));
+            return (ReasonCode::NotAuthorized, false);
+        }
         if is_shared(filter) {
             // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
             return (self.add_shared(filter, options, sub_id, out), false);
@@ -416,6 +438,12 @@ impl Session {
             out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
         }
         (granted(options.qos), !existed)
+    }
+
+    /// Whether the ACL (if any) lets this client do `access` on `topic`.
+    pub fn may(&self, access: TopicAccess, topic: &str) -> bool {
+        let Some(a) = &self.access else { return true };
+        a.acl.topic(Who { user: a.user.as_deref(), client_id: &self.client_id }, access, topic)
     }
 
     /// Whether the session queue may be bound with one more filter (the

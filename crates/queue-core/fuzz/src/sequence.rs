@@ -445,7 +445,7 @@ impl Run {
                     closed.insert(conn);
                     self.last_tag.remove(&conn);
                 }
-                Output::Event(_) | Output::Store(_) | Output::Blocked(_) => {}
+                Output::Event(_) | Output::Store(_) | Output::Blocked(_) | Output::Denied(_) => {}
             }
         }
         let after = self.engine.stats();

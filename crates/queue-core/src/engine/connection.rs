@@ -30,6 +30,8 @@ impl Engine {
             watch_interval: None,
             published: 0,
             told_blocked: false,
+            user: None,
+            role: Default::default(),
         };
         self.conns.insert(conn, c);
         self.emit(|| Event::Connected { conn });
@@ -69,6 +71,12 @@ impl Engine {
             c.client_id = client_id;
         }
         c.keep_alive_ms = keep_alive_ms;
+        if let Some(will) = &will
+            && let Err(err) = self.check_will(conn, &will.topic)
+        {
+            return Err(err);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
         c.will = will;
         let welcome = ServerFrame::Welcome {
             id,
@@ -103,15 +111,16 @@ impl Engine {
         for consumer in consumers {
             self.remove_consumer(conn, consumer, now);
         }
-        let Some(c) = self.conns.remove(&conn) else { return };
+        let Some(mut c) = self.conns.remove(&conn) else { return };
         if c.watch_interval.is_some() {
             self.watchers.retain(|(_, watcher)| *watcher != conn);
         }
-        for queue in c.exclusive {
+        for queue in std::mem::take(&mut c.exclusive) {
             self.delete_queue(queue, now);
         }
         let clean = c.said_bye;
-        if let (Some(will), false) = (c.will, clean) {
+        let will = c.will.take().filter(|will| !clean && self.will_allowed(conn, &c, &will.topic));
+        if let Some(will) = will {
             let topic = will.topic.clone();
             self.publish_will(will, now);
             self.emit(|| Event::WillPublished { conn, topic: topic.into() });

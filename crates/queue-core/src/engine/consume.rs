@@ -71,10 +71,14 @@ impl Engine {
         if q.bindings.is_empty() || self.retained.is_empty() {
             return;
         }
+        let Some(c) = self.conns.get(&conn) else { return };
+        let acl = self.acl.as_deref();
+        let own = q.owner == Some(conn);
         let frames: Vec<ServerFrame> = self
             .retained
             .values()
             .filter(|m| q.bindings.iter().any(|f| matches(f, &m.topic)))
+            .filter(|m| !Self::withholds(acl, c, own, &m.topic))
             .map(|m| ServerFrame::Deliver(Delivery::of(m, consumer, None, q.name.clone(), 1, true)))
             .collect();
         for frame in frames {
@@ -141,6 +145,12 @@ impl Engine {
             let Some(envelope) = q.pop_ready() else { return };
             if envelope.expires_at.is_some_and(|at| now >= at) {
                 self.discard(qid, envelope, DeathReason::Expired, now);
+                continue;
+            }
+            if Self::withholds(self.acl.as_deref(), c, q.owner == Some(conn), &envelope.message.topic) {
+                q.cursor = if index + 1 < q.consumers.len() { index + 1 } else { 0 };
+                let _ = self.denied(conn, "receive", &envelope.message.topic);
+                self.discard(qid, envelope, DeathReason::NotAuthorized, now);
                 continue;
             }
             q.cursor = if index + 1 < q.consumers.len() { index + 1 } else { 0 };

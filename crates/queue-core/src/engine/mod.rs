@@ -1,6 +1,7 @@
 //! The engine: every queue, binding, consumer and connection, driven by
 //! [`Engine::handle`] and drained by [`Engine::poll_output`].
 
+mod access;
 mod connection;
 mod consume;
 mod inspect;
@@ -11,9 +12,11 @@ mod queues;
 mod restore;
 mod timers;
 
+pub use access::{Denial, Role};
 pub use inspect::{ConsumerContents, QueueContents, ReadyMessage};
 pub use restore::{Recovered, Skipped, StoredMessage, StoredQueue};
 
+use crate::acl::Acl;
 use crate::event::{Event, StoreOp};
 use crate::message::Message;
 use crate::protocol::{ClientFrame, ServerFrame, Will};
@@ -90,6 +93,18 @@ pub enum Input {
         /// The connection.
         conn: ConnId,
     },
+    /// Who a connection acts for, once it has logged in: its username
+    /// (`None`: anonymous) and its [`Role`]. A connection never identified
+    /// is an anonymous [`Role::Client`]. Only the access control list
+    /// ([`Engine::set_acl`]) reads it.
+    Identify {
+        /// The connection.
+        conn: ConnId,
+        /// Its username.
+        user: Option<String>,
+        /// What kind of client it is.
+        role: Role,
+    },
     /// Time passed; run the timers that are due.
     Tick,
     /// The bytes the driver holds for connections outside the engine now
@@ -131,6 +146,9 @@ pub enum Output {
     /// (`true`), or may be read again (`false`). Connections that publish
     /// are also sent `blocked` / `unblocked` frames.
     Blocked(bool),
+    /// The access control list refused a request (for logs and metrics;
+    /// the client was told, or, for a delivery, the copy was dropped).
+    Denied(Denial),
 }
 
 /// A delivery awaiting its ack, held by the connection it went to.
@@ -161,6 +179,10 @@ pub(crate) struct Connection {
     pub published: u64,
     /// It was sent `blocked` and not yet `unblocked`.
     pub told_blocked: bool,
+    /// Its username, once identified (`None`: anonymous).
+    pub user: Option<Arc<str>>,
+    /// What kind of client it is.
+    pub role: Role,
 }
 
 /// The queue engine. See the crate documentation for the run loop.
@@ -197,6 +219,8 @@ pub struct Engine {
     disk_bytes: u64,
     /// Publishers are blocked by the memory budget.
     blocked: bool,
+    /// Who may do what (`None`: everyone may do everything).
+    acl: Option<Arc<Acl>>,
 }
 
 impl Default for Engine {
@@ -232,6 +256,7 @@ impl Engine {
             buffered_bytes: 0,
             disk_bytes: 0,
             blocked: false,
+            acl: None,
         }
     }
 
@@ -258,6 +283,7 @@ impl Engine {
             Input::Connect { conn } => self.connect(conn, now),
             Input::Frame { conn, frame } => self.frame(conn, frame, now),
             Input::Disconnect { conn } => self.disconnect(conn, now),
+            Input::Identify { conn, user, role } => self.identify(conn, user, role),
             Input::Tick => {}
             Input::Buffered { bytes } => self.buffered_bytes = bytes,
             Input::Disk { bytes } => self.disk_bytes = bytes,
@@ -353,6 +379,12 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.last_seen = now;
         let id = request_id(&frame);
+        if self.acl.is_some()
+            && let Err(err) = self.authorize(conn, &frame)
+        {
+            self.send(conn, ServerFrame::Error { id, code: err.code(), message: err.to_string() });
+            return;
+        }
         let result = match frame {
             ClientFrame::Hello { id, client_id, keep_alive_ms, will } => {
                 self.hello(conn, id, client_id, keep_alive_ms, will, now)

@@ -207,6 +207,8 @@ impl Engine {
             .as_deref()
             .and_then(|name| self.names.get(name).copied())
             .filter(|dlq| *dlq != qid && hops < self.config.max_dead_letter_hops)
+            // A copy withheld from its reader goes nowhere else either.
+            .filter(|_| reason != DeathReason::NotAuthorized)
             .map(|dlq| (dlq, Arc::new(dead_copy(&envelope.message, reason, &queue, hops))))
             .filter(|(dlq, dead)| {
                 let d = &self.queues[dlq];

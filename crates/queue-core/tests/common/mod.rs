@@ -14,6 +14,8 @@ pub struct Harness {
     pub events: Vec<Event>,
     /// Every `Output::Blocked`, in order.
     pub blocked: Vec<bool>,
+    /// Every `Output::Denied`, in order.
+    pub denied: Vec<queue_core::Denial>,
 }
 
 impl Harness {
@@ -22,8 +24,8 @@ impl Harness {
     }
 
     pub fn with_config(config: EngineConfig) -> Self {
-        let (inbox, closed, events, blocked) = Default::default();
-        Self { engine: Engine::new(config), now: 0, inbox, closed, events, blocked }
+        let (inbox, closed, events, blocked, denied) = Default::default();
+        Self { engine: Engine::new(config), now: 0, inbox, closed, events, blocked, denied }
     }
 
     pub fn input(&mut self, input: Input) {
@@ -34,6 +36,7 @@ impl Harness {
                 Output::Close { conn } => self.closed.push(conn),
                 Output::Event(event) => self.events.push(event),
                 Output::Blocked(blocked) => self.blocked.push(blocked),
+                Output::Denied(denial) => self.denied.push(denial),
                 Output::Store(_) => {}
             }
         }

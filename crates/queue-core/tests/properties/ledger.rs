@@ -82,7 +82,7 @@ impl Model {
                 Output::Send { conn, frame } => self.frame(conn, frame),
                 Output::Close { conn } => self.gone(conn),
                 Output::Event(event) => self.event(event),
-                Output::Store(_) | Output::Blocked(_) => {}
+                Output::Store(_) | Output::Blocked(_) | Output::Denied(_) => {}
             }
         }
     }
@@ -247,6 +247,7 @@ impl Model {
             DeathReason::QueueDeleted => {}
             DeathReason::Rejected => self.step.rejected += 1,
             DeathReason::DeliveryLimit => assert_eq!(Some(copy.deliveries), max_deliveries, "delivery limit"),
+            DeathReason::NotAuthorized => panic!("{queue}: withheld by an ACL, and these sequences set none"),
         }
     }
 
