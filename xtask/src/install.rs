@@ -45,12 +45,36 @@ pub fn browser() -> Result<()> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
-/// Installs Debian's `mosquitto-clients` when either client is missing.
-pub fn mosquitto_clients() -> Result<()> {
-    if Path::new(MOSQUITTO_PUB).exists() && Path::new(MOSQUITTO_SUB).exists() {
+/// The programs the broker's tests run as peers, and the Debian package of each.
+const PEERS: [(&str, &str); 6] = [
+    (MOSQUITTO_PUB, "mosquitto-clients"),
+    (MOSQUITTO_SUB, "mosquitto-clients"),
+    // `mosquitto_passwd` makes the password files the auth tests read.
+    ("/usr/bin/mosquitto_passwd", "mosquitto"),
+    // The TLS tests make their certificates with the documented recipe...
+    ("/usr/bin/openssl", "openssl"),
+    // ...and fetch over HTTPS with curl.
+    ("/usr/bin/curl", "curl"),
+    ("/usr/bin/stdbuf", "coreutils"),
+];
+
+/// Installs the Debian packages of the test peers that are missing:
+/// Mosquitto's clients and `mosquitto_passwd`, openssl, curl.
+pub fn test_peers() -> Result<()> {
+    let mut missing: Vec<&str> =
+        PEERS.iter().filter(|(bin, _)| !Path::new(bin).exists()).map(|(_, pkg)| *pkg).collect();
+    missing.dedup();
+    if missing.is_empty() {
         return Ok(());
     }
-    apt_install(&["mosquitto-clients"])
+    apt_install(&missing)?;
+    if missing.contains(&"mosquitto") && Path::new("/usr/bin/systemctl").exists() {
+        // Only its tools are wanted: a Mosquitto service on port 1883 would
+        // stand in the way of `cargo xtask run`.
+        println!("stopping the mosquitto service the package started (only mosquitto_passwd is needed)");
+        let _ = Command::new("systemctl").args(["disable", "--now", "mosquitto"]).status();
+    }
+    Ok(())
 }
 
 /// Installs Eclipse paho-mqtt (Python, from PyPI with pip) when `python3`

@@ -34,7 +34,7 @@ struct Step {
 const STEPS: [Step; 4] = [
     Step {
         id: "toolchain",
-        title: "toolchain: wasm32 target, node, mosquitto clients, paho-mqtt, chromium",
+        title: "toolchain: wasm32 target, node, mosquitto tools, openssl, curl, paho-mqtt, chromium",
         run: toolchain,
     },
     Step { id: "native", title: "native tests: engine, broker, end-to-end", run: native },
@@ -86,7 +86,7 @@ fn summary(passed: &[(&str, Duration)], total: Duration, counter: &Counter) {
 fn toolchain(_: &Counter) -> Result<()> {
     install::wasm_target()?;
     install::node()?;
-    install::mosquitto_clients()?;
+    install::test_peers()?;
     install::paho_mqtt()?;
     install::browser()
 }

@@ -77,6 +77,20 @@ pub struct Config {
     /// `acl_file` syntax (see `docs/security.md`); none: everyone who is
     /// let in may do everything. Reloaded on SIGHUP.
     pub acl_file: Option<PathBuf>,
+    /// The server's certificate chain (PEM). With `tls_key`, the HTTP
+    /// listener speaks HTTPS (and WSS), and `mqtts_listen` may be set.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// CAs whose client certificates are accepted (PEM): mutual TLS.
+    pub tls_client_ca: Option<PathBuf>,
+    /// With `tls_client_ca`: clients without a certificate are refused.
+    pub tls_require_client_cert: bool,
+    /// A client certificate's common name is the username, and no password
+    /// is asked (Mosquitto's `use_identity_as_username`).
+    pub tls_identity_as_username: bool,
+    /// MQTT over TLS (conventionally port 8883); none by default.
+    pub mqtts_listen: Option<SocketAddr>,
     /// A token `/metrics` asks for (`Authorization: Bearer TOKEN`); none:
     /// `/metrics` is open, as it is today to anyone who reaches the port.
     pub metrics_token: Option<String>,
@@ -108,6 +122,12 @@ impl Default for Config {
             password_file: None,
             allow_anonymous: None,
             acl_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tls_require_client_cert: false,
+            tls_identity_as_username: false,
+            mqtts_listen: None,
             metrics_token: None,
         }
     }
@@ -173,6 +193,7 @@ impl Config {
                 "mqtt_max_queued_messages and mqtt_max_queued_bytes must be at least 1".into(),
             ));
         }
+        self.check_tls()?;
         if let MemoryLimit::Fraction(_) = self.disk_limit {
             return Err(ConfigError::Invalid(
                 "disk_limit is bytes of the store's files (`10GiB`, `500MB`) or 0 for none, not a share".into(),
@@ -192,6 +213,34 @@ impl Config {
         self.allow_anonymous.unwrap_or(self.password_file.is_none())
     }
 
+    /// The TLS files as the listeners need them (`None`: no TLS).
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        let (cert, key) = (self.tls_cert.clone()?, self.tls_key.clone()?);
+        let client_ca = self.tls_client_ca.clone();
+        Some(crate::tls::TlsFiles { cert, key, client_ca, require_client_cert: self.tls_require_client_cert })
+    }
+
+    fn check_tls(&self) -> Result<(), ConfigError> {
+        let invalid = |text: &str| Err(ConfigError::Invalid(text.into()));
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("tls_cert and tls_key go together: give both (PEM files), or neither");
+        }
+        if self.tls_cert.is_none() {
+            if self.mqtts_listen.is_some() {
+                return invalid("mqtts_listen needs a certificate: add tls_cert and tls_key (see docs/security.md)");
+            }
+            if self.tls_client_ca.is_some() || self.tls_require_client_cert || self.tls_identity_as_username {
+                return invalid("client certificates need TLS: add tls_cert and tls_key (see docs/security.md)");
+            }
+        }
+        if (self.tls_require_client_cert || self.tls_identity_as_username) && self.tls_client_ca.is_none() {
+            return invalid(
+                "tls_require_client_cert and tls_identity_as_username need tls_client_ca: the CA that signs client certificates",
+            );
+        }
+        Ok(())
+    }
+
     /// Mosquitto 2's safe default: a broker anyone may use listens on
     /// loopback only, unless the operator says so in as many words.
     fn check_access(&self) -> Result<(), ConfigError> {
@@ -202,9 +251,14 @@ impl Config {
                     .into(),
             ));
         }
-        let open = [("listen", self.listen), ("mqtt_listen", self.mqtt_listen)]
-            .into_iter()
-            .find(|(_, addr)| !addr.ip().is_loopback());
+        let open = [
+            ("listen", Some(self.listen)),
+            ("mqtt_listen", Some(self.mqtt_listen)),
+            ("mqtts_listen", self.mqtts_listen),
+        ]
+        .into_iter()
+        .filter_map(|(name, addr)| Some((name, addr?)))
+        .find(|(_, addr)| !addr.ip().is_loopback());
         if let (Some((name, addr)), None, None) = (open, &self.password_file, self.allow_anonymous) {
             return Err(ConfigError::Invalid(format!(
                 "{name} {addr} is reachable from other machines, and with no users anyone there could \

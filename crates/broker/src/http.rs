@@ -5,6 +5,7 @@ use crate::driver::{Command, Snapshot};
 use crate::metrics;
 use crate::mqtt::websocket::serve_mqtt_socket;
 use crate::server::AppState;
+use crate::tls::Peer;
 use crate::ws::serve_socket;
 use axum::Json;
 use axum::Router;
@@ -13,7 +14,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -59,7 +59,7 @@ const WS_READ_BUFFER: usize = 4096;
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Response {
     // Frames up to 8 × the limit are read and answered with `frame_too_large`;
     // beyond that the socket itself refuses them.
@@ -67,22 +67,20 @@ async fn upgrade(
     ws.read_buffer_size(WS_READ_BUFFER)
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| state.sockets.clone().track_future(serve_socket(socket, state, remote)))
+        .on_upgrade(move |socket| state.sockets.clone().track_future(serve_socket(socket, state, peer)))
 }
 
 /// MQTT over WebSocket: binary messages, subprotocol `mqtt`.
 async fn upgrade_mqtt(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Response {
     // A packet may span messages; the MQTT codec enforces the packet size.
     let cap = state.config.max_frame_bytes.saturating_mul(2);
-    ws.protocols(["mqtt"])
-        .read_buffer_size(WS_READ_BUFFER)
-        .max_message_size(cap)
-        .max_frame_size(cap)
-        .on_upgrade(move |socket| state.sockets.clone().track_future(serve_mqtt_socket(socket, state, remote)))
+    ws.protocols(["mqtt"]).read_buffer_size(WS_READ_BUFFER).max_message_size(cap).max_frame_size(cap).on_upgrade(
+        move |socket| state.sockets.clone().track_future(serve_mqtt_socket(socket, state, peer.addr, peer.cert_user)),
+    )
 }
 
 async fn snapshot(state: &AppState) -> Result<Snapshot, Response> {

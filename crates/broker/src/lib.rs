@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod outbox;
 pub mod server;
+pub mod tls;
 pub mod ws;
 
 pub use config::Config;

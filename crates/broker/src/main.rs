@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the broker: WebSocket at /ws, MQTT on --mqtt-listen, dashboard at /, JSON at /api, metrics at /metrics.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Publish a message to a topic or a queue.
     Pub(PubArgs),
     /// Subscribe to a topic filter or a queue and print what arrives.
@@ -99,6 +99,25 @@ struct ServeArgs {
     /// `pattern`, and `queue` lines): who may use which topics and queues.
     #[arg(long, value_name = "FILE")]
     acl_file: Option<PathBuf>,
+    /// The server's certificate chain (PEM): the HTTP listener speaks HTTPS
+    /// and WSS, and --mqtts-listen may be given.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) whose client certificates are accepted (mutual TLS).
+    #[arg(long, value_name = "FILE")]
+    tls_client_ca: Option<PathBuf>,
+    /// Refuse TLS clients without a certificate signed by --tls-client-ca.
+    #[arg(long)]
+    tls_require_client_cert: bool,
+    /// A client certificate's common name is the username (no password asked).
+    #[arg(long)]
+    tls_identity_as_username: bool,
+    /// Address for MQTT over TLS (conventionally port 8883).
+    #[arg(long, value_name = "ADDR")]
+    mqtts_listen: Option<SocketAddr>,
     /// A token /metrics asks for as `Authorization: Bearer TOKEN` (from the
     /// environment or the config file, so it does not show in `ps`).
     #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true, hide = true)]
@@ -135,6 +154,12 @@ impl ServeArgs {
         config.password_file = self.password_file.or(config.password_file);
         config.allow_anonymous = self.allow_anonymous.or(config.allow_anonymous);
         config.acl_file = self.acl_file.or(config.acl_file);
+        config.tls_cert = self.tls_cert.or(config.tls_cert);
+        config.tls_key = self.tls_key.or(config.tls_key);
+        config.tls_client_ca = self.tls_client_ca.or(config.tls_client_ca);
+        config.tls_require_client_cert |= self.tls_require_client_cert;
+        config.tls_identity_as_username |= self.tls_identity_as_username;
+        config.mqtts_listen = self.mqtts_listen.or(config.mqtts_listen);
         config.metrics_token = self.metrics_token.or(config.metrics_token);
         if !self.allow_origins.is_empty() {
             config.allow_origins = self.allow_origins;
@@ -180,6 +205,9 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
     if let Some(path) = &config.acl_file {
         hearth::auth::load_acl(path)?;
     }
+    if let Some(files) = config.tls_files() {
+        hearth::tls::server_config(&files)?;
+    }
     let data = hearth::server::open_data(&config).await?;
     let listener = TcpListener::bind(config.listen).await.map_err(|err| bind_error(config.listen, err, "--listen"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -187,9 +215,18 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|err| bind_error(config.mqtt_listen, err, "--mqtt-listen"))?;
     let mqtt_addr = mqtt.local_addr().context("reading the bound MQTT address")?;
+    let mqtts = match config.mqtts_listen {
+        Some(at) => Some(TcpListener::bind(at).await.map_err(|err| bind_error(at, err, "--mqtts-listen"))?),
+        None => None,
+    };
     let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
-    // Parsers read the token after `http://`; the MQTT address goes inside the parentheses.
-    println!("hearth listening on http://{addr} ({dashboard}, WebSocket at /ws, MQTT at {mqtt_addr})");
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+    let tls_line = match &mqtts {
+        Some(l) => format!(", MQTT over TLS at {}", l.local_addr().context("reading the bound MQTTS address")?),
+        None => String::new(),
+    };
+    // Parsers read the token after `http(s)://`; the MQTT address ends the parentheses.
+    println!("hearth listening on {scheme}://{addr} ({dashboard}, WebSocket at /ws{tls_line}, MQTT at {mqtt_addr})");
     tracing::info!(%addr, %mqtt_addr, "listening");
     match config.memory_limit.resolve() {
         Some(bytes) => {
@@ -197,7 +234,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         }
         None => tracing::warn!("no memory budget (--memory-limit 0): publishers are never blocked for memory"),
     }
-    hearth::server::serve_with(Listeners { http: listener, mqtt: Some(mqtt) }, config, data, shutdown).await?;
+    hearth::server::serve_with(Listeners { http: listener, mqtt: Some(mqtt), mqtts }, config, data, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

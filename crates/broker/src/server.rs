@@ -4,10 +4,8 @@
 use crate::config::Config;
 use crate::driver::{Buffered, Command, Driver};
 use crate::http::router;
-use axum::serve::ListenerExt;
 use queue_core::EngineConfig;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
@@ -53,6 +51,8 @@ pub struct Shared {
     /// Who may do what, as the engine has it (MQTT sessions read it to
     /// answer SUBACK and CONNECT; the engine enforces it).
     pub acl: std::sync::RwLock<Option<Arc<queue_core::acl::Acl>>>,
+    /// TLS, when configured (reloaded on SIGHUP).
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 impl Shared {
@@ -70,11 +70,13 @@ pub struct Listeners {
     pub http: TcpListener,
     /// MQTT listener, if MQTT over TCP is served.
     pub mqtt: Option<TcpListener>,
+    /// MQTT over TLS listener (needs the config's certificate).
+    pub mqtts: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
     fn from(http: TcpListener) -> Self {
-        Self { http, mqtt: None }
+        Self { http, mqtt: None, mqtts: None }
     }
 }
 
@@ -105,6 +107,9 @@ pub enum ServeError {
     /// The ACL file cannot be used.
     #[error("{0}")]
     Acl(#[from] crate::auth::AclFileError),
+    /// The TLS files cannot be used.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Checks that a dashboard folder can be served.
@@ -148,13 +153,17 @@ pub async fn serve_with(
     data: Option<(store::Store, store::Contents)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let Listeners { http: listener, mqtt } = listeners.into();
+    let Listeners { http: listener, mqtt, mqtts } = listeners.into();
     if let Some(dist) = &config.dist {
         check_dist(dist)?;
     }
     let users = config.password_file.as_deref().map(crate::auth::Passwords::load).transpose()?;
     let auth = crate::auth::Auth::new(users, config.anonymous());
     let acl = config.acl_file.as_deref().map(crate::auth::load_acl).transpose()?.map(Arc::new);
+    let tls = match config.tls_files() {
+        Some(files) => Some(Arc::new(crate::tls::Tls::new(files, config.tls_identity_as_username)?)),
+        None => None,
+    };
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
     let memory_limit = config.memory_limit.resolve();
@@ -188,6 +197,7 @@ pub async fn serve_with(
         blocked,
         auth,
         acl: std::sync::RwLock::new(acl),
+        tls: tls.clone(),
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]
@@ -202,17 +212,14 @@ pub async fn serve_with(
         crate::mqtt::connection::publish_will_later(&state, client_id, conn, kept.will, delay);
     }
     if let Some(mqtt) = mqtt {
-        sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone()));
+        sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone(), None));
     }
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    if let (Some(mqtts), Some(tls)) = (mqtts, &tls) {
+        sockets.spawn(crate::mqtt::accept_loop(mqtts, state.clone(), Some(tls.clone())));
+    }
+    let app = router(state).into_make_service_with_connect_info::<crate::tls::Peer>();
     let stop = token.clone();
-    // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm
-    // and delayed acks add tens of milliseconds to a lightly loaded broker.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(%err, "cannot set TCP_NODELAY");
-        }
-    });
+    let listener = crate::tls::HttpListener::new(listener, tls);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -255,6 +262,12 @@ pub async fn reload(state: &AppState) {
                 tracing::info!(path = %path.display(), "ACL file reloaded");
             }
             Err(err) => tracing::error!(%err, "ACL file not reloaded; the old one stays in force"),
+        }
+    }
+    if let Some(tls) = &state.tls {
+        match tls.reload() {
+            Ok(()) => tracing::info!("TLS certificate reloaded"),
+            Err(err) => tracing::error!(%err, "TLS certificate not reloaded; the old one stays in force"),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::Verdict;
 use crate::driver::{Command, Outbound, OutboundRx, Outbox};
 use crate::flow::Gate;
 use crate::server::AppState;
+use crate::tls::Peer;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use queue_core::Role;
@@ -24,7 +25,9 @@ impl Drop for Slot<'_> {
 }
 
 /// Serves one upgraded WebSocket until either side closes.
-pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr) {
+/// A client certificate's name (`peer.cert_user`) logs it in as that user.
+pub async fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) {
+    let remote = peer.addr;
     let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
     let _slot = Slot(&state);
     if live > state.config.max_connections {
@@ -40,7 +43,7 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, remote: SocketAddr
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(sink, outbound, outbox.clone()));
     tokio::select! {
-        refused = read_loop(stream, &state, conn, &outbox, remote) => if refused {
+        refused = read_loop(stream, &state, conn, &outbox, remote, peer.cert_user) => if refused {
             // A refused login: the error and the close frame go out first.
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
         },
@@ -120,10 +123,18 @@ async fn read_loop(
     conn: u64,
     outbox: &Outbox,
     remote: SocketAddr,
+    cert_user: Option<String>,
 ) -> bool {
-    // Logged in: not yet if the broker needs a login (then it must come first).
-    let mut logged_in = false;
-    let login_by = (state.auth.required()).then(|| tokio::time::Instant::now() + LOGIN_WAIT);
+    // Logged in: not yet if the broker needs a login (then it must come first),
+    // unless the client's certificate said who it is.
+    let mut logged_in = cert_user.is_some();
+    if let Some(user) = cert_user {
+        let identify = Command::Identify { conn, user: Some(user), role: Role::Client };
+        if state.commands.send(identify).await.is_err() {
+            return false;
+        }
+    }
+    let login_by = (state.auth.required() && !logged_in).then(|| tokio::time::Instant::now() + LOGIN_WAIT);
     let ping_every = Duration::from_millis(state.config.ping_interval_ms);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();

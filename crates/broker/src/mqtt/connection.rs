@@ -56,7 +56,9 @@ impl Drop for Slot<'_> {
 }
 
 /// Serves one MQTT connection until either side closes it.
-pub async fn serve_connection<S>(mut stream: S, state: AppState, remote: SocketAddr)
+/// `cert_user` is the client certificate's common name when TLS takes it
+/// as the username: then no password is asked.
+pub async fn serve_connection<S>(mut stream: S, state: AppState, remote: SocketAddr, cert_user: Option<String>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -66,13 +68,21 @@ where
     // Empty: a read reserves what it needs, so an idle connection holds no buffer.
     let mut inbox = BytesMut::new();
     let read = tokio::time::timeout(CONNECT_WAIT, read_connect(&mut stream, &mut inbox, max_packet));
-    let Ok(Some(connect)) = read.await else { return };
+    let Ok(Some(mut connect)) = read.await else { return };
     let version = connect.protocol;
     if live > state.config.max_connections {
         return refuse(&mut stream, version, ReasonCode::ServerBusy).await;
     }
+    if cert_user.is_some() {
+        // The certificate says who this is (Mosquitto's use_identity_as_username).
+        connect.username.clone_from(&cert_user);
+    }
     let user = connect.username.as_deref();
-    match state.auth.check(user, connect.password.as_deref()).await {
+    let verdict = match cert_user {
+        Some(_) => Verdict::Allowed,
+        None => state.auth.check(user, connect.password.as_deref()).await,
+    };
+    match verdict {
         Verdict::Allowed => {}
         refused => {
             tracing::info!(%remote, user, ?refused, "MQTT connection refused");

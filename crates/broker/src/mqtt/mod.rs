@@ -59,12 +59,15 @@ pub mod websocket;
 pub use registry::{Registry, saved_sessions, saved_wills};
 
 use crate::server::AppState;
+use crate::tls::Tls;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Accepts MQTT connections on `listener` until the broker shuts down; each
 /// gets its own task, tracked so that shutdown waits for its DISCONNECT.
-pub async fn accept_loop(listener: TcpListener, state: AppState) {
+/// With `tls`, each connection's handshake runs first, in its own task.
+pub async fn accept_loop(listener: TcpListener, state: AppState, tls: Option<Arc<Tls>>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -72,7 +75,22 @@ pub async fn accept_loop(listener: TcpListener, state: AppState) {
                     if let Err(err) = tcp.set_nodelay(true) {
                         tracing::warn!(%err, "cannot set TCP_NODELAY");
                     }
-                    state.sockets.spawn(connection::serve_connection(tcp, state.clone(), remote));
+                    match &tls {
+                        None => {
+                            state.sockets.spawn(connection::serve_connection(tcp, state.clone(), remote, None));
+                        }
+                        Some(tls) => {
+                            let (tls, state2) = (tls.clone(), state.clone());
+                            state.sockets.spawn(async move {
+                                match tls.accept(tcp).await {
+                                    Ok((stream, cert_user)) => {
+                                        connection::serve_connection(stream, state2, remote, cert_user).await;
+                                    }
+                                    Err(err) => tracing::debug!(%remote, %err, "MQTT TLS handshake failed"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(err) => {
                     // Out of file descriptors, usually: wait instead of spinning.

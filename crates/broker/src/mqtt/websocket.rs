@@ -13,10 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 const PIPE: usize = 64 * 1024;
 
 /// Serves one upgraded `/mqtt` WebSocket until either side closes.
-pub async fn serve_mqtt_socket(socket: WebSocket, state: AppState, remote: SocketAddr) {
+pub async fn serve_mqtt_socket(socket: WebSocket, state: AppState, remote: SocketAddr, cert_user: Option<String>) {
     let (mqtt_side, pump_side) = tokio::io::duplex(PIPE);
     let pump = tokio::spawn(pump(socket, pump_side));
-    serve_connection(mqtt_side, state, remote).await;
+    serve_connection(mqtt_side, state, remote, cert_user).await;
     // The connection dropped its end: the pump sees EOF, closes the socket and ends.
     let _ = pump.await;
 }

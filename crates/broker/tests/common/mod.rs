@@ -67,6 +67,8 @@ pub struct Broker {
     pub addr: SocketAddr,
     /// Where it listens for MQTT over TCP.
     pub mqtt: SocketAddr,
+    /// Where it listens for MQTT over TLS, if it does.
+    pub mqtts: Option<SocketAddr>,
     /// Its data directory, when the broker owns it (removed when dropped).
     _data: Option<tempfile::TempDir>,
 }
@@ -115,7 +117,8 @@ impl Broker {
         within("the broker's `listening` line", stdout.read_line(&mut line)).await.expect("stdout is readable");
         let addr = parse_listen_line(&line);
         let mqtt = parse_mqtt_addr(&line);
-        Self { child, _stdout: stdout, addr, mqtt, _data: None }
+        let mqtts = line.split("MQTT over TLS at ").nth(1).and_then(|rest| rest.split(',').next()?.parse().ok());
+        Self { child, _stdout: stdout, addr, mqtt, mqtts, _data: None }
     }
 
     /// Kills the broker with SIGKILL (a crash, a power cut) and waits until it is gone.
@@ -173,9 +176,10 @@ impl Broker {
     }
 }
 
-/// Reads `hearth listening on http://ADDR (…)`.
+/// Reads `hearth listening on http(s)://ADDR (…)`.
 fn parse_listen_line(line: &str) -> SocketAddr {
     line.strip_prefix("hearth listening on http://")
+        .or_else(|| line.strip_prefix("hearth listening on https://"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|addr| addr.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line from hearth serve: {line:?}"))
