@@ -2,6 +2,7 @@
 //! JSON admin API, metrics, health.
 
 use crate::driver::{Command, Snapshot};
+use crate::login;
 use crate::metrics;
 use crate::mqtt::websocket::serve_mqtt_socket;
 use crate::server::AppState;
@@ -9,10 +10,11 @@ use crate::tls::Peer;
 use crate::ws::serve_socket;
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::oneshot;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -33,7 +35,15 @@ pub fn router(state: AppState) -> Router {
     } else {
         admin.layer(CorsLayer::new().allow_origin(AllowOrigin::list(allowed)).allow_methods([Method::GET]))
     };
+    let admin = admin.layer(axum::middleware::from_fn_with_state(state.clone(), login::require_login));
+    // Credentials are a few hundred bytes: a larger body is not a login.
+    let login_routes = Router::new()
+        .route("/api/session", get(login::session))
+        .route("/api/login", post(login::login))
+        .route("/api/logout", post(login::logout))
+        .layer(DefaultBodyLimit::max(4096));
     let api = Router::new()
+        .merge(login_routes)
         .route("/ws", get(upgrade))
         .route("/mqtt", get(upgrade_mqtt))
         .merge(admin)
@@ -59,8 +69,16 @@ const WS_READ_BUFFER: usize = 4096;
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
+    ConnectInfo(mut peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(refusal) = login::check_origin(&state, &headers) {
+        return refusal;
+    }
+    // A browser logged in to the dashboard is logged in on its WebSocket.
+    if peer.cert_user.is_none() {
+        peer.cert_user = login::cookie_user(&state, &headers);
+    }
     // Frames up to 8 × the limit are read and answered with `frame_too_large`;
     // beyond that the socket itself refuses them.
     let hard_cap = state.config.max_frame_bytes.saturating_mul(8);
@@ -75,7 +93,11 @@ async fn upgrade_mqtt(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(refusal) = login::check_origin(&state, &headers) {
+        return refusal;
+    }
     // A packet may span messages; the MQTT codec enforces the packet size.
     let cap = state.config.max_frame_bytes.saturating_mul(2);
     ws.protocols(["mqtt"]).read_buffer_size(WS_READ_BUFFER).max_message_size(cap).max_frame_size(cap).on_upgrade(

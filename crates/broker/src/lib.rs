@@ -25,6 +25,7 @@ pub mod denials;
 pub mod driver;
 pub mod flow;
 pub mod http;
+pub mod login;
 pub mod metrics;
 pub mod mqtt;
 pub mod outbox;

@@ -53,6 +53,8 @@ pub struct Shared {
     pub acl: std::sync::RwLock<Option<Arc<queue_core::acl::Acl>>>,
     /// TLS, when configured (reloaded on SIGHUP).
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// The dashboard's logins.
+    pub sessions: crate::auth::sessions::Sessions,
 }
 
 impl Shared {
@@ -198,6 +200,7 @@ pub async fn serve_with(
         auth,
         acl: std::sync::RwLock::new(acl),
         tls: tls.clone(),
+        sessions: Default::default(),
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]

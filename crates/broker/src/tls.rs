@@ -156,7 +156,8 @@ pub fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
 pub struct Peer {
     /// Its address.
     pub addr: SocketAddr,
-    /// Its client certificate's common name, when that is the username.
+    /// Who it is already known to be: its client certificate's common name
+    /// (when that is the username), or the dashboard login of its cookie.
     pub cert_user: Option<String>,
 }
 

@@ -220,6 +220,14 @@ async fn paho_speaks_mqtt_over_tls_and_over_wss_and_curl_gets_https() {
     let url = format!("https://127.0.0.1:{}/healthz", broker.addr.port());
     let curl = Command::new("curl").args(["-sS", "--cacert", &ca, &url]).output().await.expect("curl runs");
     assert_eq!(String::from_utf8_lossy(&curl.stdout), "ok\n", "{}", stderr(&curl));
+    // Under TLS the dashboard's session cookie is Secure.
+    let login = format!("https://127.0.0.1:{}/api/login", broker.addr.port());
+    let body = r#"{"username":"paho","password":"pw"}"#;
+    let args = ["-sS", "-i", "--cacert", &ca, "-H", "Content-Type: application/json", "-d", body, &login];
+    let curl = Command::new("curl").args(args).output().await.expect("curl runs");
+    let head = String::from_utf8_lossy(&curl.stdout).to_ascii_lowercase();
+    let cookie = head.lines().find(|l| l.starts_with("set-cookie:")).unwrap_or_else(|| panic!("no cookie: {head}"));
+    assert!(cookie.contains("; secure") && cookie.contains("httponly"), "{cookie}");
     // Plain HTTP to the HTTPS listener gets nothing, and the broker goes on.
     let plain = Command::new("curl")
         .args(["-sS", "-m", "5", &format!("http://127.0.0.1:{}/healthz", broker.addr.port())])

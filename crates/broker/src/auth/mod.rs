@@ -2,6 +2,7 @@
 //! clients are let in.
 
 pub mod passwd;
+pub mod sessions;
 
 pub use passwd::{Hash, PasswdError, Passwords};
 

@@ -196,8 +196,25 @@ fn parse_mqtt_addr(line: &str) -> SocketAddr {
 
 /// A hand-written HTTP/1.1 GET; the body is read to the end (`Connection: close`).
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http_request(addr, "GET", path, &[], "").await;
+    (status, body)
+}
+
+/// A hand-written HTTP/1.1 request with extra header lines and a body:
+/// the status, the header block and the body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String, String) {
     let mut tcp = TcpStream::connect(addr).await.expect("the broker accepts HTTP");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    );
     tcp.write_all(request.as_bytes()).await.expect("request is sent");
     let mut raw = Vec::new();
     tcp.read_to_end(&mut raw).await.expect("response is read");
@@ -206,7 +223,7 @@ async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line has a code");
     let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
     assert!(!chunked, "chunked bodies are not handled: {head}");
-    (status, body.to_owned())
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// A WebSocket client speaking the JSON protocol, with bounded waits.
