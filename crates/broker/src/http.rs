@@ -72,7 +72,7 @@ async fn upgrade(
     ConnectInfo(mut peer): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = login::check_origin(&state, &headers) {
+    if let Some(refusal) = login::origin_refusal(&state, &headers) {
         return refusal;
     }
     // A browser logged in to the dashboard is logged in on its WebSocket.
@@ -95,7 +95,7 @@ async fn upgrade_mqtt(
     ConnectInfo(peer): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = login::check_origin(&state, &headers) {
+    if let Some(refusal) = login::origin_refusal(&state, &headers) {
         return refusal;
     }
     // A packet may span messages; the MQTT codec enforces the packet size.

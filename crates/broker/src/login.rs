@@ -79,21 +79,22 @@ pub async fn require_login(State(state): State<AppState>, request: Request, next
 }
 
 /// Checks a WebSocket upgrade's `Origin` against the page origin this
-/// broker serves and `allow_origins`; the refusal says what to allow.
-pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// broker serves and `allow_origins`: `Some` is the refusal to send, which
+/// says what to allow.
+pub fn origin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     // Programs (Mosquitto's tools, paho, Hearth's CLI) send no Origin.
-    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or("");
     let scheme = if state.tls.is_some() { "https" } else { "http" };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let own = host.is_some_and(|host| origin.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) == Some(host));
     if own || state.config.allow_origins.iter().any(|allowed| allowed == origin) {
-        return Ok(());
+        return None;
     }
     tracing::info!(origin, "WebSocket from a foreign page refused");
     let message = format!(
         "a WebSocket from a page at {origin} is refused: this broker serves its own pages only. \
          To let pages from {origin} connect, start it with --allow-origin {origin}\n"
     );
-    Err((StatusCode::FORBIDDEN, message).into_response())
+    Some((StatusCode::FORBIDDEN, message).into_response())
 }
