@@ -128,7 +128,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let queues = args.fanout.max(1);
     let names: Vec<String> = (0..queues).map(|i| format!("bench-{run}-{i}")).collect();
     let topic = format!("bench/{run}");
-    let mut control = Client::connect(&args.broker.url).await?;
+    let mut control = Client::open(&args.broker).await?;
     for name in &names {
         let id = control.next_id();
         let options = QueueOptions { auto_delete: true, ..QueueOptions::default() };
@@ -145,7 +145,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let mut consumers = Vec::new();
     for name in &names {
         for _ in 0..args.consumers {
-            let socket = subscribe(&args.broker.url, name, args.prefetch, args.auto_ack).await?;
+            let socket = subscribe(&args.broker, name, args.prefetch, args.auto_ack).await?;
             let shared = (delivered.clone(), done.clone());
             consumers.push(tokio::spawn(consume(socket, epoch, shared, expected)));
         }
@@ -155,7 +155,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let mut publishers = Vec::new();
     for p in 0..u64::from(args.publishers) {
         let (share, rate) = args.publisher_load(p);
-        let client = Client::connect(&args.broker.url).await?;
+        let client = Client::open(&args.broker).await?;
         publishers.push(tokio::spawn(publish(client, target.clone(), share, args.size, rate, epoch)));
     }
     let mut sent = 0;
@@ -208,8 +208,8 @@ enum Target {
     Topic(String),
 }
 
-async fn subscribe(url: &str, queue: &str, prefetch: u32, auto_ack: bool) -> anyhow::Result<Socket> {
-    let mut client = Client::connect(url).await?;
+async fn subscribe(broker: &BrokerUrl, queue: &str, prefetch: u32, auto_ack: bool) -> anyhow::Result<Socket> {
+    let mut client = Client::open(broker).await?;
     let id = client.next_id();
     let ack = if auto_ack { AckMode::Auto } else { AckMode::Manual };
     let frame =

@@ -121,7 +121,8 @@ async fn hearth_passwd_makes_argon2id_entries_and_mqtt_5_gets_its_reason_codes()
     let error = none.expect_error("not_authorized").await;
     assert!(error["message"].as_str().is_some_and(|m| m.contains("username")), "{error}");
     assert_eq!(none.expect_closed().await.frame.map(|f| f.code), Some(CloseCode::Policy));
-    let queues = broker.get_json("/api/queues").await;
+    let cookie = broker.api_login("hall", "light").await;
+    let queues = broker.get_json_with("/api/queues", &[&cookie]).await;
     assert!(!queues.to_string().contains("sneaky"), "nothing from the refused client reached the engine");
     // Changing a password and removing a user.
     let out = run_hearth(&["passwd", "-D", file.to_str().expect("UTF-8"), "hall"]).await;

@@ -53,7 +53,7 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
 
 /// Runs `hearth pub`.
 pub async fn run_pub(args: PubArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.broker.url).await?;
+    let mut client = Client::open(&args.broker).await?;
     if args.declare {
         let id = client.next_id();
         let queue = args.queue.clone().unwrap_or_default();

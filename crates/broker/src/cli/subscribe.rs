@@ -57,7 +57,7 @@ pub struct SubArgs {
 
 /// Runs `hearth sub` until `--count` messages arrived or the broker goes away.
 pub async fn run_sub(args: SubArgs) -> anyhow::Result<()> {
-    let mut client = Client::connect(&args.broker.url).await?;
+    let mut client = Client::open(&args.broker).await?;
     if args.declare {
         let id = client.next_id();
         let queue = args.queue.clone().unwrap_or_default();

@@ -41,6 +41,7 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 pub fn hearth() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
     command.kill_on_drop(true).env_remove("HEARTH_URL").env_remove("HEARTH_LOG");
+    command.env_remove("HEARTH_USERNAME").env_remove("HEARTH_PASSWORD");
     command
 }
 
@@ -144,6 +145,27 @@ impl Broker {
     /// `GET path` over plain HTTP/1.1: the status code and the body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         within(&format!("GET {path}"), http_get(self.addr, path)).await
+    }
+
+    /// Logs in to the dashboard API; returns the `Cookie: …` header line.
+    pub async fn api_login(&self, user: &str, password: &str) -> String {
+        let body = json!({"username": user, "password": password}).to_string();
+        let login = http_request(self.addr, "POST", "/api/login", &["Content-Type: application/json"], &body);
+        let (status, head, body) = within("POST /api/login", login).await;
+        assert_eq!(status, 200, "login as {user}: {body}");
+        let cookie = head
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no cookie in {head}"));
+        format!("Cookie: {cookie}")
+    }
+
+    /// `GET path` with extra header lines, expecting 200 and a JSON body.
+    pub async fn get_json_with(&self, path: &str, headers: &[&str]) -> Value {
+        let (status, _, body) = within(&format!("GET {path}"), http_request(self.addr, "GET", path, headers, "")).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|err| panic!("GET {path} is not JSON ({err}): {body}"))
     }
 
     /// `GET path`, expecting 200 and a JSON body.
