@@ -9,7 +9,9 @@
 //! ([`Live`]): queues, rates and durable queues' bytes on disk
 //! ([`QueueTable`], [`with_disk_bytes`]), the memory and disk budgets
 //! ([`memory_line`], [`blocked_line`]), connections ([`connection_table`]), device cards, publish
-//! and subscribe, all fed through a plain [`LiveState`].
+//! and subscribe, all fed through a plain [`LiveState`]; behind a login form
+//! when the page's own broker wants one ([`Account`]), and saying which
+//! `--allow-origin` another broker needs to let the page in ([`refusal_hint`]).
 //!
 //! Components are small functions over [`SimHandle`] or plain data, so tests
 //! mount them with a hand-driven simulation and no broker.
@@ -37,9 +39,9 @@ pub use floorplan::{DeviceCard, FloorPlan};
 pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{
-    CHART_SAMPLES, ConnectionRow, Device, DeviceState, DiskBytes, HISTORY, LinkState, Live, LiveState, Received,
-    Sample, Totals, backoff_ms, blocked_line, connection_table, disk_bytes_from_json, format_bytes, format_rate,
-    group_devices, http_base, memory_line, wire, with_disk_bytes,
+    Account, CHART_SAMPLES, ConnectionRow, Device, DeviceState, DiskBytes, HISTORY, LinkState, Live, LiveState,
+    Received, Sample, Totals, backoff_ms, blocked_line, connection_table, disk_bytes_from_json, format_bytes,
+    format_rate, group_devices, http_base, memory_line, refusal_hint, wire, with_disk_bytes,
 };
 pub use log::EventLog;
 pub use model::{QueueInfo, Status};

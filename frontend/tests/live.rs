@@ -1,15 +1,16 @@
 //! Browser tests for live mode's plain state: rates from successive stats
 //! frames, device cards from retained deliveries, the bounded history, the
 //! link's honest status and back-off, the memory line and blocked
-//! connections. No broker: frames are built here.
+//! connections, what a session answer means for the login form, and what a
+//! refused WebSocket says. No broker: frames are built here.
 #![cfg(target_arch = "wasm32")]
 
 use std::sync::Arc;
 
 use frontend::wire::{self, Incoming, Memory, Message, QueueStat, Stats};
 use frontend::{
-    CHART_SAMPLES, ConnectionRow, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, blocked_line,
-    connection_table, format_bytes, format_rate, group_devices, http_base, memory_line,
+    Account, CHART_SAMPLES, ConnectionRow, Device, HISTORY, LinkState, LiveState, Sample, backoff_ms, blocked_line,
+    connection_table, format_bytes, format_rate, group_devices, http_base, memory_line, refusal_hint,
 };
 use leptos::prelude::*;
 use queue_core::protocol::{AckMode, ClientFrame, Delivery, ErrorCode, ServerFrame, Will};
@@ -408,4 +409,29 @@ async fn live_mode_says_so_when_no_broker_answers() {
     assert!(seen.starts_with("disconnected: ") && seen.contains("retrying in"), "status: {seen:?}");
     assert!(root.query_selector("[data-testid=no-list]").ok().flatten().is_some(), "no queue list is invented");
     drop(mounted);
+}
+
+#[wasm_bindgen_test]
+fn the_session_answer_says_whether_the_live_view_waits_for_a_login() {
+    let needed = Account::from_json(r#"{"login_required":true,"user":null}"#);
+    assert!(needed.required && needed.locked(), "{needed:?}");
+    let alice = Account::from_json(r#"{"login_required":true,"user":"alice"}"#);
+    assert_eq!(alice.user.as_deref(), Some("alice"));
+    assert!(!alice.locked());
+    assert!(!Account::from_json(r#"{"login_required":false,"user":null}"#).locked(), "an open broker");
+    // A broker from before logins answers /api/session with its page.
+    assert_eq!(Account::from_json("<!doctype html><title>Hearth</title>"), Account::default());
+}
+
+#[wasm_bindgen_test]
+fn a_refused_websocket_names_the_flag_that_lets_the_page_in() {
+    let (there, here) = ("http://127.0.0.1:2", "http://127.0.0.1:1");
+    let flag = "--allow-origin http://127.0.0.1:1";
+    let refused = refusal_hint(there, here, Some(true));
+    assert!(refused.starts_with("http://127.0.0.1:2 answers, but refused this page's WebSocket"), "{refused}");
+    assert!(refused.contains("does not allow pages from http://127.0.0.1:1") && refused.contains(flag), "{refused}");
+    let down = refusal_hint(there, here, Some(false));
+    assert!(down.contains("does not answer") && down.contains(flag), "{down}");
+    let unknown = refusal_hint(there, here, None);
+    assert!(unknown.contains("may not allow pages from http://127.0.0.1:1") && unknown.contains(flag), "{unknown}");
 }

@@ -3,7 +3,8 @@
 //! The stats stream carries what every snapshot needs; a few things only the
 //! admin API lists (connections, each queue's bytes on disk). The panels that
 //! show them poll it through [`fetch_list`], which turns every way a fetch
-//! can go wrong into a [`Failure`] the panel can explain, never a panic.
+//! can go wrong into a [`Failure`] the panel can explain, never a panic (and
+//! a 401 of this page's own broker into its login form, see [`super::login`]).
 
 use leptos::prelude::window;
 use serde_json::Value;
@@ -15,6 +16,8 @@ use wasm_bindgen_futures::JsFuture;
 pub enum Failure {
     /// The request did not complete (unreachable, or not allowed cross-origin).
     Unreadable,
+    /// The broker wants a login first (HTTP 401).
+    LoginRequired,
     /// The broker answered, but not with a list (status or reason).
     Answered(String),
 }
@@ -24,6 +27,9 @@ pub async fn fetch_list(url: &str) -> Result<Vec<Value>, Failure> {
     let unreadable = |_| Failure::Unreadable;
     let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(unreadable)?;
     let response: web_sys::Response = response.dyn_into().map_err(unreadable)?;
+    if response.status() == 401 {
+        return Err(Failure::LoginRequired);
+    }
     if !response.ok() {
         return Err(Failure::Answered(format!("HTTP {}", response.status())));
     }

@@ -15,6 +15,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+use super::origin::is_own;
+use super::session::http_base;
 use super::wire::{self, Incoming};
 
 /// First wait before reconnecting; it doubles per failed attempt.
@@ -78,6 +80,8 @@ struct Inner {
     handlers: RefCell<Option<Handlers>>,
     timer: Cell<Option<TimeoutHandle>>,
     failures: Cell<u32>,
+    /// Whether the socket ever opened (a refusal only shows before).
+    ever_opened: Cell<bool>,
     closed: Cell<bool>,
     on_open: Box<dyn Fn(&Link)>,
     on_frame: Box<dyn Fn(Incoming)>,
@@ -103,6 +107,7 @@ impl Link {
             handlers: RefCell::new(None),
             timer: Cell::new(None),
             failures: Cell::new(0),
+            ever_opened: Cell::new(false),
             closed: Cell::new(false),
             on_open: Box::new(on_open),
             on_frame: Box::new(on_frame),
@@ -155,6 +160,7 @@ impl Link {
 
     fn opened(&self) {
         self.0.failures.set(0);
+        self.0.ever_opened.set(true);
         self.0.state.set(LinkState::Open);
         (self.0.on_open)(self);
     }
@@ -171,6 +177,11 @@ impl Link {
             return;
         }
         let reason = match (ev.code(), ev.reason()) {
+            // Another broker refuses pages it does not allow with a 403,
+            // which the browser reports as 1006, as if nothing listened.
+            (1006, _) if !self.0.ever_opened.get() && !is_own(&self.0.url) => {
+                format!("{} refused this page's WebSocket, or cannot be reached", http_base(&self.0.url))
+            }
             (1006, _) => "the broker cannot be reached".to_string(),
             (code, reason) if reason.is_empty() => format!("closed by the broker (code {code})"),
             (code, reason) => format!("closed by the broker (code {code}: {reason})"),

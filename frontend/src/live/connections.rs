@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::api::{Failure, fetch_list};
 use super::conn::LinkState;
+use super::login::Gate;
 use super::session::Session;
 
 /// How often the connection list is fetched.
@@ -57,10 +58,14 @@ type Fetched = (String, Result<Vec<ConnectionRow>, Failure>);
 #[component]
 pub fn Connections(session: Session) -> impl IntoView {
     let fetched = RwSignal::new(None::<Fetched>);
+    let gate = use_context::<Gate>();
     let refresh = move || {
         let base = session.http_base.get_value();
         spawn_local(async move {
             let result = fetch_list(&format!("{base}/api/connections")).await;
+            if let (Err(failure), Some(gate)) = (&result, gate) {
+                gate.saw(&base, failure);
+            }
             let result = result.map(|list| list.iter().map(ConnectionRow::from_json).collect());
             fetched.try_set(Some((base, result)));
         });
@@ -85,11 +90,13 @@ pub fn Connections(session: Session) -> impl IntoView {
 /// Says why there is no list, and what the stats stream knows instead.
 fn explain(session: Session, base: &str, failure: &Failure) -> String {
     session.version.track();
-    let open = session.link_state.with(|s| *s == LinkState::Open);
+    // Its WebSocket opened, or its `/healthz` answered: it is there.
+    let there = session.link_state.with(|s| *s == LinkState::Open) || session.answers.get() == Some(true);
     let count = session.state.with_value(|s| s.has_stats.then_some(s.totals.connections));
     let why = match failure {
         Failure::Answered(what) => format!("{base}/api/connections answered {what}"),
-        Failure::Unreadable if open => {
+        Failure::LoginRequired => format!("{base} wants a login, which this page cannot give it"),
+        Failure::Unreadable if there => {
             let here = window().location().origin().unwrap_or_default();
             format!("{base} does not let this page read its connection list (start it with --allow-origin {here})")
         }

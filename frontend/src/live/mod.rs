@@ -6,15 +6,21 @@
 //!
 //! The connection ([`conn`]) and the session glue ([`session`]) are effects
 //! that live while the view is mounted; what they learn is a plain
-//! [`state::LiveState`] the panels read.
+//! [`state::LiveState`] the panels read. When this page's own broker wants
+//! a login, a form takes the panels' place until the browser has one
+//! ([`login`], over the requests in [`account`]); when another broker
+//! refuses this page's WebSocket, [`origin`] says which flag lets it in.
 
+mod account;
 mod api;
 mod charts;
 mod conn;
 mod connections;
 mod devices;
 mod fleet;
+mod login;
 mod memory;
+mod origin;
 mod panels;
 mod pubsub;
 mod queue_disk;
@@ -24,10 +30,12 @@ pub mod wire;
 
 use leptos::prelude::*;
 
+pub use account::Account;
 pub use conn::{LinkState, backoff_ms};
 pub use connections::{ConnectionRow, connection_table};
 pub use devices::{Device, group as group_devices};
 pub use memory::{blocked_line, memory_line};
+pub use origin::refusal_hint;
 pub use queue_disk::{DiskBytes, disk_bytes_from_json, with_disk_bytes};
 pub use session::http_base;
 pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample, Totals, format_bytes, format_rate};
@@ -36,6 +44,8 @@ use crate::queue_table::QueueTable;
 use charts::LiveCharts;
 use connections::Connections;
 use fleet::Fleet;
+use login::{Gate, LoginForm, UserBar, checking};
+use origin::{OriginHint, is_own};
 use panels::{Devices, TotalsBar};
 use pubsub::{LivePublish, Subscribe};
 use session::Session;
@@ -51,20 +61,66 @@ pub fn default_url() -> String {
     format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
 }
 
-/// The live view; connects on mount and disconnects on unmount.
+/// The live view. Following this page's own broker, it waits for the
+/// broker's word on logins and shows the login form while one is needed;
+/// otherwise (or following another broker) its panels connect on mount and
+/// disconnect on unmount.
 #[component]
 pub fn Live() -> impl IntoView {
+    let gate = Gate::new();
+    gate.check();
+    provide_context(gate);
     let session = Session::new(DEFAULT_FILTER);
+    // `url` is the field; `target` the broker the view follows.
     let url = RwSignal::new(default_url());
-    session.connect(url.get_untracked());
-    on_cleanup(move || session.disconnect());
-    let connect = {
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            session.connect(url.get_untracked().trim().to_string());
+    let target = RwSignal::new(default_url());
+    let locked = Memo::new(move |_| target.with(|t| is_own(t)) && gate.locked());
+    let connect = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let was_locked = locked.get_untracked();
+        let next = url.get_untracked().trim().to_string();
+        target.set(next.clone());
+        // Panels that stay mounted follow the new URL now; panels that
+        // mount because of it connect themselves.
+        if !was_locked && !locked.get_untracked() {
+            session.connect(next);
         }
     };
     let link_state = session.link_state;
+    let status_class = move || if locked.get() { "status loading" } else { link_state.with(LinkState::class) };
+    let status = move || match (locked.get(), gate.known()) {
+        (false, _) => link_state.with(|s| s.text(&target.get())),
+        (true, false) => format!("asking {} whether it wants a login…", target.get()),
+        (true, true) => format!("{} wants a login", target.get()),
+    };
+    view! {
+        <div class="live">
+            <section class="panel live-head">
+                <form class="connect" on:submit=connect aria-label="Broker">
+                    <label>"Broker "
+                        <input type="url" data-testid="live-url" spellcheck="false" size="34"
+                            bind:value=url />
+                    </label>
+                    <button type="submit">"Connect"</button>
+                </form>
+                <p class=status_class data-testid="status" role="status">{status}</p>
+                <UserBar gate=gate />
+                <OriginHint session=session />
+            </section>
+            {move || match (locked.get(), gate.known()) {
+                (false, _) => view! { <LivePanels session=session url=url target=target /> }.into_any(),
+                (true, false) => checking().into_any(),
+                (true, true) => view! { <LoginForm gate=gate /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// Everything live mode shows of a broker; connected to `target` while mounted.
+#[component]
+fn LivePanels(session: Session, url: RwSignal<String>, target: RwSignal<String>) -> impl IntoView {
+    session.connect(target.get_untracked());
+    on_cleanup(move || session.disconnect());
     let disk_bytes = queue_disk::poll(session);
     let queues = Signal::derive(move || {
         session.version.track();
@@ -77,50 +133,36 @@ pub fn Live() -> impl IntoView {
         session.state.with_value(|s| s.has_stats)
     });
     view! {
-        <div class="live">
-            <section class="panel live-head">
-                <form class="connect" on:submit=connect aria-label="Broker">
-                    <label>"Broker "
-                        <input type="url" data-testid="live-url" spellcheck="false" size="34"
-                            bind:value=url />
-                    </label>
-                    <button type="submit">"Connect"</button>
-                </form>
-                <p class=move || link_state.with(LinkState::class) data-testid="status" role="status">
-                    {move || link_state.with(|s| s.text(&url.get_untracked()))}
-                </p>
+        <TotalsBar session=session />
+        <div class="live-grid">
+            <section class="panel" aria-labelledby="live-queues-h">
+                <h2 id="live-queues-h">"Queues"</h2>
+                {move || if has_stats.get() {
+                    view! { <QueueTable queues=queues /><LiveCharts session=session /> }.into_any()
+                } else {
+                    no_list_yet().into_any()
+                }}
             </section>
-            <TotalsBar session=session />
-            <div class="live-grid">
-                <section class="panel" aria-labelledby="live-queues-h">
-                    <h2 id="live-queues-h">"Queues"</h2>
-                    {move || if has_stats.get() {
-                        view! { <QueueTable queues=queues /><LiveCharts session=session /> }.into_any()
-                    } else {
-                        no_list_yet().into_any()
-                    }}
-                </section>
-                <section class="panel" aria-labelledby="live-devices-h">
-                    <h2 id="live-devices-h">"Devices " <small>"retained state of home/#"</small></h2>
-                    <Devices session=session />
-                </section>
-                <section class="panel" aria-labelledby="live-pub-h">
-                    <h2 id="live-pub-h">"Publish"</h2>
-                    <LivePublish session=session />
-                </section>
-                <section class="panel" aria-labelledby="live-conns-h">
-                    <h2 id="live-conns-h">"Connections"</h2>
-                    <Connections session=session />
-                </section>
-                <section class="panel" aria-labelledby="live-fleet-h">
-                    <h2 id="live-fleet-h">"Simulated devices"</h2>
-                    <Fleet url=url />
-                </section>
-                <section class="panel wide" aria-labelledby="live-sub-h">
-                    <h2 id="live-sub-h">"Subscribe"</h2>
-                    <Subscribe session=session />
-                </section>
-            </div>
+            <section class="panel" aria-labelledby="live-devices-h">
+                <h2 id="live-devices-h">"Devices " <small>"retained state of home/#"</small></h2>
+                <Devices session=session />
+            </section>
+            <section class="panel" aria-labelledby="live-pub-h">
+                <h2 id="live-pub-h">"Publish"</h2>
+                <LivePublish session=session />
+            </section>
+            <section class="panel" aria-labelledby="live-conns-h">
+                <h2 id="live-conns-h">"Connections"</h2>
+                <Connections session=session />
+            </section>
+            <section class="panel" aria-labelledby="live-fleet-h">
+                <h2 id="live-fleet-h">"Simulated devices"</h2>
+                <Fleet url=url />
+            </section>
+            <section class="panel wide" aria-labelledby="live-sub-h">
+                <h2 id="live-sub-h">"Subscribe"</h2>
+                <Subscribe session=session />
+            </section>
         </div>
     }
 }

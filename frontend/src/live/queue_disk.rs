@@ -17,6 +17,7 @@ use leptos::task::spawn_local;
 use serde_json::Value;
 
 use super::api::fetch_list;
+use super::login::Gate;
 use super::session::Session;
 use crate::model::QueueInfo;
 
@@ -53,13 +54,18 @@ pub fn poll(session: Session) -> Signal<Option<DiskBytes>> {
         session.version.track();
         session.state.with_value(|s| s.queues.iter().any(|q| q.durable))
     });
+    let gate = use_context::<Gate>();
     let refresh = move || {
         if !durable.get_untracked() {
             return;
         }
         let base = session.http_base.get_value();
         spawn_local(async move {
-            let bytes = fetch_list(&format!("{base}/api/queues")).await.ok();
+            let result = fetch_list(&format!("{base}/api/queues")).await;
+            if let (Err(failure), Some(gate)) = (&result, gate) {
+                gate.saw(&base, failure);
+            }
+            let bytes = result.ok();
             fetched.try_set(bytes.map(|list| (base, disk_bytes_from_json(&list))));
         });
     };

@@ -64,6 +64,10 @@ pub struct Session {
     pub feedback: RwSignal<Option<Result<String, String>>>,
     /// The broker's HTTP base (`http://HOST`), derived from the WebSocket URL.
     pub http_base: StoredValue<String, LocalStorage>,
+    /// Whether the link opened since the last [`Session::connect`].
+    pub reached: RwSignal<bool>,
+    /// Whether the broker answers HTTP, once asked (see [`super::origin`]).
+    pub answers: RwSignal<Option<bool>>,
     book: StoredValue<Book, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     redraw: StoredValue<Option<IntervalHandle>, LocalStorage>,
@@ -79,6 +83,8 @@ impl Session {
             filter: RwSignal::new(filter.to_string()),
             feedback: RwSignal::new(None),
             http_base: StoredValue::new_local(String::new()),
+            reached: RwSignal::new(false),
+            answers: RwSignal::new(None),
             book: StoredValue::new_local(Book::default()),
             link: StoredValue::new_local(None),
             redraw: StoredValue::new_local(None),
@@ -91,6 +97,8 @@ impl Session {
         self.state.set_value(LiveState::default());
         self.book.set_value(Book::default());
         self.http_base.set_value(http_base(&url));
+        self.reached.set(false);
+        self.answers.set(None);
         self.version.update(|v| *v += 1);
         let this = *self;
         let link = Link::open(url, self.link_state, move |link| this.on_open(link), move |frame| this.on_frame(frame));
@@ -133,6 +141,7 @@ impl Session {
     }
 
     fn on_open(&self, link: &Link) {
+        self.reached.set(true);
         self.state.update_value(LiveState::reset_rates);
         self.book.update_value(|book| {
             book.pending.clear();
