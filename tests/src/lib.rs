@@ -6,7 +6,7 @@
 use fantoccini::{Client, ClientBuilder};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,12 +40,37 @@ pub struct Broker {
     _process: Running,
     /// Its data directory, removed after the broker is gone.
     _data: tempfile::TempDir,
+    /// Its password file's directory, if it has users.
+    _users: Option<tempfile::TempDir>,
 }
 
 impl Broker {
     /// Starts `$HEARTH_BIN serve --listen 127.0.0.1:0 --dist $HEARTH_DIST`.
     pub fn start() -> Self {
         Self::start_with(&[])
+    }
+
+    /// Starts the broker as [`Broker::start`] does, with one user (made with
+    /// `hearth passwd`, the password on its stdin) and `extra` flags: every
+    /// client, the dashboard included, must log in.
+    pub fn start_with_user(user: &str, password: &str, extra: &[&str]) -> Self {
+        let users = tempfile::tempdir().expect("a temporary directory for the password file");
+        let file = users.path().join("passwords");
+        let file = file.to_str().expect("a UTF-8 temporary path");
+        let mut passwd = Command::new(required_env("HEARTH_BIN"))
+            .args(["passwd", file, user])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("hearth passwd starts");
+        let mut stdin = passwd.stdin.take().expect("piped stdin");
+        writeln!(stdin, "{password}").expect("the password reaches hearth passwd");
+        drop(stdin);
+        assert!(passwd.wait().expect("hearth passwd ends").success(), "hearth passwd {file} {user} failed");
+        let mut flags = vec!["--password-file", file];
+        flags.extend_from_slice(extra);
+        let mut broker = Self::start_with(&flags);
+        broker._users = Some(users);
+        broker
     }
 
     /// Starts the broker as [`Broker::start`] does, with `extra` flags.
@@ -82,7 +107,7 @@ impl Broker {
             .nth(1)
             .and_then(|rest| rest.trim_end().trim_end_matches(')').parse().ok())
             .unwrap_or_else(|| panic!("no MQTT address in hearth's first line: {line:?}"));
-        Self { addr, mqtt, _process: Running(child), _data: data }
+        Self { addr, mqtt, _process: Running(child), _data: data, _users: None }
     }
 
     /// The dashboard's URL.
@@ -176,6 +201,25 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("`{css}` never showed what was expected; last text: {last:?}")
+    }
+
+    /// Clicks the first element matching `css`.
+    pub async fn click(&self, css: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no `{css}`"));
+        element.click().await.unwrap_or_else(|err| panic!("`{css}` cannot be clicked: {err}"));
+    }
+
+    /// Empties the first input matching `css` and types `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no `{css}`"));
+        element.clear().await.unwrap_or_else(|err| panic!("`{css}` cannot be cleared: {err}"));
+        element.send_keys(text).await.unwrap_or_else(|err| panic!("cannot type into `{css}`: {err}"));
+    }
+
+    /// The current `value` of the first input matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no `{css}`"));
+        element.prop("value").await.expect("properties can be read").unwrap_or_default()
     }
 
     /// The attribute `name` of the first element matching `css` ("" when absent).

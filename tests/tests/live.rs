@@ -155,28 +155,26 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     browser.close().await;
 }
 
-/// Opens the live tab on `serving`, then connects the page to `other`'s
-/// WebSocket and waits until it shows `other`'s queue `only-on-the-other`.
-async fn follow_other_broker(serving: &Broker, other: &Broker) -> Browser {
+/// Opens the live tab on `serving`, declares the queue `only-on-the-other`
+/// on `other`, and points the page at `other`'s WebSocket; returns the URL.
+async fn point_at_other_broker(browser: &Browser, serving: &Broker, other: &Broker) -> String {
     other.request(&[serde_json::json!({"type": "declare", "id": 1, "queue": "only-on-the-other"})]).await;
-    let browser = Browser::start().await;
     browser.client.goto(&serving.url()).await.expect("page loads");
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
-    browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
-    wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("hearth-dashboard")).await;
+    browser.click("[data-testid=tab-live]").await;
+    wait_for_any(browser, "[data-testid=connection-row]", |t| t.contains("hearth-dashboard")).await;
 
     let ws = format!("ws://{}/ws", other.addr);
-    let url = browser.client.find(Locator::Css("[data-testid=live-url]")).await.expect("URL field");
-    url.clear().await.expect("clear URL");
-    url.send_keys(&ws).await.expect("type URL");
-    browser
-        .client
-        .find(Locator::Css(".connect button[type=submit]"))
-        .await
-        .expect("Connect")
-        .click()
-        .await
-        .expect("click");
+    browser.fill("[data-testid=live-url]", &ws).await;
+    browser.click(".connect button[type=submit]").await;
+    ws
+}
+
+/// Connects the page on `serving` to `other`'s WebSocket and waits until it
+/// shows `other`'s queue `only-on-the-other`.
+async fn follow_other_broker(serving: &Broker, other: &Broker) -> Browser {
+    let browser = Browser::start().await;
+    let ws = point_at_other_broker(&browser, serving, other).await;
     browser.wait_for_text("[data-testid=status]", |t| t == format!("connected to {ws}")).await;
     wait_for_any(&browser, "[data-testid=queue-name]", |t| t == "only-on-the-other").await;
     browser
@@ -206,19 +204,29 @@ async fn live_mode_lists_another_brokers_connections_when_it_allows_the_page() {
     let _ = watcher.wait();
 }
 
-/// A broker that allows no other origin (the default): the page still shows
-/// its queues from the stats stream, and says why it has no connection list
-/// instead of showing the serving broker's.
+/// A broker that allows no other origin (the default) refuses the page's
+/// WebSocket (and its admin API): the page says that it answers but does
+/// not allow this page's origin, and which flag would; it invents no queue
+/// list and shows neither broker's connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_mode_says_so_when_another_broker_keeps_its_connections_to_itself() {
     let (serving, other) = (Broker::start(), Broker::start());
-    let browser = follow_other_broker(&serving, &other).await;
-    let why = browser
-        .wait_for_text("[data-testid=connections-error]", |t| t.contains(&format!("http://{}", other.addr)))
+    let browser = Browser::start().await;
+    point_at_other_broker(&browser, &serving, &other).await;
+    let (here, there) = (format!("http://{}", serving.addr), format!("http://{}", other.addr));
+    let flag = format!("--allow-origin {here}");
+    browser
+        .wait_for_text("[data-testid=status]", |t| t.contains(&format!("{there} refused this page's WebSocket")))
         .await;
-    assert!(why.contains("does not let this page read") && why.contains("Its stats count"), "{why}");
-    assert!(why.contains(&format!("--allow-origin http://{}", serving.addr)), "it says how to allow the page: {why}");
+    let hint = browser.wait_for_text("[data-testid=origin-hint]", |t| t.contains("answers")).await;
+    assert!(hint.starts_with(&format!("{there} answers, but refused this page's WebSocket")), "{hint}");
+    assert!(hint.contains(&format!("does not allow pages from {here}")) && hint.contains(&flag), "{hint}");
+    let why = browser.wait_for_text("[data-testid=connections-error]", |t| t.contains(&there)).await;
+    assert!(why.contains("does not let this page read") && why.contains(&flag), "it says how to allow the page: {why}");
+    assert!(!why.contains("Its stats count"), "no stats came: {why}");
     assert!(browser.texts("[data-testid=connection-row]").await.is_empty(), "no other broker's list is shown");
+    assert!(browser.texts("[data-testid=queue-name]").await.is_empty(), "no queue list is shown");
+    assert_eq!(browser.texts("[data-testid=no-list]").await.len(), 1, "the queue panel says it has no list yet");
     browser.close().await;
 }
 
