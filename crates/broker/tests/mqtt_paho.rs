@@ -1,6 +1,6 @@
 //! MQTT through the real `hearth` binary, driven by Eclipse paho-mqtt
 //! (Python; `cargo xtask test` installs it with pip when missing): QoS
-//! 0/1/2 round trips, retained state, wills (and MQTT 5 will properties),
+//! 0/1/2 round trips, retained state (with its MQTT 5 properties), wills (and MQTT 5 will properties),
 //! persistent session catch-up, shared subscriptions, topic aliases both
 //! ways and subscription identifiers, in `tests/paho/check.py`.
 
@@ -27,5 +27,5 @@ async fn paho_mqtt_round_trips_retained_will_persistent_session_shared_subscript
         "paho-mqtt is missing: `cargo xtask test` installs it, or: python3 -m pip install paho-mqtt"
     );
     assert!(out.status.success(), "paho checks failed:\n{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 8, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 9, "{stdout}");
 }

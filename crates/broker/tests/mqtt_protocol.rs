@@ -174,3 +174,28 @@ async fn mqtt_over_websocket_at_slash_mqtt_meets_mqtt_over_tcp() {
         other => panic!("expected the PUBLISH, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn any_utf8_client_id_is_accepted_and_keeps_a_session_of_its_own() {
+    let broker = Broker::start().await;
+    // The id a widely used conformance suite connects with, a long one, and others.
+    let long = "d".repeat(2000);
+    for id in ["clean retained", "Küche 💡 sensor", long.as_str(), "clean%20retained"] {
+        let mut raw = broker.raw_mqtt(connect(V5, id, 0)).await;
+        assert_eq!(connack(&mut raw).await.reason, ReasonCode::Success, "{id:?}");
+    }
+    // Two persistent sessions whose ids differ by an escape do not mix.
+    for id in ["living room", "living%20room"] {
+        let mut sub = broker.mosquitto_sub(&["-i", id, "-c", "-q", "1", "-t", &format!("to/{id}")]).await;
+        sub.child.kill().await.expect("killed");
+    }
+    broker.mosquitto_pub(&["-t", "to/living room", "-q", "1", "-m", "for the room"]).await;
+    broker.mosquitto_pub(&["-t", "to/living%20room", "-q", "1", "-m", "for the other"]).await;
+    for (id, expected) in
+        [("living room", "to/living room for the room"), ("living%20room", "to/living%20room for the other")]
+    {
+        let mut back = broker.mosquitto_sub_resume(&["-i", id, "-c", "-q", "1", "-t", &format!("to/{id}")]).await;
+        assert_eq!(back.next().await, expected, "{id:?} gets its own queued message");
+        back.expect_silence("and only that").await;
+    }
+}

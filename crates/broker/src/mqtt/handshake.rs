@@ -6,10 +6,6 @@ use bytes::BytesMut;
 use mqtt_codec::{ConnAck, Connect, DecodeError, Packet, ProtocolVersion, ReasonCode, connect_protocol_level, decode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-/// Longest client identifier accepted, in bytes (the session queue's name
-/// must stay within the engine's 255).
-const MAX_CLIENT_ID: usize = 200;
-
 /// Reads the first packet, which must be a CONNECT of a version this broker
 /// speaks. A CONNECT of another version or a malformed one is answered with
 /// a refusing CONNACK where the protocol has one; `None` means close.
@@ -84,7 +80,11 @@ pub fn client_id(connect: &Connect, conn: u64) -> Result<(String, bool), ReasonC
         }
         return Ok((format!("hearth-auto-{conn}"), true));
     }
-    if id.len() > MAX_CLIENT_ID || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // Any UTF-8 string is an id (MQTT 3.1.1 and 5 §3.1.3.1; the codec
+    // checks the UTF-8 and the 65 535-byte length), but U+0000 is never
+    // allowed in one (§1.5.4). The session queue's name is derived from
+    // it whatever it holds (`session::queue_name`).
+    if id.contains('\0') {
         return Err(ReasonCode::ClientIdentifierNotValid);
     }
     Ok((id.clone(), false))

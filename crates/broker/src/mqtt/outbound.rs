@@ -52,6 +52,12 @@ impl Session {
             let qos = options.qos.min(published_qos(&message.headers));
             let Some(pid) = self.packet_id_for(qos, None, 0) else { continue };
             let mut publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
+            if self.version == ProtocolVersion::V5 {
+                // A retained message keeps its properties (MQTT 5 §3.3.1.3):
+                // user properties, content type, response topic, correlation
+                // data, payload format, and what is left of its expiry.
+                publish.properties = from_headers(&message.headers, message.published_at, crate::driver::now_ms());
+            }
             publish.properties.subscription_identifiers.extend(self.sub_ids.get(filter));
             out.push(Step::Send(Packet::Publish(publish)));
         }

@@ -23,6 +23,7 @@ use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
+use sha2::Digest;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::Arc;
@@ -502,8 +503,40 @@ pub(super) fn granted(qos: QoS) -> ReasonCode {
 }
 
 /// The session queue of `client_id`.
+///
+/// A client id is any UTF-8 string, but a queue name has at most 255 bytes
+/// and no control characters, so the name is one of three shapes, each
+/// injective and disjoint from the others (no two clients share a queue):
+/// `mqtt.<id>` for ids of at most 200 bytes with no whitespace or control
+/// character and not starting with `~` or `=` (every id accepted before,
+/// so persisted sessions keep their queue); `mqtt.~<id>` with whitespace,
+/// control characters and `%` percent-encoded, when that fits in 250
+/// bytes; else `mqtt.=<SHA-256 of the id, hex>`.
 pub fn queue_name(client_id: &str) -> String {
-    format!("mqtt.{client_id}")
+    let awkward = |c: char| c.is_control() || c.is_whitespace();
+    let plain = client_id.len() <= 200 && !client_id.starts_with(['~', '=']) && !client_id.contains(awkward);
+    if plain {
+        return format!("mqtt.{client_id}");
+    }
+    let mut escaped = String::from("mqtt.~");
+    for c in client_id.chars() {
+        if awkward(c) || c == '%' {
+            for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                escaped.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            escaped.push(c);
+        }
+        if escaped.len() > 250 {
+            break;
+        }
+    }
+    if escaped.len() <= 250 {
+        return escaped;
+    }
+    let digest = sha2::Sha256::digest(client_id.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("mqtt.={hex}")
 }
 
 /// Headers recording the QoS a message was published with.
@@ -542,4 +575,42 @@ pub(super) fn ack(packet_id: u16, reason: ReasonCode) -> Ack {
 /// A PUBLISH with no properties.
 pub(super) fn publish_packet(topic: &str, payload: Bytes, qos: QoS, retain: bool, packet_id: u16) -> Publish {
     Publish { dup: false, qos, retain, topic: topic.to_owned(), packet_id, payload, properties: Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queue_name;
+    use std::collections::HashSet;
+
+    #[test]
+    fn plain_ids_keep_the_queue_name_they_always_had() {
+        assert_eq!(queue_name("thermostat"), "mqtt.thermostat");
+        assert_eq!(queue_name("a/b+c#"), "mqtt.a/b+c#");
+    }
+
+    #[test]
+    fn any_id_gets_a_valid_queue_name_of_its_own() {
+        let long = "x".repeat(65_535);
+        let ids = [
+            "clean retained",
+            "clean%20retained",
+            "~clean retained",
+            "tab\there",
+            "=abc",
+            "~",
+            "=",
+            "Ünïcödé 💡",
+            long.as_str(),
+            "xx",
+            &long[1..],
+        ];
+        let names: HashSet<String> = ids.iter().map(|id| queue_name(id)).collect();
+        assert_eq!(names.len(), ids.len(), "no two ids share a queue: {names:?}");
+        for (id, name) in ids.iter().map(|id| (id, queue_name(id))) {
+            // What the engine accepts as a queue name.
+            let valid = name.len() <= 255 && !name.contains(|c: char| c.is_control() || c.is_whitespace());
+            assert!(valid, "{id:?} -> {name:?}");
+        }
+        assert_eq!(queue_name("clean retained"), "mqtt.~clean%20retained");
+    }
 }

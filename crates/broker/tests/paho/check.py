@@ -105,6 +105,28 @@ def check_retained():
     print("ok retained")
 
 
+def check_retained_properties():
+    pub = client("rppub", mqtt.MQTTv5)
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [("room", "hall"), ("unit", "state")]
+    props.ContentType = "text/plain"
+    props.PayloadFormatIndicator = 1
+    props.ResponseTopic = f"paho/{RUN}/reply"
+    props.CorrelationData = b"\x00\x01req"
+    publish(pub, f"paho/{RUN}/rp/lock", "locked", 1, retain=True, properties=props)
+    sub = client("rpsub", mqtt.MQTTv5)
+    subscribe(sub, f"paho/{RUN}/rp/#", 1)
+    m = sub.messages.get(timeout=WAIT)
+    assert (m.topic, m.payload, m.retain) == (f"paho/{RUN}/rp/lock", b"locked", True), m
+    p = m.properties
+    assert sorted(p.UserProperty) == [("room", "hall"), ("unit", "state")], p
+    assert (p.ContentType, p.PayloadFormatIndicator) == ("text/plain", 1), p
+    assert (p.ResponseTopic, p.CorrelationData) == (f"paho/{RUN}/reply", b"\x00\x01req"), p
+    stop(sub)
+    stop(pub)
+    print("ok retained properties")
+
+
 def check_will():
     watcher = client("watch")
     subscribe(watcher, f"paho/{RUN}/status", 1)
@@ -227,6 +249,7 @@ def check_subscription_identifiers():
 for check in (
     check_round_trips,
     check_retained,
+    check_retained_properties,
     check_will,
     check_persistent,
     check_shared,

@@ -7,8 +7,8 @@ use crate::limits::{MAX_DURATION_MS, check_duration, check_headers};
 use crate::protocol::{PROTOCOL_VERSION, ServerFrame, WILL_TTL_HEADER, Will};
 use crate::topic::validate_topic;
 
-/// Longest client id accepted, in bytes.
-const MAX_CLIENT_ID: usize = 256;
+/// Longest client id accepted, in bytes (MQTT's own limit).
+const MAX_CLIENT_ID: usize = 65_535;
 
 impl Engine {
     pub(super) fn connect(&mut self, conn: ConnId, now: u64) {
@@ -57,10 +57,8 @@ impl Engine {
                 )));
             }
         }
-        if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control)) {
-            return Err(EngineError::InvalidOption(
-                "client_id must be at most 256 bytes, no control characters".into(),
-            ));
+        if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.contains('\0')) {
+            return Err(EngineError::InvalidOption("client_id must be at most 65535 bytes, with no NUL".into()));
         }
         let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
         if c.said_hello {
