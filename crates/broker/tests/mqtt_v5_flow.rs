@@ -197,3 +197,37 @@ async fn a_released_qos2_delivery_gets_its_pubrel_again_on_resume_not_a_dup_publ
     assert_eq!((&next.payload[..], next.dup), (&b"next"[..], false), "the released message is not sent again");
     assert_eq!(broker.queue_stats("mqtt.keeper").await["ready"], 0);
 }
+
+#[tokio::test]
+async fn the_disconnect_reason_arrives_even_when_the_client_goes_on_writing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let broker = Broker::start_with(&["--mqtt-receive-maximum", "2"]).await;
+    let mut raw = broker.raw_mqtt(connect(V5, "firehose", 0)).await;
+    connack(&mut raw).await;
+    let mut tcp = raw.into_tcp();
+    let encoded = |packet: &Packet| {
+        let mut out = bytes::BytesMut::new();
+        mqtt_codec::encode(packet, V5, &mut out).expect("encodes");
+        out
+    };
+    // Three QoS 2 publishes where two are allowed: the broker says 0x93 and closes...
+    for pid in 1..=3 {
+        tcp.write_all(&encoded(&Packet::Publish(qos2("flood/a", pid)))).await.expect("written");
+    }
+    // ...while this client, like a busy device, goes on writing for a while.
+    let ping = encoded(&Packet::PingReq);
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let write = tcp.write_all(&ping).await;
+        assert!(write.is_ok(), "the broker reads until the client has seen the reason: {write:?}");
+    }
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(common::WAIT, tcp.read_to_end(&mut received)).await;
+    let mut rest = bytes::BytesMut::from(&received[..]);
+    let mut packets = Vec::new();
+    while let Ok(Some(packet)) = mqtt_codec::decode(&mut rest, V5, u32::MAX) {
+        packets.push(packet);
+    }
+    let disconnect = Disconnect { reason: ReasonCode::ReceiveMaximumExceeded, properties: Default::default() };
+    assert_eq!(packets.last(), Some(&Packet::Disconnect(disconnect)), "the reason reached the client: {packets:?}");
+}

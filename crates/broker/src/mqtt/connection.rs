@@ -540,7 +540,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
             self.send(&Packet::Disconnect(Disconnect { reason, properties: Default::default() }));
         }
         self.flush().await;
-        let _ = self.stream.shutdown().await;
+        super::io::linger(&mut self.stream).await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Opening an MQTT connection: reading the CONNECT, refusing what cannot be
 //! served with the right CONNACK, and choosing the client identifier.
 
-use super::io::write_packet;
+use super::io::{linger, write_packet};
 use bytes::BytesMut;
 use mqtt_codec::{ConnAck, Connect, DecodeError, Packet, ProtocolVersion, ReasonCode, connect_protocol_level, decode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -55,7 +55,11 @@ where
     }
 }
 
-async fn refuse_malformed<S: AsyncWrite + Unpin>(stream: &mut S, version: ProtocolVersion, err: &DecodeError) {
+async fn refuse_malformed<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    version: ProtocolVersion,
+    err: &DecodeError,
+) {
     tracing::debug!(%err, "malformed CONNECT");
     // MQTT 3.1.1 has no CONNACK code for a malformed CONNECT: just close.
     if version == ProtocolVersion::V5 {
@@ -63,10 +67,13 @@ async fn refuse_malformed<S: AsyncWrite + Unpin>(stream: &mut S, version: Protoc
     }
 }
 
-/// Sends a CONNACK refusing the connection with `reason`.
-pub async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, version: ProtocolVersion, reason: ReasonCode) {
+/// Sends a CONNACK refusing the connection with `reason`, and closes so
+/// that it arrives ([`linger`]).
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, version: ProtocolVersion, reason: ReasonCode) {
     let connack = ConnAck { session_present: false, reason, properties: Default::default() };
-    let _ = write_packet(stream, &Packet::ConnAck(connack), version).await;
+    if write_packet(stream, &Packet::ConnAck(connack), version).await.is_ok() {
+        linger(stream).await;
+    }
 }
 
 /// The client identifier to use, and whether the broker assigned it; or the

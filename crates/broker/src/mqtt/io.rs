@@ -1,8 +1,37 @@
-//! Writing packets to an MQTT peer.
+//! Writing packets to an MQTT peer, and closing so that the last one arrives.
 
 use bytes::BytesMut;
 use mqtt_codec::{Packet, ProtocolVersion, encode};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// How long a closing connection keeps reading what its peer still sends.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// How much of it is read (and discarded) at most.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// Ends a connection after its last packet (a DISCONNECT with a reason, a
+/// refusing CONNACK): half-closes it, then reads and discards what the peer
+/// still sends until it closes, for at most [`LINGER`] and [`LINGER_BYTES`].
+/// Closing with unread input would make the kernel answer with a reset,
+/// and a reset can destroy the last packet before the peer reads it: the
+/// client would see "connection reset" instead of the reason.
+pub async fn linger<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = stream.flush().await;
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut buf = vec![0u8; 4096];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
 
 /// Encodes and writes one packet, flushing it.
 pub async fn write_packet<S: AsyncWrite + Unpin>(
