@@ -8,9 +8,9 @@
 //! form reads the password from its input when submitted and empties the
 //! input at once; no signal ever holds it.
 
-use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
 
 use super::account::{self, Account};
 use super::api::Failure;
@@ -101,12 +101,11 @@ pub fn checking() -> impl IntoView {
 /// opens and the live view takes the form's place.
 #[component]
 pub fn LoginForm(gate: Gate) -> impl IntoView {
-    let username = NodeRef::<html::Input>::new();
-    let password = NodeRef::<html::Input>::new();
     let pending = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(user_input), Some(password_input)) = (username.get_untracked(), password.get_untracked()) else {
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let (Some(user_input), Some(password_input)) = (input(&form, "username"), input(&form, "password")) else {
             return;
         };
         let user = user_input.value().trim().to_string();
@@ -124,9 +123,7 @@ pub fn LoginForm(gate: Gate) -> impl IntoView {
                 }
                 Err(why) => {
                     gate.error.try_set(Some(why));
-                    if let Some(input) = password.get_untracked() {
-                        let _ = input.focus();
-                    }
+                    let _ = password_input.focus();
                 }
             }
         });
@@ -140,11 +137,11 @@ pub fn LoginForm(gate: Gate) -> impl IntoView {
             <form class="login-form" data-testid="login-form" on:submit=submit>
                 <label>"Username"
                     <input data-testid="login-username" name="username" autocomplete="username" required
-                        spellcheck="false" autocapitalize="none" node_ref=username />
+                        spellcheck="false" autocapitalize="none" />
                 </label>
                 <label>"Password"
                     <input type="password" data-testid="login-password" name="password"
-                        autocomplete="current-password" required node_ref=password />
+                        autocomplete="current-password" required />
                 </label>
                 <button type="submit" class="primary" data-testid="login-submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
@@ -155,6 +152,11 @@ pub fn LoginForm(gate: Gate) -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// The form's input named `name`.
+fn input(form: &web_sys::Element, name: &str) -> Option<web_sys::HtmlInputElement> {
+    form.query_selector(&format!("input[name={name}]")).ok().flatten()?.dyn_into().ok()
 }
 
 /// "Logged in as …" and "Log out", while someone is logged in.
