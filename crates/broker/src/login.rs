@@ -13,7 +13,7 @@
 //! behalf (cross-site WebSocket hijacking).
 
 use crate::auth::Verdict;
-use crate::auth::sessions::{COOKIE, SESSION_TTL, token_from_cookies};
+use crate::auth::sessions::{SESSION_TTL, token_from_cookies};
 use crate::server::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -33,7 +33,7 @@ pub struct Credentials {
 /// The user the request's session cookie is logged in as.
 pub fn cookie_user(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    state.sessions.user(token_from_cookies(cookies)?)
+    state.sessions.user(token_from_cookies(cookies, &state.cookie)?)
 }
 
 /// `GET /api/session`: whether this broker needs a login, and who this
@@ -55,17 +55,19 @@ pub async fn login(State(state): State<AppState>, Json(credentials): Json<Creden
         return (StatusCode::SERVICE_UNAVAILABLE, "no randomness for a session token\n").into_response();
     };
     let secure = if state.tls.is_some() { "; Secure" } else { "" };
-    let cookie =
-        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", SESSION_TTL.as_secs());
+    let (name, ttl) = (&state.cookie, SESSION_TTL.as_secs());
+    let cookie = format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
     ([(header::SET_COOKIE, cookie)], Json(json!({"user": credentials.username}))).into_response()
 }
 
 /// `POST /api/logout`: ends the login and clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = headers.get(header::COOKIE).and_then(|c| c.to_str().ok()).and_then(token_from_cookies) {
+    let cookies = headers.get(header::COOKIE).and_then(|c| c.to_str().ok());
+    if let Some(token) = cookies.and_then(|c| token_from_cookies(c, &state.cookie)) {
         state.sessions.remove(token);
     }
-    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let secure = if state.tls.is_some() { "; Secure" } else { "" };
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", state.cookie);
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }
 

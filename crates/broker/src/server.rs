@@ -55,6 +55,8 @@ pub struct Shared {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// The dashboard's logins.
     pub sessions: crate::auth::sessions::Sessions,
+    /// The name of their cookie (one per broker on a host).
+    pub cookie: String,
 }
 
 impl Shared {
@@ -166,6 +168,7 @@ pub async fn serve_with(
         Some(files) => Some(Arc::new(crate::tls::Tls::new(files, config.tls_identity_as_username)?)),
         None => None,
     };
+    let cookie = crate::auth::sessions::cookie_name(listener.local_addr()?.port(), tls.is_some());
     let token = CancellationToken::new();
     let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
     let memory_limit = config.memory_limit.resolve();
@@ -201,6 +204,7 @@ pub async fn serve_with(
         acl: std::sync::RwLock::new(acl),
         tls: tls.clone(),
         sessions: Default::default(),
+        cookie,
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]

@@ -59,6 +59,8 @@ async fn the_api_needs_a_login_and_the_cookie_opens_it_and_the_websocket() {
         assert!(set_cookie.contains(flag), "{flag} in {set_cookie}");
     }
     assert!(!set_cookie.contains("Secure"), "no Secure flag without TLS: {set_cookie}");
+    let name = format!("hearth_session_{}=", broker.addr.port());
+    assert!(set_cookie.starts_with(&name), "each broker on a host has its own cookie: {set_cookie}");
     let pair = set_cookie.split(';').next().expect("name=value").to_owned();
     let cookie = format!("Cookie: {pair}");
     let (status, _, body) = http_request(broker.addr, "GET", "/api/queues", &[&cookie], "").await;

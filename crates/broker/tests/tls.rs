@@ -228,6 +228,7 @@ async fn paho_speaks_mqtt_over_tls_and_over_wss_and_curl_gets_https() {
     let head = String::from_utf8_lossy(&curl.stdout).to_ascii_lowercase();
     let cookie = head.lines().find(|l| l.starts_with("set-cookie:")).unwrap_or_else(|| panic!("no cookie: {head}"));
     assert!(cookie.contains("; secure") && cookie.contains("httponly"), "{cookie}");
+    assert!(cookie.contains("__host-hearth_session_"), "the __Host- prefix under TLS: {cookie}");
     // Plain HTTP to the HTTPS listener gets nothing, and the broker goes on.
     let plain = Command::new("curl")
         .args(["-sS", "-m", "5", &format!("http://127.0.0.1:{}/healthz", broker.addr.port())])

@@ -6,8 +6,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The cookie's name.
-pub const COOKIE: &str = "hearth_session";
+/// The cookie's name for a broker whose HTTP listener is on `port`.
+/// Browsers keep cookies per host, not per port, so each broker on a host
+/// names its own; under TLS the `__Host-` prefix also makes the browser
+/// refuse it without `Secure` or with a `Domain`.
+pub fn cookie_name(port: u16, tls: bool) -> String {
+    let prefix = if tls { "__Host-" } else { "" };
+    format!("{prefix}hearth_session_{port}")
+}
 
 /// How long a login lasts without use; each use extends it.
 pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -66,9 +72,9 @@ impl Sessions {
     }
 }
 
-/// The session token in a `Cookie` header, if any.
-pub fn token_from_cookies(header: &str) -> Option<&str> {
-    header.split(';').map(str::trim).find_map(|pair| pair.strip_prefix(COOKIE)?.strip_prefix('='))
+/// The session token in a `Cookie` header under the cookie `name`, if any.
+pub fn token_from_cookies<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').map(str::trim).find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 #[cfg(test)]
@@ -100,8 +106,11 @@ mod tests {
 
     #[test]
     fn the_token_is_read_from_among_other_cookies() {
-        assert_eq!(token_from_cookies("a=1; hearth_session=abc; b=2"), Some("abc"));
-        assert_eq!(token_from_cookies("hearth_sessionx=abc"), None);
-        assert_eq!(token_from_cookies(""), None);
+        let name = cookie_name(8080, false);
+        assert_eq!(name, "hearth_session_8080");
+        assert_eq!(token_from_cookies("a=1; hearth_session_8080=abc; b=2", &name), Some("abc"));
+        assert_eq!(token_from_cookies("hearth_session_8081=abc", &name), None, "another broker's");
+        assert_eq!(token_from_cookies("", &name), None);
+        assert_eq!(cookie_name(443, true), "__Host-hearth_session_443");
     }
 }
