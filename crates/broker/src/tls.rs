@@ -166,7 +166,7 @@ pub struct Peer {
 pub struct HttpListener {
     tcp: TcpListener,
     tls: Option<Arc<Tls>>,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, Peer)>>,
+    handshakes: JoinSet<Option<(Box<TlsStream<TcpStream>>, Peer)>>,
 }
 
 impl HttpListener {
@@ -197,7 +197,9 @@ async fn accept_tcp(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 }
 
 impl Listener for HttpListener {
-    type Io = Either<TcpStream, TlsStream<TcpStream>>;
+    // Boxed: a TLS stream is over a kilobyte, and every plain connection
+    // would otherwise carry that much room for one.
+    type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
     type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -215,7 +217,7 @@ impl Listener for HttpListener {
                     let tls = tls.clone();
                     self.handshakes.spawn(async move {
                         match tls.accept(tcp).await {
-                            Ok((stream, cert_user)) => Some((stream, Peer { addr, cert_user })),
+                            Ok((stream, cert_user)) => Some((Box::new(stream), Peer { addr, cert_user })),
                             Err(err) => {
                                 tracing::debug!(%addr, %err, "TLS handshake failed");
                                 None

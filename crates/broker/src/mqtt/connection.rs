@@ -6,6 +6,7 @@
 use super::handshake::{client_id, read_connect, refuse};
 use super::io::append;
 use super::lifetime::{Lifetime, QueueLimits};
+use super::registry::Claim;
 use super::session::{Access, Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
 use crate::auth::Verdict;
 use crate::driver::{Command, Outbound, OutboundRx, Outbox};
@@ -47,31 +48,77 @@ const SETUP_WAIT: Duration = Duration::from_secs(5);
 const V311_IN_FLIGHT: u32 = 100;
 
 /// Decrements the live-connection count when a connection ends, however it ends.
-struct Slot<'a>(&'a AppState);
+struct Slot(AppState);
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
+/// What the connection keeps once CONNACK is sent.
+struct Opened<S> {
+    link: Link<S>,
+    claim: Claim,
+    /// The session was set up (CONNACK success); else only `finish` runs.
+    ready: bool,
+}
+
 /// Serves one MQTT connection until either side closes it.
 /// `cert_user` is the client certificate's common name when TLS takes it
 /// as the username: then no password is asked.
-pub async fn serve_connection<S>(mut stream: S, state: AppState, remote: SocketAddr, cert_user: Option<String>)
+///
+/// Everything up to CONNACK runs in a future of its own, boxed and freed
+/// once answered: an idle connection's task keeps only its [`Link`], its
+/// [`Claim`] and what waiting needs (issue 9's idle bound).
+pub async fn serve_connection<S>(stream: S, state: AppState, remote: SocketAddr, cert_user: Option<String>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
-    let _slot = Slot(&state);
+    let _slot = Slot(state.clone());
+    let Some(Opened { mut link, claim, ready }) = Box::pin(accept(stream, state, remote, cert_user, live)).await else {
+        return;
+    };
+    if ready {
+        tokio::select! {
+            () = link.run() => {}
+            () = claim.kicked.cancelled() => Box::pin(link.close(Some(ReasonCode::SessionTakenOver))).await,
+        }
+    }
+    Box::pin(link.finish()).await;
+    let conn = link.conn;
+    let _ = link.state.commands.send(Command::Disconnect { conn }).await;
+    if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
+        // The session's lifetime now: a DISCONNECT may have shortened it.
+        let delay = will_delay(asked, link.session.lifetime);
+        publish_will_later(&link.state, link.session.client_id.clone(), conn, *will, delay);
+    }
+    drop(claim);
+    tracing::debug!(conn, "MQTT disconnected");
+}
+
+/// Reads the CONNECT, checks the login, claims the client id, sets the
+/// session up and answers CONNACK. `None`: refused (and answered) or gone.
+async fn accept<S>(
+    mut stream: S,
+    state: AppState,
+    remote: SocketAddr,
+    cert_user: Option<String>,
+    live: usize,
+) -> Option<Opened<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let max_packet = u32::try_from(state.config.max_frame_bytes).unwrap_or(u32::MAX);
     // Empty: a read reserves what it needs, so an idle connection holds no buffer.
     let mut inbox = BytesMut::new();
     let read = tokio::time::timeout(CONNECT_WAIT, read_connect(&mut stream, &mut inbox, max_packet));
-    let Ok(Some(mut connect)) = read.await else { return };
+    let Ok(Some(mut connect)) = read.await else { return None };
     let version = connect.protocol;
     if live > state.config.max_connections {
-        return refuse(&mut stream, version, ReasonCode::ServerBusy).await;
+        refuse(&mut stream, version, ReasonCode::ServerBusy).await;
+        return None;
     }
     if cert_user.is_some() {
         // The certificate says who this is (Mosquitto's use_identity_as_username).
@@ -90,13 +137,17 @@ where
                 Verdict::BadCredentials => ReasonCode::BadUserNameOrPassword,
                 _ => ReasonCode::NotAuthorized,
             };
-            return refuse(&mut stream, version, reason).await;
+            refuse(&mut stream, version, reason).await;
+            return None;
         }
     }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (client_id, assigned) = match client_id(&connect, conn) {
         Ok(found) => found,
-        Err(reason) => return refuse(&mut stream, version, reason).await,
+        Err(reason) => {
+            refuse(&mut stream, version, reason).await;
+            return None;
+        }
     };
     let acl = state.acl();
     if let (Some(acl), Some(will)) = (&acl, &connect.will) {
@@ -105,16 +156,15 @@ where
             let denial =
                 Denial { conn, user: user.map(Arc::from), client_id, action: "will", resource: will.topic.clone() };
             let _ = state.commands.send(Command::Denied(denial)).await;
-            return refuse(&mut stream, version, ReasonCode::NotAuthorized).await;
+            refuse(&mut stream, version, ReasonCode::NotAuthorized).await;
+            return None;
         }
     }
     let claim = state.mqtt_sessions.claim(&client_id, conn).await;
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let identify = Command::Identify { conn, user: connect.username.clone(), role: Role::Adapter };
     for command in [Command::Connect { conn, outbox: outbox.clone(), remote }, identify] {
-        if state.commands.send(command).await.is_err() {
-            return;
-        }
+        state.commands.send(command).await.ok()?;
     }
     tracing::debug!(conn, %remote, client_id, "MQTT connected");
     let lifetime = Lifetime::of(&connect);
@@ -124,14 +174,15 @@ where
     session.access = acl.map(|acl| Arc::new(Access { acl, user: connect.username.clone() }));
     session.queue_limits =
         QueueLimits { messages: state.config.mqtt_max_queued_messages, bytes: state.config.mqtt_max_queued_bytes };
+    let gate = Gate::new(state.blocked.clone(), state.buffered.clone());
     let mut link = Link {
         stream,
         inbox,
         out: BytesMut::new(),
         session,
-        state: &state,
+        state,
         conn,
-        gate: Gate::new(state.blocked.clone(), state.buffered.clone()),
+        gate,
         outbox,
         outbound,
         max_packet,
@@ -143,35 +194,17 @@ where
         goodbye: false,
         steps: Vec::new(),
     };
-    // Opening and finishing are boxed, and the CONNECT is dropped once
-    // answered: what an idle connection's task keeps is only what `run`
-    // needs while it waits.
-    let opened = Box::pin(link.open(&connect, assigned)).await;
-    drop(connect);
-    if opened {
-        tokio::select! {
-            () = link.run() => {}
-            () = claim.kicked.cancelled() => Box::pin(link.close(Some(ReasonCode::SessionTakenOver))).await,
-        }
-    }
-    Box::pin(link.finish()).await;
-    let _ = state.commands.send(Command::Disconnect { conn }).await;
-    if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
-        // The session's lifetime now: a DISCONNECT may have shortened it.
-        let delay = will_delay(asked, link.session.lifetime);
-        publish_will_later(&state, link.session.client_id.clone(), conn, will, delay);
-    }
-    drop(claim);
-    tracing::debug!(conn, "MQTT disconnected");
+    let ready = link.open(&connect, assigned).await;
+    Some(Opened { link, claim, ready })
 }
 
 /// A connection after its CONNECT: socket, buffers and session.
-struct Link<'a, S> {
+struct Link<S> {
     stream: S,
     inbox: BytesMut,
     out: BytesMut,
     session: Session,
-    state: &'a AppState,
+    state: AppState,
     conn: u64,
     /// Holds publishes while the memory budget blocks publishers.
     gate: Gate,
@@ -189,14 +222,14 @@ struct Link<'a, S> {
     /// A will with a delay (MQTT 5), and the delay it asked for: kept here,
     /// not given to the engine, and published that long after the
     /// connection is lost, or when the session ends if that is sooner.
-    delayed_will: Option<(Will, Duration)>,
+    delayed_will: Option<(Box<Will>, Duration)>,
     /// The client said a clean goodbye: no will.
     goodbye: bool,
     /// The steps buffer, kept (empty) between wake-ups.
     steps: Vec<Step>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     /// Sets the session up in the engine and answers CONNACK; false if refused.
     async fn open(&mut self, connect: &Connect, assigned: bool) -> bool {
         let prefetch = match self.session.version {
@@ -211,7 +244,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
         let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
         let asked = Duration::from_secs(u64::from(asked));
         if !will_delay(asked, self.declared).is_zero() {
-            self.delayed_will = will.take().map(|w| (w, asked));
+            self.delayed_will = will.take().map(|w| (Box::new(w), asked));
         }
         let hello =
             ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
@@ -343,8 +376,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<'_, S> {
     async fn run(&mut self) {
         let mut deadline = self.next_deadline();
         let mut last_read = Instant::now();
-        // Nothing read for IDLE_AFTER: the read buffer was given back.
-        let mut idle = false;
+        // Nothing read for IDLE_AFTER: the read buffer was given back. A new
+        // connection starts so: a device that sends nothing after CONNECT
+        // never gets the 4 KiB an active reader is given (allocated and
+        // freed later, such buffers leave holes that RSS keeps).
+        let mut idle = true;
         loop {
             // One buffer for the whole connection: a batch of deliveries
             // makes many steps, and growing a fresh Vec each time moves them.

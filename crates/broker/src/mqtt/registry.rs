@@ -5,7 +5,7 @@
 //! subscriptions' options and the QoS 2 packet ids not yet released.
 
 use mqtt_codec::SubscriptionOptions;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{Change, StoreWriter};
@@ -33,7 +33,7 @@ pub struct Saved {
     /// Subscriptions: topic filter → options.
     pub subs: BTreeMap<String, SubscriptionOptions>,
     /// QoS 2 packet ids received and not yet released (PUBREL).
-    pub incoming_qos2: HashSet<u16>,
+    pub incoming_qos2: rustc_hash::FxHashSet<u16>,
     /// Subscription identifiers: topic filter → identifier.
     pub sub_ids: BTreeMap<String, std::num::NonZeroU32>,
     /// QoS 2 deliveries released (PUBREL sent) and not yet completed

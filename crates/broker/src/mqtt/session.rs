@@ -23,8 +23,9 @@ use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sha2::Digest;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::Arc;
 
@@ -154,16 +155,16 @@ impl Session {
             shared: BTreeMap::new(),
             prefetch: 100,
             next_request: 1,
-            pending: HashMap::new(),
-            outgoing: HashMap::new(),
+            pending: HashMap::default(),
+            outgoing: HashMap::default(),
             next_packet_id: 1,
-            incoming_qos2: HashSet::new(),
-            restored_qos2: HashSet::new(),
+            incoming_qos2: HashSet::default(),
+            restored_qos2: HashSet::default(),
             dirty: false,
             sub_ids: BTreeMap::new(),
-            aliases_in: HashMap::new(),
+            aliases_in: HashMap::default(),
             peer_alias_max: 0,
-            aliases_out: HashMap::new(),
+            aliases_out: HashMap::default(),
             next_alias: 1,
             lifetime: Lifetime::Transient,
             queue_limits: QueueLimits::default(),
