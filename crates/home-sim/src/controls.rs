@@ -50,6 +50,10 @@ impl Simulation {
     pub fn crash_consumer(&mut self, id: WorkerId) -> Result<(), SimError> {
         let w = self.workers.get(&id).ok_or(SimError::UnknownConsumer(id))?;
         let (label, role) = (w.label.clone(), w.role.clone());
+        if w.settings.ack == AckMode::Manual {
+            let held: Vec<u64> = w.jobs.iter().map(|j| j.delivery.message_id).collect();
+            self.facts.crash_unacked.extend(held.into_iter().map(|id| (id, label.clone())));
+        }
         self.facts.crashes += 1;
         match role {
             Role::Device(device) => return self.cut_off(&device),
@@ -108,11 +112,23 @@ impl Simulation {
             ..stats.options
         };
         let now = self.now();
+        self.facts.policy_queues.insert(queue.into());
         self.engine.set_queue_policy(now, queue, options).map_err(|e| SimError::Engine(e.to_string()))?;
         self.note(LogKind::Queue, None, format!("you set queue {queue}'s policy: {}", describe(&policy)));
         self.drain();
         self.facts.policy_changes += 1;
         Ok(())
+    }
+
+    /// The limits `queue` has now, as the policy form shows them.
+    pub fn queue_policy(&self, queue: &str) -> Option<QueuePolicy> {
+        let o = self.engine.queue_stats(queue)?.options;
+        Some(QueuePolicy {
+            max_length: o.max_length,
+            overflow: o.overflow,
+            ttl_ms: o.message_ttl_ms,
+            dead_letter: o.dead_letter,
+        })
     }
 
     /// Publishes a custom message from the console; returns its message id.

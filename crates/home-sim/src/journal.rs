@@ -74,6 +74,7 @@ impl Simulation {
     /// leave a line in the log, so a replay must try it as well).
     pub fn apply(&mut self, action: Action) -> Result<(), SimError> {
         let result = self.run_action(&action);
+        self.check_lessons();
         let now = self.now();
         self.journal.push((now, action));
         result

@@ -1,7 +1,13 @@
 //! Guided lessons: each has a title, a short explanation, a task, and a
 //! check — a predicate over the simulation that notices when the learner has
-//! done the task. Checks read only public state (views, stats, facts), so a
-//! page can evaluate them after every step.
+//! done the task. Checks read only public state (views, stats, facts).
+//!
+//! The simulation runs every check after each action and each simulated
+//! second, and keeps what passed in [`Simulation::lessons_done`]: a lesson
+//! once done stays done, whatever the learner changes later. The checks run
+//! at the same virtual instants when a link replays the journal, so a
+//! reload or a copied link shows the same progress. Texts mark names and
+//! values with backticks (a page renders them as code).
 
 use crate::scenario::DEAD_LETTERS;
 use crate::simulation::Simulation;
@@ -20,6 +26,23 @@ pub struct Lesson {
     /// What the learner should do.
     pub task: &'static str,
     check: fn(&Simulation) -> bool,
+}
+
+impl Simulation {
+    /// Whether each lesson is done, in teaching order: once a check passed
+    /// at an action or a simulated second, its lesson stays done.
+    pub fn lessons_done(&self) -> &[bool] {
+        &self.lessons_done
+    }
+
+    /// Runs the checks of the lessons not done yet.
+    pub(crate) fn check_lessons(&mut self) {
+        for (i, lesson) in LESSONS.iter().enumerate() {
+            if !self.lessons_done[i] && lesson.check(self) {
+                self.lessons_done[i] = true;
+            }
+        }
+    }
 }
 
 impl Lesson {
@@ -46,7 +69,7 @@ static LESSONS: [Lesson; 6] = [
         explanation: "A publisher never names a queue: it publishes on a topic, and every queue bound with a \
             matching filter gets a copy, kept in arrival order. `+` matches one topic level, `#` the rest.",
         task: "Publish a message on a topic no device uses but a wildcard binding matches, such as \
-            home/garage/temperature (matched by home/+/temperature), and watch it join the telemetry queue.",
+            `home/garage/temperature` (matched by `home/+/temperature`), and watch it join the `telemetry` queue.",
         check: routed_by_wildcard,
     },
     Lesson {
@@ -54,7 +77,7 @@ static LESSONS: [Lesson; 6] = [
         title: "Competing consumers",
         explanation: "Several consumers on one queue share it: each message goes to one of them, round robin. \
             This is how work is spread over workers.",
-        task: "Add a consumer to the telemetry queue and watch both receive messages in turn.",
+        task: "Add a consumer to the `telemetry` queue and watch both receive messages in turn.",
         check: shared_round_robin,
     },
     Lesson {
@@ -62,7 +85,8 @@ static LESSONS: [Lesson; 6] = [
         title: "Acks and redelivery",
         explanation: "With manual acks a message stays unacked until its consumer confirms it. If the consumer \
             dies first, the message goes back to the queue and is delivered again, marked redelivered.",
-        task: "Give a consumer a long processing time, then crash it while it holds unacked messages.",
+        task: "With two consumers on `telemetry` (lesson 2), pick one, set its Work to `5000` ms and Apply; \
+            then crash it while it holds unacked messages, and watch the other one get them, marked redelivered.",
         check: crashed_and_redelivered,
     },
     Lesson {
@@ -70,8 +94,8 @@ static LESSONS: [Lesson; 6] = [
         title: "Prefetch and back-pressure",
         explanation: "Prefetch caps how many unacked messages a consumer holds. A slow consumer with a small \
             window stays full while the rest wait in the queue, where other consumers can take them.",
-        task: "Set a consumer's prefetch to 1 or 2 with manual ack and a processing time of 2 s or more, until \
-            its window is full and at least 5 messages wait.",
+        task: "Slow down every consumer on `telemetry` (a fast one would drain the queue): prefetch `1` or `2`, \
+            ack `manual`, Work `2000` ms or more, Apply each; wait until a window is full and at least 5 messages wait.",
         check: window_full_and_backlog,
     },
     Lesson {
@@ -79,8 +103,9 @@ static LESSONS: [Lesson; 6] = [
         title: "TTL, max length and dead letters",
         explanation: "A queue can limit how long messages wait (TTL) and how many it holds (max length). What \
             expires or overflows is dropped, or moved to a dead-letter queue where you can inspect it.",
-        task: "Set a TTL or a max length on a busy queue with dead-letters as its dead-letter queue, and see \
-            a message arrive there.",
+        task: "Make messages wait on `telemetry`: every consumer on it at prefetch `1`, Work `3000` ms. Then \
+            give `telemetry` a TTL of `1` s (or a max length of `2`), tick Dead letters to `dead-letters`, Apply \
+            policy, and see an expired message arrive there.",
         check: policy_dead_lettered,
     },
     Lesson {
@@ -117,8 +142,9 @@ fn shared_round_robin(sim: &Simulation) -> bool {
         .any(|q| q.consumers.len() >= 2 && q.consumers.iter().all(|c| c.delivered > 0))
 }
 
+/// A crashed consumer held unacked messages, and another consumer got one.
 fn crashed_and_redelivered(sim: &Simulation) -> bool {
-    sim.facts().crashes > 0 && sim.stats().counters.redelivered > 0
+    sim.facts().crash_redeliveries > 0
 }
 
 fn window_full_and_backlog(sim: &Simulation) -> bool {
@@ -134,8 +160,10 @@ fn window_full_and_backlog(sim: &Simulation) -> bool {
     })
 }
 
+/// A queue whose policy the learner set dead-lettered a message for its TTL
+/// or max length (not any message reaching the dead letters).
 fn policy_dead_lettered(sim: &Simulation) -> bool {
-    sim.facts().policy_changes > 0 && sim.queue(DEAD_LETTERS, 0).is_ok_and(|q| q.counters.enqueued > 0)
+    sim.facts().policy_dead_letters > 0 && sim.queue(DEAD_LETTERS, 0).is_ok_and(|q| q.counters.enqueued > 0)
 }
 
 fn will_marked_offline(sim: &Simulation) -> bool {

@@ -41,6 +41,15 @@ pub struct Facts {
     pub user_publishes: Vec<(u64, String, u32)>,
     /// Queue policies changed.
     pub policy_changes: u64,
+    /// Queues whose policy the learner set.
+    pub policy_queues: BTreeSet<String>,
+    /// Messages those queues dead-lettered for their TTL or max length.
+    pub policy_dead_letters: u64,
+    /// Messages a crashed consumer held unacked (message id, its label),
+    /// until another consumer gets them again.
+    pub crash_unacked: BTreeMap<u64, String>,
+    /// Such messages redelivered to another consumer.
+    pub crash_redeliveries: u64,
 }
 
 /// A running smart home. Build it with [`Simulation::new`], move time with
@@ -65,6 +74,8 @@ pub struct Simulation {
     pub(crate) facts: Facts,
     /// What the learner did, with virtual times (for the URL hash).
     pub(crate) journal: Vec<(u64, crate::journal::Action)>,
+    /// Lessons done, in teaching order: set by the checks, never cleared.
+    pub(crate) lessons_done: Vec<bool>,
     /// Counts device changes: each change stamps the device with the next value.
     epoch: u64,
     /// Bumped when a device or a queue comes or goes.
@@ -102,6 +113,7 @@ impl Simulation {
             flights: Flights::default(),
             facts: Facts::default(),
             journal: Vec::new(),
+            lessons_done: vec![false; crate::lessons::lessons().len()],
             epoch: 0,
             layout_version: 0,
             device_topics: BTreeMap::new(),
@@ -179,6 +191,7 @@ impl Simulation {
         if now >= self.next_sample_at {
             self.history.sample(self.next_sample_at / 1000, &self.engine.stats());
             self.next_sample_at += 1000;
+            self.check_lessons();
         }
     }
 
@@ -371,11 +384,28 @@ impl Simulation {
                 }
             }
             Event::QueueDeclared { .. } | Event::QueueDeleted { .. } => self.relayout(),
+            Event::Delivered { message_id, conn, redelivered: true, .. } => self.note_redelivery(*message_id, *conn),
+            Event::DeadLettered { queue, reason, .. } => {
+                let by_policy = matches!(reason, queue_core::DeathReason::Expired | queue_core::DeathReason::MaxLength);
+                if by_policy && self.facts.policy_queues.contains(&**queue) {
+                    self.facts.policy_dead_letters += 1;
+                }
+            }
             _ => {}
         }
         let cx = self.context(&event);
         self.record_flight(now, &event, &cx);
         self.log.event(now, event, cx);
+    }
+
+    /// A message a crashed consumer held reached `conn`: it counts for the
+    /// redelivery lesson if `conn` belongs to someone else.
+    fn note_redelivery(&mut self, message_id: u64, conn: ConnId) {
+        let Some(crashed) = self.facts.crash_unacked.get(&message_id) else { return };
+        if self.conns.get(&conn).is_some_and(|c| *c.label != **crashed) {
+            self.facts.crash_unacked.remove(&message_id);
+            self.facts.crash_redeliveries += 1;
+        }
     }
 
     /// Who and what an engine event is about.
