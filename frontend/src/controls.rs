@@ -2,10 +2,14 @@
 //! consumers (prefetch, ack mode, processing time, crash), devices (cut off,
 //! reconnect, rate), automations, and a publish form. Each is a small form
 //! over [`SimHandle::act`]; what it does shows up in the drawing and the log.
+//! What the learner picks and types lives in [`Forms`], above the tabs, so it
+//! survives a tab switch, and a lesson can show the same form (with the same
+//! values) next to its task.
 
 use home_sim::{AckMode, Action, ConsumerSettings, DEAD_LETTERS, DeviceKind, Overflow, QueuePolicy, Rule, WorkerId};
 use leptos::prelude::*;
 
+use crate::forms::Forms;
 use crate::handle::SimHandle;
 
 /// Every control group, stacked.
@@ -22,6 +26,9 @@ pub fn Controls(sim: SimHandle) -> impl IntoView {
     }
 }
 
+/// The end of a consumer's label on the queue the lessons use.
+const LESSONS_QUEUE: &str = " on telemetry";
+
 fn num<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.trim().parse().ok()
 }
@@ -29,10 +36,7 @@ fn num<T: std::str::FromStr>(text: &str) -> Option<T> {
 /// Publish a custom message from "you".
 #[component]
 pub fn PublishForm(sim: SimHandle) -> impl IntoView {
-    let topic = RwSignal::new("home/garage/temperature".to_string());
-    let payload = RwSignal::new(r#"{"celsius":18.5}"#.to_string());
-    let retain = RwSignal::new(false);
-    let sent = RwSignal::new(None::<u64>);
+    let Forms { topic, payload, retain, sent, .. } = Forms::get();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (t, p, r) = (topic.get_untracked(), payload.get_untracked(), retain.get_untracked());
@@ -53,14 +57,25 @@ pub fn PublishForm(sim: SimHandle) -> impl IntoView {
     }
 }
 
+/// Consumers and policy of a queue. The fields show the queue's policy as
+/// it is when the queue is picked, so Apply changes only what was edited.
 #[component]
-fn QueueControls(sim: SimHandle) -> impl IntoView {
+pub(crate) fn QueueControls(sim: SimHandle) -> impl IntoView {
     let names = Memo::new(move |_| sim.read_layout(|s| s.queue_names()));
-    let queue = RwSignal::new("telemetry".to_string());
-    let max_len = RwSignal::new(String::new());
-    let overflow = RwSignal::new("drop-oldest".to_string());
-    let ttl = RwSignal::new(String::new());
-    let dead = RwSignal::new(true);
+    let Forms { queue, max_len, overflow, ttl, dead, policy_of, .. } = Forms::get();
+    Effect::new(move |_| {
+        let q = queue.get();
+        if policy_of.get_untracked().as_deref() == Some(q.as_str()) {
+            return;
+        }
+        let Some(p) = sim.peek(|s| s.queue_policy(&q)) else { return };
+        max_len.set(p.max_length.map(|n| n.to_string()).unwrap_or_default());
+        overflow.set(if p.overflow == Overflow::RejectPublish { "reject-publish" } else { "drop-oldest" }.into());
+        ttl.set(p.ttl_ms.map(|t| (t as f64 / 1000.0).to_string()).unwrap_or_default());
+        dead.set(p.dead_letter.is_some());
+        policy_of.set(Some(q));
+    });
+    let now = move || sim.read_slow(|s| s.queue_policy(&queue.get())).map(|p| format!("Now: {}", p.describe()));
     let add = move |_| {
         let q = queue.get_untracked();
         sim.act(|s| s.apply(Action::AddConsumer(q)));
@@ -93,10 +108,11 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
                 </label>
                 <button type="button" on:click=add data-testid="add-consumer" title="Competing consumers share the queue round robin">"Add consumer"</button>
             </div>
+            <p class="note" data-testid="policy-now">{now}</p>
             <div class="row">
                 <label>"Max length"<input type="number" min="0" placeholder="∞" bind:value=max_len data-testid="max-length" /></label>
                 <label>"Overflow"
-                    <select bind:value=overflow>
+                    <select bind:value=overflow data-testid="overflow">
                         <option value="drop-oldest">"drop oldest"</option>
                         <option value="reject-publish">"reject new"</option>
                     </select>
@@ -104,15 +120,16 @@ fn QueueControls(sim: SimHandle) -> impl IntoView {
                 <label>"TTL (s)"<input type="number" min="0" step="0.5" placeholder="none" bind:value=ttl data-testid="ttl" /></label>
             </div>
             <div class="row">
-                <label class="check"><input type="checkbox" bind:checked=dead />"Dead letters to " <code>{DEAD_LETTERS}</code></label>
+                <label class="check"><input type="checkbox" bind:checked=dead data-testid="dead-letters" />"Dead letters to " <code>{DEAD_LETTERS}</code></label>
                 <button type="submit" data-testid="apply-policy">"Apply policy"</button>
             </div>
         </form>
     }
 }
 
+/// One consumer's prefetch, ack mode and work time, and a crash button.
 #[component]
-fn ConsumerControls(sim: SimHandle) -> impl IntoView {
+pub(crate) fn ConsumerControls(sim: SimHandle) -> impl IntoView {
     let consumers = Memo::new(move |_| {
         sim.read_slow(|s| {
             s.queue_names()
@@ -126,17 +143,19 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
                 .collect::<Vec<(WorkerId, String, ConsumerSettings)>>()
         })
     });
-    let chosen = RwSignal::new(String::new());
-    let prefetch = RwSignal::new("3".to_string());
-    let ack = RwSignal::new("manual".to_string());
-    let work = RwSignal::new("400".to_string());
+    let Forms { consumer: chosen, prefetch, ack, work, settings_of, .. } = Forms::get();
     let current = move || {
         let id: Option<WorkerId> = num(&chosen.get());
-        consumers.with(|list| id.and_then(|id| list.iter().find(|c| c.0 == id)).or(list.first()).cloned())
+        consumers.with(|list| {
+            let chosen = id.and_then(|id| list.iter().find(|c| c.0 == id));
+            // None chosen (or it is gone): the lessons' queue first, then any.
+            chosen.or_else(|| list.iter().find(|c| c.1.ends_with(LESSONS_QUEUE))).or(list.first()).cloned()
+        })
     };
-    // Show the chosen consumer's settings in the fields.
+    // Show the chosen consumer's settings in the fields when another is chosen.
     Effect::new(move |_| {
-        if let Some((_, _, s)) = current() {
+        if let Some((id, _, s)) = current().filter(|c| settings_of.get_untracked() != Some(c.0)) {
+            settings_of.set(Some(id));
             prefetch.set(s.prefetch.to_string());
             ack.set(if s.ack == AckMode::Manual { "manual" } else { "auto" }.into());
             work.set(s.processing_ms.to_string());
@@ -172,7 +191,7 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
             <div class="row">
                 <label>"Prefetch"<input type="number" min="1" max="1000" bind:value=prefetch data-testid="prefetch" /></label>
                 <label>"Ack"
-                    <select bind:value=ack>
+                    <select bind:value=ack data-testid="ack">
                         <option value="manual">"manual"</option>
                         <option value="auto">"auto"</option>
                     </select>
@@ -181,23 +200,24 @@ fn ConsumerControls(sim: SimHandle) -> impl IntoView {
             </div>
             <div class="row">
                 <button type="submit" data-testid="apply-consumer">"Apply"</button>
-                <button type="button" class="danger" on:click=crash>"Crash it"</button>
+                <button type="button" class="danger" on:click=crash data-testid="crash-consumer">"Crash it"</button>
             </div>
         </form>
     }
 }
 
+/// Cut a device off or bring it back, its rate, remove it; add a device.
 #[component]
-fn DeviceControls(sim: SimHandle) -> impl IntoView {
+pub(crate) fn DeviceControls(sim: SimHandle) -> impl IntoView {
     let devices = Memo::new(move |_| {
         sim.read_slow(|s| s.devices().into_iter().map(|d| (d.id, d.name, d.connected, d.rate)).collect::<Vec<_>>())
     });
-    let chosen = RwSignal::new("door-lock".to_string());
-    let rate = RwSignal::new(String::new());
+    let Forms { device: chosen, rate, rate_of, .. } = Forms::get();
     let current = move || devices.with(|list| list.iter().find(|d| d.0 == chosen.get()).cloned());
     Effect::new(move |_| {
-        if let Some(d) = current() {
+        if let Some(d) = current().filter(|d| rate_of.get_untracked().as_ref() != Some(&d.0)) {
             rate.set(d.3.to_string());
+            rate_of.set(Some(d.0));
         }
     });
     let toggle = move |_| {

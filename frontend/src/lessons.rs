@@ -1,21 +1,29 @@
-//! Guided lessons: each with its explanation, task, and a check that marks
-//! it done (and keeps it done) once the learner has done the task.
+//! Guided lessons: each with its explanation, its task, and next to the task
+//! the controls it needs (the same forms as the Controls tab, with the same
+//! values), so the learner never has to flip tabs. Progress is the
+//! simulation's own ([`home_sim::Simulation::lessons_done`]): a lesson once
+//! done stays done across tab switches, reloads and copied links.
 
 use home_sim::lessons;
+use leptos::either::Either;
 use leptos::prelude::*;
 
+use crate::controls::{ConsumerControls, DeviceControls, PublishForm, QueueControls};
 use crate::handle::SimHandle;
 
-/// The six lessons, the first one not yet done opened.
+/// The six lessons; the first one not yet done is open, with its controls.
 #[component]
 pub fn Lessons(sim: SimHandle) -> impl IntoView {
     let all = lessons();
-    // Done stays done: each run keeps what earlier runs found.
-    let done = Memo::new(move |before: Option<&Vec<bool>>| {
-        let now: Vec<bool> = sim.read_slow(|s| all.iter().map(|l| l.check(s)).collect());
-        before.map_or(now.clone(), |b| b.iter().zip(&now).map(|(b, n)| *b || *n).collect())
+    let done = Memo::new(move |_| sim.read_slow(|s| s.lessons_done().to_vec()));
+    let count = Memo::new(move |_| done.with(|d| d.iter().filter(|x| **x).count()));
+    // The lesson the learner opened; `None` follows the first one not done.
+    let picked = RwSignal::new(None::<usize>);
+    Effect::new(move |_| {
+        count.track();
+        picked.set(None);
     });
-    let current = move || done.with(|d| d.iter().position(|x| !*x));
+    let open = Memo::new(move |_| picked.get().or_else(|| done.with(|d| d.iter().position(|x| !*x))));
     // One closure type for every reactive text and attribute (fn pointers
     // pick the value): fewer monomorphised views, a smaller wasm.
     let show = move |i: usize, f: fn(&[bool], usize) -> String| move || done.with(|d| f(d, i));
@@ -27,16 +35,23 @@ pub fn Lessons(sim: SimHandle) -> impl IntoView {
             </div>
             <ol class="lesson-list">
                 {all.iter().enumerate().map(|(i, lesson)| {
+                    let toggle = move |ev: leptos::ev::MouseEvent| {
+                        ev.prevent_default();
+                        picked.set(Some(if open.get_untracked() == Some(i) { usize::MAX } else { i }));
+                    };
                     view! {
                         <li class=show(i, |d, i| if d[i] { "lesson done" } else { "lesson" }.into()) data-testid="lesson" data-lesson=lesson.id>
-                            <details open=move || current() == Some(i)>
-                                <summary>
+                            <details open=move || open.get() == Some(i)>
+                                <summary on:click=toggle>
                                     <span class="lesson-n">{i + 1}</span>
                                     <span class="lesson-title">{lesson.title}</span>
                                     <span class="lesson-status" data-testid="lesson-status">{show(i, |d, i| if d[i] { "✓ done" } else { "to do" }.into())}</span>
                                 </summary>
-                                <p>{lesson.explanation}</p>
-                                <p class="task"><strong>"Task: "</strong>{lesson.task}</p>
+                                <p>{rich(lesson.explanation)}</p>
+                                <p class="task" data-testid="lesson-task"><strong>"Task: "</strong>{rich(lesson.task)}</p>
+                                {move || (open.get() == Some(i)).then(|| view! {
+                                    <div class="lesson-controls" data-testid="lesson-controls">{controls_for(sim, lesson.id)}</div>
+                                })}
                             </details>
                         </li>
                     }
@@ -44,4 +59,23 @@ pub fn Lessons(sim: SimHandle) -> impl IntoView {
             </ol>
         </div>
     }
+}
+
+/// The forms lesson `id`'s task is done with.
+fn controls_for(sim: SimHandle, id: &str) -> AnyView {
+    match id {
+        "fifo-routing" => view! { <PublishForm sim=sim /> }.into_any(),
+        "competing-consumers" => view! { <QueueControls sim=sim /> }.into_any(),
+        "acks-redelivery" | "prefetch-backpressure" => view! { <ConsumerControls sim=sim /> }.into_any(),
+        "ttl-dead-letters" => view! { <ConsumerControls sim=sim /><QueueControls sim=sim /> }.into_any(),
+        _ => view! { <DeviceControls sim=sim /> }.into_any(),
+    }
+}
+
+/// A lesson's text with its `backticked` parts as code.
+fn rich(text: &'static str) -> impl IntoView {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { Either::Left(view! { <code>{part}</code> }) } else { Either::Right(part) })
+        .collect_view()
 }

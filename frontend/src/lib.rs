@@ -20,6 +20,7 @@ mod charts;
 mod clock;
 mod controls;
 mod floorplan;
+mod forms;
 mod handle;
 mod icons;
 mod layout;
@@ -36,6 +37,7 @@ mod status;
 pub use clock::{ClockBar, Counters};
 pub use controls::{Controls, PublishForm};
 pub use floorplan::{DeviceCard, FloorPlan};
+pub use forms::Forms;
 pub use handle::SimHandle;
 pub use lessons::Lessons;
 pub use live::{

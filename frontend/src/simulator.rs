@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::clock::{ClockBar, Counters, run_frames};
 use crate::controls::Controls;
 use crate::floorplan::FloorPlan;
+use crate::forms::Forms;
 use crate::handle::SimHandle;
 use crate::lessons::Lessons;
 use crate::log::EventLog;
@@ -24,6 +25,8 @@ enum Side {
 #[component]
 pub fn Simulator(sim: SimHandle) -> impl IntoView {
     run_frames(move |ms| sim.step(ms));
+    // The forms' values live here, above the tabs, so a tab switch keeps them.
+    Forms::provide();
     let side = RwSignal::new(Side::Lessons);
     let tab = move |which: Side, label: &'static str, id: &'static str| {
         view! {

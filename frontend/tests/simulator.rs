@@ -99,14 +99,14 @@ async fn a_lessons_check_marks_it_done_when_the_learner_does_the_task() {
     assert_eq!(texts(&root, will), ["to do"]);
     assert_eq!(texts(&root, "[data-testid=lesson]").len(), 6);
 
-    sim.act(|s| s.cut_off("hall-light"));
+    sim.act(|s| s.apply(home_sim::Action::CutOff("hall-light".into())));
     assert!(sim.peek(|s| home_sim::lessons()[5].check(s)), "the check itself passes");
     settle().await;
     assert_eq!(texts(&root, will), ["✓ done"]);
     assert!(texts(&root, "[data-testid=lessons-progress]")[0].starts_with("1 of 6"));
 
     // Done stays done after the device comes back.
-    sim.act(|s| s.reconnect("hall-light"));
+    sim.act(|s| s.apply(home_sim::Action::Reconnect("hall-light".into())));
     settle().await;
     assert_eq!(texts(&root, will), ["✓ done"]);
 }

@@ -25,6 +25,17 @@ pub struct QueuePolicy {
     pub dead_letter: Option<String>,
 }
 
+impl QueuePolicy {
+    /// In words: `max length 2 (drop oldest), TTL 1 s, dead letters to dead-letters`.
+    pub fn describe(&self) -> String {
+        let overflow = if self.overflow == Overflow::RejectPublish { "reject new" } else { "drop oldest" };
+        let max = self.max_length.map_or("no max length".into(), |n| format!("max length {n} ({overflow})"));
+        let ttl = self.ttl_ms.map_or("no TTL".into(), |t| format!("TTL {}", crate::views::seconds(t)));
+        let dlq = self.dead_letter.as_deref().map_or("no dead letters".into(), |d| format!("dead letters to {d}"));
+        format!("{max}, {ttl}, {dlq}")
+    }
+}
+
 impl Simulation {
     /// Adds a consumer to `queue` with the default settings (prefetch 5,
     /// manual ack, 300 ms per message). With two or more, deliveries go round robin.
@@ -114,7 +125,7 @@ impl Simulation {
         let now = self.now();
         self.facts.policy_queues.insert(queue.into());
         self.engine.set_queue_policy(now, queue, options).map_err(|e| SimError::Engine(e.to_string()))?;
-        self.note(LogKind::Queue, None, format!("you set queue {queue}'s policy: {}", describe(&policy)));
+        self.note(LogKind::Queue, None, format!("you set queue {queue}'s policy: {}", policy.describe()));
         self.drain();
         self.facts.policy_changes += 1;
         Ok(())
@@ -209,11 +220,4 @@ impl Simulation {
 
 fn check_prefetch(prefetch: u32) -> Result<(), SimError> {
     if (1..=MAX_PREFETCH).contains(&prefetch) { Ok(()) } else { Err(SimError::InvalidPrefetch(prefetch)) }
-}
-
-fn describe(p: &QueuePolicy) -> String {
-    let max = p.max_length.map_or("no max length".into(), |n| format!("max length {n} ({:?})", p.overflow));
-    let ttl = p.ttl_ms.map_or("no TTL".into(), |t| format!("TTL {}", crate::views::seconds(t)));
-    let dlq = p.dead_letter.as_deref().map_or("no dead letters".into(), |d| format!("dead letters to {d}"));
-    format!("{max}, {ttl}, {dlq}")
 }
