@@ -8,6 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -26,6 +27,22 @@ pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Chromedriver, started in a process group of its own: dropped, the whole
+/// group is killed, Chromium with it. Killing chromedriver alone (a test
+/// that panicked before closing its session) left its Chromium running,
+/// adopted by init, animating the dashboard for ever and slowing every
+/// later step of the run.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -135,7 +152,7 @@ impl Broker {
 pub struct Browser {
     /// The WebDriver session.
     pub client: Client,
-    _driver: Running,
+    _driver: Driver,
 }
 
 impl Browser {
@@ -146,9 +163,10 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
-        let driver = Running(driver);
+        let driver = Driver(driver);
         let args = [
             "--headless=new",
             "--no-sandbox",
