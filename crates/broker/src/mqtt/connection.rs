@@ -392,6 +392,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 self.inbox.reserve(READ_CHUNK);
             }
             let holding = self.inbox.capacity() > 0 && self.inbox.is_empty();
+            // One timer for both the buffer's return and the keep-alive: a
+            // tokio `Sleep` is ~100 bytes of every idle connection's task.
+            let give_back = holding.then(|| last_read + IDLE_AFTER);
+            let silent = deadline.filter(|_| reading);
+            let wake = [give_back, silent].into_iter().flatten().min();
             tokio::select! {
                 read = self.stream.read_buf(&mut self.inbox), if reading => {
                     if !matches!(read, Ok(n) if n > 0) {
@@ -402,10 +407,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                     idle = false;
                     self.decode_packets(&mut steps);
                 }
-                () = tokio::time::sleep_until(last_read + IDLE_AFTER), if holding => {
-                    self.inbox = BytesMut::new();
-                    steps = Vec::new();
-                    idle = true;
+                () = sleep_until(wake) => {
+                    let now = Instant::now();
+                    if give_back.is_some_and(|at| now >= at) {
+                        self.inbox = BytesMut::new();
+                        steps = Vec::new();
+                        idle = true;
+                    }
+                    // A client not read for want of memory is not silent.
+                    if silent.is_some_and(|at| now >= at) {
+                        steps.push(Step::Close(Some(ReasonCode::KeepAliveTimeout)));
+                    }
                 }
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames, bytes)) => {
@@ -421,8 +433,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                     self.past_gate(held).await;
                     deadline = self.next_deadline();
                 }
-                // A client not read for want of memory is not silent.
-                () = sleep_until(deadline), if reading => steps.push(Step::Close(Some(ReasonCode::KeepAliveTimeout))),
                 () = self.state.shutdown.cancelled() => steps.push(Step::Close(Some(ReasonCode::ServerShuttingDown))),
                 // Cut as a slow consumer: end now, dropping the backlog unwritten.
                 () = self.outbox.cut.cancelled() => return,

@@ -33,7 +33,7 @@ impl Engine {
             user: None,
             role: Default::default(),
         };
-        self.conns.insert(conn, c);
+        self.conns.insert(conn, Box::new(c));
         self.emit(|| Event::Connected { conn });
     }
 
@@ -75,7 +75,7 @@ impl Engine {
             return Err(err);
         }
         let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
-        c.will = will;
+        c.will = will.map(Box::new);
         let welcome = ServerFrame::Welcome {
             id,
             connection: conn,
@@ -120,7 +120,7 @@ impl Engine {
         let will = c.will.take().filter(|will| !clean && self.will_allowed(conn, &c, &will.topic));
         if let Some(will) = will {
             let topic = will.topic.clone();
-            self.publish_will(will, now);
+            self.publish_will(*will, now);
             self.emit(|| Event::WillPublished { conn, topic: topic.into() });
         }
         self.emit(|| Event::Disconnected { conn, clean });

@@ -166,7 +166,8 @@ pub(crate) struct Connection {
     pub connected_at: u64,
     pub last_seen: u64,
     pub keep_alive_ms: u64,
-    pub will: Option<Will>,
+    /// Boxed: most connections have none, and a will is ~90 bytes.
+    pub will: Option<Box<Will>>,
     pub said_hello: bool,
     pub said_bye: bool,
     pub next_tag: u64,
@@ -190,10 +191,12 @@ pub(crate) struct Connection {
 pub struct Engine {
     config: EngineConfig,
     now: u64,
-    queues: FxHashMap<QueueId, Queue>,
+    /// Boxed, as `conns`: a table has room for more entries than it holds
+    /// (up to twice), and that room costs a pointer, not a whole queue.
+    queues: FxHashMap<QueueId, Box<Queue>>,
     names: BTreeMap<Arc<str>, QueueId>,
     trie: TopicTrie<QueueId>,
-    conns: FxHashMap<ConnId, Connection>,
+    conns: FxHashMap<ConnId, Box<Connection>>,
     retained: BTreeMap<Arc<str>, Arc<Message>>,
     /// (expires at, queue, seq) of ready messages with a TTL; stale entries are skipped.
     expiry: BinaryHeap<Reverse<(u64, QueueId, u64)>>,

@@ -63,7 +63,7 @@ impl Engine {
             self.store(StoreOp::DeclareQueue { name: name.clone(), options: options.clone() });
         }
         self.names.insert(name.clone(), qid);
-        self.queues.insert(qid, Queue::new(name.clone(), options, owner, now));
+        self.queues.insert(qid, Box::new(Queue::new(name.clone(), options, owner, now)));
         self.touch_queue(qid, now);
         self.emit(|| Event::QueueDeclared { queue: name });
         qid

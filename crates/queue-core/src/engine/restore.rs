@@ -96,7 +96,7 @@ impl Engine {
         self.next_queue_id += 1;
         let name: Arc<str> = stored.name.into();
         self.names.insert(name.clone(), qid);
-        self.queues.insert(qid, crate::queue::Queue::new(name, stored.options, None, now));
+        self.queues.insert(qid, Box::new(crate::queue::Queue::new(name, stored.options, None, now)));
         self.touch_queue(qid, now);
         for filter in stored.bindings {
             if validate_filter(&filter).is_ok() {
