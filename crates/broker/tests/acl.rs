@@ -42,16 +42,7 @@ impl Home {
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("a directory");
         let passwd = dir.path().join("passwd");
-        for (i, user) in ["room", "alice", "admin"].into_iter().enumerate() {
-            let create: &[&str] = if i == 0 { &["-c", "-b"] } else { &["-b"] };
-            let out = std::process::Command::new("mosquitto_passwd")
-                .args(create)
-                .arg(&passwd)
-                .args([user, &format!("{user}{user}")])
-                .output()
-                .expect("mosquitto_passwd runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        }
+        common::mosquitto_passwd(&passwd, &[("room", "roomroom"), ("alice", "alicealice"), ("admin", "adminadmin")]);
         let acl = dir.path().join("acl");
         std::fs::write(&acl, ACL).expect("written");
         let args = ["--password-file", path(&passwd), "--acl-file", path(&acl)];

@@ -9,21 +9,9 @@ use common::mqtt::connect;
 use common::{Broker, hearth, run_hearth, within};
 use mqtt_codec::{Packet, ProtocolVersion, ReasonCode};
 use serde_json::json;
-use std::path::Path;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// `mosquitto_passwd -c -b FILE USER PASSWORD`: Mosquitto's own tool.
-fn mosquitto_passwd(file: &Path, user: &str, password: &str) {
-    let out = std::process::Command::new("mosquitto_passwd")
-        .args(["-c", "-b"])
-        .arg(file)
-        .args([user, password])
-        .output()
-        .expect("mosquitto_passwd runs (apt-get install mosquitto)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// `mosquitto_pub … -u USER -P PASSWORD`, returning whether it succeeded and its stderr.
 async fn publish_as(broker: &Broker, user: Option<(&str, &str)>) -> (bool, String) {
@@ -49,7 +37,7 @@ async fn publish_as(broker: &Broker, user: Option<(&str, &str)>) -> (bool, Strin
 async fn a_mosquitto_password_file_works_as_it_is_with_mosquitto_clients() {
     let dir = tempfile::tempdir().expect("a directory");
     let file = dir.path().join("passwd");
-    mosquitto_passwd(&file, "alice", "s3cret door");
+    common::mosquitto_passwd(&file, &[("alice", "s3cret door")]);
     let text = std::fs::read_to_string(&file).expect("readable");
     assert!(text.starts_with("alice:$7$") || text.starts_with("alice:$6$"), "{text}");
     let broker = Broker::start_with(&["--password-file", file.to_str().expect("UTF-8")]).await;
@@ -195,7 +183,7 @@ async fn metrics_status(broker: &Broker, token: Option<&str>) -> String {
 async fn metrics_ask_for_their_token_and_count_refused_logins() {
     let dir = tempfile::tempdir().expect("a directory");
     let file = dir.path().join("passwd");
-    mosquitto_passwd(&file, "alice", "pw");
+    common::mosquitto_passwd(&file, &[("alice", "pw")]);
     let config = dir.path().join("hearth.toml");
     std::fs::write(&config, format!("password_file = {:?}\nmetrics_token = \"s3cret-token\"\n", file))
         .expect("written");

@@ -12,13 +12,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 async fn broker_with_user(extra: &[&str]) -> (Broker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a directory");
     let passwd = dir.path().join("passwd");
-    let out = std::process::Command::new("mosquitto_passwd")
-        .args(["-c", "-b"])
-        .arg(&passwd)
-        .args(["owner", "open sesame"])
-        .output()
-        .expect("mosquitto_passwd runs");
-    assert!(out.status.success());
+    common::mosquitto_passwd(&passwd, &[("owner", "open sesame")]);
     let args = [&["--password-file", passwd.to_str().expect("UTF-8")][..], extra].concat();
     (Broker::start_with(&args).await, dir)
 }

@@ -96,13 +96,7 @@ async fn mosquitto_clients_log_in_over_tls_with_the_ca_file() {
     let dir = tempfile::tempdir().expect("a directory");
     make_certs(dir.path(), &[]);
     let passwd = dir.path().join("passwd");
-    let out = std::process::Command::new("mosquitto_passwd")
-        .args(["-c", "-b"])
-        .arg(&passwd)
-        .args(["alice", "tls-door"])
-        .output()
-        .expect("mosquitto_passwd runs");
-    assert!(out.status.success());
+    common::mosquitto_passwd(&passwd, &[("alice", "tls-door")]);
     let broker = tls_broker(dir.path(), &["--password-file", passwd.to_str().expect("UTF-8")]).await;
     let ca = file(dir.path(), "ca.crt");
     let mut sub = TlsSub::start(&broker, &["--cafile", &ca, "-u", "alice", "-P", "tls-door", "-t", "home/#"]).await;
@@ -202,9 +196,7 @@ async fn paho_speaks_mqtt_over_tls_and_over_wss_and_curl_gets_https() {
     let dir = tempfile::tempdir().expect("a directory");
     make_certs(dir.path(), &[]);
     let passwd = dir.path().join("passwd");
-    let out =
-        std::process::Command::new("mosquitto_passwd").args(["-c", "-b"]).arg(&passwd).args(["paho", "pw"]).output();
-    assert!(out.expect("mosquitto_passwd runs").status.success());
+    common::mosquitto_passwd(&passwd, &[("paho", "pw")]);
     let broker = tls_broker(dir.path(), &["--password-file", passwd.to_str().expect("UTF-8")]).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/paho/tls.py");
     let ca = file(dir.path(), "ca.crt");
@@ -295,9 +287,7 @@ async fn hearth_pub_and_sub_log_in_over_wss_with_the_home_ca() {
     let dir = tempfile::tempdir().expect("a directory");
     make_certs(dir.path(), &[]);
     let passwd = dir.path().join("passwd");
-    let out =
-        std::process::Command::new("mosquitto_passwd").args(["-c", "-b"]).arg(&passwd).args(["cli", "pw"]).output();
-    assert!(out.expect("mosquitto_passwd runs").status.success());
+    common::mosquitto_passwd(&passwd, &[("cli", "pw")]);
     let broker = tls_broker(dir.path(), &["--password-file", passwd.to_str().expect("UTF-8")]).await;
     let url = format!("https://127.0.0.1:{}", broker.addr.port());
     let ca = file(dir.path(), "ca.crt");

@@ -45,6 +45,22 @@ pub fn hearth() -> Command {
     command
 }
 
+/// Writes a password file with Debian's `mosquitto_passwd` (Mosquitto's
+/// own tool: the broker must read its files as they are), one `-b` call
+/// per `(user, password)`.
+pub fn mosquitto_passwd(file: &std::path::Path, users: &[(&str, &str)]) {
+    for (i, (user, password)) in users.iter().enumerate() {
+        let create: &[&str] = if i == 0 { &["-c", "-b"] } else { &["-b"] };
+        let out = std::process::Command::new("mosquitto_passwd")
+            .args(create)
+            .arg(file)
+            .args([user, password])
+            .output()
+            .expect("mosquitto_passwd runs (apt-get install mosquitto)");
+        assert!(out.status.success(), "mosquitto_passwd: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// Runs `hearth ARGS` to completion (bounded by [`WAIT`]) and returns its output.
 pub async fn run_hearth(args: &[&str]) -> Output {
     let child = hearth()
