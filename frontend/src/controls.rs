@@ -269,8 +269,7 @@ pub(crate) fn DeviceControls(sim: SimHandle) -> impl IntoView {
 /// commands, consumes its own queue. The new device becomes the chosen one.
 #[component]
 fn NewDevice(sim: SimHandle, chosen: RwSignal<String>) -> impl IntoView {
-    let kind = RwSignal::new(DeviceKind::Light.as_str().to_string());
-    let room = RwSignal::new(crate::layout::ROOMS[0].0.to_string());
+    let Forms { kind, room, .. } = Forms::get();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(k) = DeviceKind::parse(&kind.get_untracked()) else { return };

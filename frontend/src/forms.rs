@@ -48,6 +48,10 @@ pub struct Forms {
     pub rate: RwSignal<String>,
     /// Device: the device whose rate the field was filled from.
     pub rate_of: RwSignal<Option<String>>,
+    /// New device: its kind.
+    pub kind: RwSignal<String>,
+    /// New device: its room.
+    pub room: RwSignal<String>,
 }
 
 impl Forms {
@@ -72,6 +76,8 @@ impl Forms {
             device: RwSignal::new("door-lock".into()),
             rate: RwSignal::new(String::new()),
             rate_of: RwSignal::new(None),
+            kind: RwSignal::new(home_sim::DeviceKind::Light.as_str().into()),
+            room: RwSignal::new(crate::layout::ROOMS[0].0.into()),
         }
     }
 
