@@ -455,7 +455,7 @@ impl Driver {
         let limit = self.max_pending_bytes;
         tracing::warn!(conn, backlog, limit, "cutting a slow consumer: it reads too slowly to keep up");
         if let Some(peer) = self.peers.remove(&conn) {
-            peer.outbox.cut.cancel();
+            peer.outbox.cut();
         }
         self.slow_consumers_cut += 1;
         self.engine.handle(now_ms(), Input::Disconnect { conn });

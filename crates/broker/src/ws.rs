@@ -49,7 +49,7 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) {
         },
         _ = &mut writer => {}
         // Cut as a slow consumer: end now, dropping the backlog unwritten.
-        () = outbox.cut.cancelled() => tracing::info!(conn, "slow consumer cut"),
+        () = outbox.cut_off() => tracing::info!(conn, "slow consumer cut"),
         () = state.shutdown.cancelled() => {
             let _ = outbox.send(Outbound::Close(1001, "broker shutting down".into()));
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;

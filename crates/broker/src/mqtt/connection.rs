@@ -435,7 +435,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 }
                 () = self.state.shutdown.cancelled() => steps.push(Step::Close(Some(ReasonCode::ServerShuttingDown))),
                 // Cut as a slow consumer: end now, dropping the backlog unwritten.
-                () = self.outbox.cut.cancelled() => return,
+                () = self.outbox.cut_off() => return,
             }
             // Boxed: while the connection waits, its task holds the wait's
             // futures only, not the largest state of carrying steps out.
@@ -570,7 +570,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         let write = async { self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok() };
         let ok = tokio::select! {
             ok = write => ok,
-            () = self.outbox.cut.cancelled() => false,
+            () = self.outbox.cut_off() => false,
         };
         if self.out.capacity() > KEPT_WRITE_BUFFER {
             self.out = BytesMut::new();
