@@ -61,10 +61,12 @@ pub fn router(state: AppState) -> Router {
     api.with_state(state)
 }
 
-/// Bytes a WebSocket reads at a time. The library's default, 128 KiB, is
-/// allocated for every connection and made an idle one cost 120 KiB;
-/// larger frames just take several reads.
-const WS_READ_BUFFER: usize = 4096;
+/// Bytes a WebSocket reads at a time, held by every connection for its
+/// life (tungstenite's read buffer). The library's default, 128 KiB, made
+/// an idle connection cost 120 KiB; 4 KiB cost 8.7 KiB, 1 KiB costs 5.7
+/// KiB (10 000 idle `/ws`), for 3–4 % of small-message throughput and 7 %
+/// with 4 KiB messages (docs/benchmarks.md). Larger frames take several reads.
+const WS_READ_BUFFER: usize = 1024;
 
 async fn upgrade(
     ws: WebSocketUpgrade,
