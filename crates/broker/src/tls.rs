@@ -26,9 +26,9 @@ use tokio_util::either::Either;
 /// How long a client may take over its TLS handshake.
 pub const HANDSHAKE_WAIT: Duration = Duration::from_secs(10);
 
-/// Handshakes in progress at once on the HTTP listener; connections beyond
+/// Handshakes in progress at once on each TLS listener; connections beyond
 /// are closed at once (a flood of half-open handshakes must stay bounded).
-const MAX_HANDSHAKES: usize = 256;
+pub const MAX_HANDSHAKES: usize = 256;
 
 /// The files TLS is made from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -311,3 +311,37 @@ async fn hearth_pub_and_sub_log_in_over_wss_with_the_home_ca() {
     let out = within("hearth pub", command.output()).await.expect("runs");
     assert!(!out.status.success() && stderr(&out).contains("BadCredentials"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn half_open_tls_handshakes_are_bounded_and_the_listener_recovers() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().expect("a directory");
+    make_certs(dir.path(), &[]);
+    let broker = tls_broker(dir.path(), &[]).await;
+    let at = broker.mqtts.expect("TLS");
+    // 256 peers that connect and never start their handshake.
+    let mut silent = Vec::new();
+    for _ in 0..256 {
+        silent.push(tokio::net::TcpStream::connect(at).await.expect("connects"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One more is closed at once instead of waiting with them.
+    let mut extra = tokio::net::TcpStream::connect(at).await.expect("connects");
+    let mut byte = [0u8; 1];
+    // Well before the 10 s a handshake may take: it was never waited for.
+    let read = tokio::time::timeout(Duration::from_secs(3), extra.read(&mut byte))
+        .await
+        .expect("the extra connection is closed at once, not after the handshake timeout");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed without a handshake: {read:?}");
+    drop(silent);
+    let ca = file(dir.path(), "ca.crt");
+    within("a TLS client after the flood", async {
+        loop {
+            if mosquitto_pub_tls(&broker, &["--cafile", &ca, "-t", "t", "-m", "x"]).await.status.success() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}

@@ -68,6 +68,7 @@ use tokio::net::TcpListener;
 /// gets its own task, tracked so that shutdown waits for its DISCONNECT.
 /// With `tls`, each connection's handshake runs first, in its own task.
 pub async fn accept_loop(listener: TcpListener, state: AppState, tls: Option<Arc<Tls>>) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(crate::tls::MAX_HANDSHAKES));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -80,9 +81,15 @@ pub async fn accept_loop(listener: TcpListener, state: AppState, tls: Option<Arc
                             state.sockets.spawn(connection::serve_connection(tcp, state.clone(), remote, None));
                         }
                         Some(tls) => {
+                            let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                                tracing::warn!(%remote, "too many TLS handshakes in progress; connection closed");
+                                continue;
+                            };
                             let (tls, state2) = (tls.clone(), state.clone());
                             state.sockets.spawn(async move {
-                                match tls.accept(tcp).await {
+                                let accepted = tls.accept(tcp).await;
+                                drop(permit);
+                                match accepted {
                                     Ok((stream, cert_user)) => {
                                         connection::serve_connection(stream, state2, remote, cert_user).await;
                                     }
