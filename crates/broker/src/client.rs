@@ -235,7 +235,9 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         ServerFrame::Ok { id }
         | ServerFrame::Declared { id, .. }
         | ServerFrame::Subscribed { id, .. }
-        | ServerFrame::Confirm { id, .. } => Some(*id),
+        | ServerFrame::Confirm { id, .. }
+        | ServerFrame::Purged { id, .. }
+        | ServerFrame::Got { id, .. } => Some(*id),
         ServerFrame::Welcome { id, .. }
         | ServerFrame::Stats { id, .. }
         | ServerFrame::Pong { id }

@@ -53,6 +53,35 @@ pub enum ClientFrame {
         #[serde(default)]
         if_empty: bool,
     },
+    /// Asks whether a queue exists, without creating or changing it
+    /// (AMQP's passive declare); answered by `declared`, or an error
+    /// `queue_not_found`.
+    Inspect {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+    },
+    /// Drops every ready message of a queue (unacked ones stay with their
+    /// consumers); answered by `purged`.
+    Purge {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+    },
+    /// Takes the first ready message of a queue without a consumer (AMQP's
+    /// `basic.get`); answered by `got`, with or without a message.
+    Get {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+        /// `manual` (default): the message is unacked until acked with the
+        /// tag in `got`; `auto`: it leaves the queue at once.
+        #[serde(default)]
+        ack: AckMode,
+    },
     /// Routes messages published on topics matching `filter` into `queue`.
     Bind {
         /// Request id.
@@ -248,6 +277,23 @@ pub enum ServerFrame {
     },
     /// A message for a consumer.
     Deliver(Delivery),
+    /// A queue was purged (reply to `purge`).
+    Purged {
+        /// The `purge`'s id.
+        id: u64,
+        /// Ready messages dropped.
+        messages: u64,
+    },
+    /// Reply to `get`: the message taken (its `consumer` is 0), or none.
+    Got {
+        /// The `get`'s id.
+        id: u64,
+        /// The message, if the queue had one ready.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Box<Delivery>>,
+        /// Ready messages left in the queue.
+        ready: u64,
+    },
     /// A consumer was cancelled by the broker (its queue was deleted).
     Cancelled {
         /// The consumer.
@@ -425,6 +471,9 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "declare",
     "delete",
+    "inspect",
+    "purge",
+    "get",
     "bind",
     "unbind",
     "publish",

@@ -16,9 +16,9 @@ pub type QueueId = u64;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueOptions {
-    /// Meant to outlive a broker restart: the engine reports its changes as
-    /// [`StoreOp`](crate::StoreOp)s. No driver applies them yet, so nothing
-    /// survives a restart today.
+    /// Outlives a broker restart: the engine reports its changes as
+    /// [`StoreOp`](crate::StoreOp)s, which the broker's store writes to disk
+    /// (the simulator has no store and keeps nothing).
     pub durable: bool,
     /// Owned by the declaring connection; deleted when it goes.
     pub exclusive: bool,

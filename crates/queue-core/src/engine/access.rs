@@ -174,16 +174,18 @@ impl Engine {
                 let name = if queue.is_empty() { "gen-" } else { queue.as_str() };
                 self.check_queue(conn, QueueAccess::Configure, name)
             }
-            ClientFrame::Delete { queue, .. } | ClientFrame::Unbind { queue, .. } => {
-                self.check_queue(conn, QueueAccess::Configure, queue)
-            }
+            ClientFrame::Delete { queue, .. }
+            | ClientFrame::Unbind { queue, .. }
+            | ClientFrame::Purge { queue, .. } => self.check_queue(conn, QueueAccess::Configure, queue),
             ClientFrame::Bind { queue, filter, .. } => {
                 self.check_queue(conn, QueueAccess::Configure, queue)?;
                 self.check_topic(conn, TopicAccess::Subscribe, filter)
             }
             ClientFrame::Publish { topic: Some(topic), .. } => self.check_topic(conn, TopicAccess::Write, topic),
             ClientFrame::Publish { queue: Some(queue), .. } => self.check_queue(conn, QueueAccess::Write, queue),
-            ClientFrame::Subscribe { queue: Some(queue), .. } => self.check_queue(conn, QueueAccess::Read, queue),
+            ClientFrame::Subscribe { queue: Some(queue), .. } | ClientFrame::Get { queue, .. } => {
+                self.check_queue(conn, QueueAccess::Read, queue)
+            }
             ClientFrame::Subscribe { topic: Some(filter), .. } => {
                 self.check_topic(conn, TopicAccess::Subscribe, filter)
             }

@@ -1,6 +1,6 @@
 //! Connections: hello, goodbye, loss, and the last will.
 
-use super::{ConnId, Connection, Engine, Output};
+use super::{ConnId, Connection, Engine, InFlight, Output};
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::limits::{MAX_DURATION_MS, check_duration, check_headers};
@@ -110,6 +110,22 @@ impl Engine {
             self.remove_consumer(conn, consumer, now);
         }
         let Some(mut c) = self.conns.remove(&conn) else { return };
+        // What `get` took and nobody acked goes back, as a consumer's does.
+        let mut got: Vec<InFlight> = c.in_flight.drain().map(|(_, flight)| flight).collect();
+        got.sort_by_key(|f| f.envelope.seq);
+        let mut touched = Vec::new();
+        for flight in got {
+            if let Some(q) = self.queues.get_mut(&flight.queue) {
+                q.unacked -= 1;
+                touched.push(flight.queue);
+                self.return_to_queue(flight.queue, flight.envelope, now);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for qid in touched {
+            self.dispatch(qid, now);
+        }
         if c.watch_interval.is_some() {
             self.watchers.retain(|(_, watcher)| *watcher != conn);
         }

@@ -170,6 +170,67 @@ impl Engine {
         }
     }
 
+    /// Takes the first ready message of `name` for `conn` without a
+    /// consumer: unacked under a tag of the connection (manual), or gone
+    /// (auto). Expired messages on the way are discarded as dispatch does.
+    pub(super) fn get(&mut self, conn: ConnId, id: u64, name: &str, ack: AckMode, now: u64) -> Result<(), EngineError> {
+        let qid = self.queue_for(conn, name)?;
+        loop {
+            let q = self.queues.get_mut(&qid).expect("queue_for found it");
+            let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
+            let Some(mut envelope) = q.pop_ready() else {
+                self.send(conn, ServerFrame::Got { id, delivery: None, ready: 0 });
+                return Ok(());
+            };
+            if envelope.expires_at.is_some_and(|at| now >= at) {
+                self.discard(qid, envelope, DeathReason::Expired, now);
+                continue;
+            }
+            if Self::withholds(self.acl.as_deref(), c, q.owner == Some(conn), &envelope.message.topic) {
+                let _ = self.denied(conn, "receive", &envelope.message.topic);
+                self.discard(qid, envelope, DeathReason::NotAuthorized, now);
+                continue;
+            }
+            envelope.delivery_count += 1;
+            q.counters.delivered += 1;
+            self.counters.delivered += 1;
+            if envelope.delivery_count > 1 {
+                q.counters.redelivered += 1;
+                self.counters.redelivered += 1;
+            }
+            let tag = (ack == AckMode::Manual).then(|| {
+                c.next_tag += 1;
+                c.next_tag - 1
+            });
+            let (seq, bytes) = (envelope.seq, envelope.bytes);
+            let delivery = Delivery::of(&envelope.message, 0, tag, q.name.clone(), envelope.delivery_count, false);
+            let settled = match tag {
+                Some(tag) => {
+                    q.unacked += 1;
+                    c.in_flight.insert(tag, InFlight { queue: qid, consumer: 0, envelope });
+                    false
+                }
+                None => {
+                    q.counters.acked += 1;
+                    self.counters.acked += 1;
+                    q.forget(&envelope);
+                    self.queued_bytes -= bytes;
+                    true
+                }
+            };
+            let ready = q.ready.len() as u64;
+            if q.options.durable {
+                let queue = q.name.clone();
+                self.store(if settled { StoreOp::Remove { queue, seq } } else { StoreOp::Delivered { queue, seq } });
+            }
+            let (message_id, redelivered) = (delivery.message_id, delivery.redelivered);
+            self.send(conn, ServerFrame::Got { id, delivery: Some(Box::new(delivery)), ready });
+            self.emit_for_queue(qid, |queue| Event::Delivered { queue, message_id, consumer: 0, conn, redelivered });
+            self.touch_queue(qid, now);
+            return Ok(());
+        }
+    }
+
     pub(super) fn ack(&mut self, conn: ConnId, tag: u64, multiple: bool, now: u64) -> Result<(), EngineError> {
         if !multiple {
             // The hot path: one ack, no allocation.

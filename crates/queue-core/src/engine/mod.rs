@@ -394,6 +394,9 @@ impl Engine {
             }
             ClientFrame::Declare { id, queue, options } => self.declare(conn, id, queue, options, now),
             ClientFrame::Delete { id, queue, if_empty } => self.delete(conn, id, &queue, if_empty, now),
+            ClientFrame::Inspect { id, queue } => self.inspect_queue(conn, id, &queue),
+            ClientFrame::Purge { id, queue } => self.purge(conn, id, &queue),
+            ClientFrame::Get { id, queue, ack } => self.get(conn, id, &queue, ack, now),
             ClientFrame::Bind { id, queue, filter } => self.bind(conn, id, &queue, filter),
             ClientFrame::Unbind { id, queue, filter } => self.unbind(conn, id, &queue, &filter),
             ClientFrame::Publish { id, topic, queue, payload, headers, retain, ttl_ms } => {
@@ -453,6 +456,9 @@ fn request_id(frame: &ClientFrame) -> Option<u64> {
         ClientFrame::Hello { id, .. } | ClientFrame::Publish { id, .. } | ClientFrame::Ping { id } => *id,
         ClientFrame::Declare { id, .. }
         | ClientFrame::Delete { id, .. }
+        | ClientFrame::Inspect { id, .. }
+        | ClientFrame::Purge { id, .. }
+        | ClientFrame::Get { id, .. }
         | ClientFrame::Bind { id, .. }
         | ClientFrame::Unbind { id, .. }
         | ClientFrame::Subscribe { id, .. }

@@ -109,6 +109,45 @@ impl Engine {
         Ok(())
     }
 
+    /// Answers whether `name` exists, as `declare` would, changing nothing.
+    pub(super) fn inspect_queue(&mut self, conn: ConnId, id: u64, name: &str) -> Result<(), EngineError> {
+        let qid = self.queue_for(conn, name)?;
+        let q = &self.queues[&qid];
+        let reply = ServerFrame::Declared {
+            id,
+            queue: q.name.to_string(),
+            ready: q.ready.len() as u64,
+            consumers: q.consumers.len() as u64,
+        };
+        self.send(conn, reply);
+        Ok(())
+    }
+
+    /// Drops every ready message of a queue; unacked ones stay with their
+    /// consumers (and come back if nacked), as RabbitMQ's purge does.
+    pub(super) fn purge(&mut self, conn: ConnId, id: u64, name: &str) -> Result<(), EngineError> {
+        let qid = self.queue_for(conn, name)?;
+        let q = self.queues.get_mut(&qid).expect("queue_for found it");
+        let mut purged = Vec::with_capacity(q.ready.len());
+        while let Some(envelope) = q.pop_ready() {
+            q.forget(&envelope);
+            self.queued_bytes -= envelope.bytes;
+            purged.push(envelope);
+        }
+        let (queue, durable) = (q.name.clone(), q.options.durable);
+        q.counters.dropped += purged.len() as u64;
+        self.counters.dropped += purged.len() as u64;
+        for envelope in &purged {
+            if durable {
+                self.store(StoreOp::Remove { queue: queue.clone(), seq: envelope.seq });
+            }
+            let message_id = envelope.message.id;
+            self.emit(|| Event::Dropped { queue: queue.clone(), message_id, reason: DeathReason::QueueDeleted });
+        }
+        self.send(conn, ServerFrame::Purged { id, messages: purged.len() as u64 });
+        Ok(())
+    }
+
     /// Deletes a queue: consumers are cancelled, every message in it dropped.
     pub(super) fn delete_queue(&mut self, qid: QueueId, _now: u64) {
         let Some(mut q) = self.queues.remove(&qid) else { return };
