@@ -1,6 +1,6 @@
 //! The teaching controls: queues (consumers, TTL, max length, dead letters),
 //! consumers (prefetch, ack mode, processing time, crash), devices (cut off,
-//! reconnect, rate), automations, and a publish form. Each is a small form
+//! reconnect, rate), automations, a publish form and the bind form. Each is a small form
 //! over [`SimHandle::act`]; what it does shows up in the drawing and the log.
 //! What the learner picks and types lives in [`Forms`], above the tabs, so it
 //! survives a tab switch, and a lesson can show the same form (with the same
@@ -19,6 +19,7 @@ pub fn Controls(sim: SimHandle) -> impl IntoView {
         <div class="controls">
             <PublishForm sim=sim />
             <QueueControls sim=sim />
+            <crate::teacher::BindForm sim=sim />
             <ConsumerControls sim=sim />
             <DeviceControls sim=sim />
             <AutomationControls sim=sim />
@@ -65,7 +66,7 @@ pub(crate) fn QueueControls(sim: SimHandle) -> impl IntoView {
     let Forms { queue, max_len, overflow, ttl, dead, policy_of, .. } = Forms::get();
     Effect::new(move |_| {
         let q = queue.get();
-        if policy_of.get_untracked().as_deref() == Some(q.as_str()) {
+        if policy_of.get().as_deref() == Some(q.as_str()) {
             return;
         }
         let Some(p) = sim.peek(|s| s.queue_policy(&q)) else { return };
@@ -154,7 +155,7 @@ pub(crate) fn ConsumerControls(sim: SimHandle) -> impl IntoView {
     };
     // Show the chosen consumer's settings in the fields when another is chosen.
     Effect::new(move |_| {
-        if let Some((id, _, s)) = current().filter(|c| settings_of.get_untracked() != Some(c.0)) {
+        if let Some((id, _, s)) = current().filter(|c| settings_of.get() != Some(c.0)) {
             settings_of.set(Some(id));
             prefetch.set(s.prefetch.to_string());
             ack.set(if s.ack == AckMode::Manual { "manual" } else { "auto" }.into());
@@ -175,6 +176,11 @@ pub(crate) fn ConsumerControls(sim: SimHandle) -> impl IntoView {
     let crash = move |_| {
         if let Some(id) = target() {
             sim.act(|s| s.apply(Action::Crash(id)));
+        }
+    };
+    let remove = move |_| {
+        if let Some(id) = target() {
+            sim.act(|s| s.apply(Action::RemoveConsumer(id)));
         }
     };
     view! {
@@ -201,6 +207,8 @@ pub(crate) fn ConsumerControls(sim: SimHandle) -> impl IntoView {
             <div class="row">
                 <button type="submit" data-testid="apply-consumer">"Apply"</button>
                 <button type="button" class="danger" on:click=crash data-testid="crash-consumer">"Crash it"</button>
+                <button type="button" on:click=remove data-testid="remove-consumer"
+                    title="It says goodbye: its unacked messages go back to the queue for the others">"Remove it"</button>
             </div>
         </form>
     }
@@ -215,7 +223,7 @@ pub(crate) fn DeviceControls(sim: SimHandle) -> impl IntoView {
     let Forms { device: chosen, rate, rate_of, .. } = Forms::get();
     let current = move || devices.with(|list| list.iter().find(|d| d.0 == chosen.get()).cloned());
     Effect::new(move |_| {
-        if let Some(d) = current().filter(|d| rate_of.get_untracked().as_ref() != Some(&d.0)) {
+        if let Some(d) = current().filter(|d| rate_of.get().as_ref() != Some(&d.0)) {
             rate.set(d.3.to_string());
             rate_of.set(Some(d.0));
         }

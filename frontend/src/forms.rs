@@ -52,6 +52,10 @@ pub struct Forms {
     pub kind: RwSignal<String>,
     /// New device: its room.
     pub room: RwSignal<String>,
+    /// Bind: the queue's name (declared if new).
+    pub bind_queue: RwSignal<String>,
+    /// Bind: the topic filter.
+    pub bind_filter: RwSignal<String>,
 }
 
 impl Forms {
@@ -78,7 +82,25 @@ impl Forms {
             rate_of: RwSignal::new(None),
             kind: RwSignal::new(home_sim::DeviceKind::Light.as_str().into()),
             room: RwSignal::new(crate::layout::ROOMS[0].0.into()),
+            bind_queue: RwSignal::new("audit".into()),
+            bind_filter: RwSignal::new("#".into()),
         }
+    }
+
+    /// Another simulation took the page's (Reset, another scenario): the
+    /// picks fall back to what `sim` has, and the fields refill from it.
+    pub fn forget_picks(&self, sim: &home_sim::Simulation) {
+        let queues = sim.queue_names();
+        if !queues.contains(&self.queue.get_untracked()) {
+            let pick = queues.iter().find(|q| *q == "telemetry").or(queues.first()).cloned().unwrap_or_default();
+            self.queue.set(pick);
+        }
+        self.device.set(sim.devices().first().map(|d| d.id.clone()).unwrap_or_default());
+        self.consumer.set(String::new());
+        self.policy_of.set(None);
+        self.settings_of.set(None);
+        self.rate_of.set(None);
+        self.sent.set(None);
     }
 
     /// Makes a new set the one every form below the current owner uses.

@@ -91,7 +91,7 @@ pub struct SimHandle {
     layout: RwSignal<u64>,
     cards: StoredValue<Cards, LocalStorage>,
     frames: StoredValue<u64>,
-    refresh_every: u64,
+    refresh_every: StoredValue<u64>,
     /// Wall ms since the URL hash was last written.
     since_hash: StoredValue<f64>,
     /// The last control that failed, as a sentence.
@@ -103,10 +103,9 @@ impl SimHandle {
     /// Wraps `sim`; with `sync_hash` the URL hash follows its settings.
     pub fn new(sim: Simulation, sync_hash: bool) -> Self {
         let cards = Cards { seen: sim.device_epoch(), layout_seen: sim.layout_version(), ..Cards::default() };
-        let refresh_every = 1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64;
         Self {
             frames: StoredValue::new(0),
-            refresh_every,
+            refresh_every: StoredValue::new(refresh_every(&sim)),
             since_hash: StoredValue::new(0.0),
             sim: StoredValue::new_local(sim),
             frame: RwSignal::new(0),
@@ -206,7 +205,7 @@ impl SimHandle {
             *n += 1;
             *n
         });
-        if n.unwrap_or(0).is_multiple_of(self.refresh_every) {
+        if n.unwrap_or(0).is_multiple_of(self.refresh_every.get_value()) {
             self.redraw(false);
         } else {
             self.sync_cards();
@@ -230,6 +229,35 @@ impl SimHandle {
             }
             None => None,
         }
+    }
+
+    /// Puts `sim` in place of the running simulation (Reset, another
+    /// scenario): every card re-reads its device (a device the new one lacks
+    /// goes blank), the layout is redrawn, and the URL hash describes `sim`.
+    pub fn replace(&self, sim: Simulation) {
+        self.refresh_every.set_value(refresh_every(&sim));
+        let (epoch, now) = (sim.device_epoch(), sim.now());
+        self.cards.update_value(|c| {
+            c.seen = epoch;
+            // Never a real version: the next sync redraws the layout.
+            c.layout_seen = u64::MAX;
+            for (id, (card, until)) in &mut c.list {
+                let view = sim.device(id).ok();
+                *until = view.as_ref().map_or(0, pulse_until);
+                card.set(view.map(|d| Card::new(&d, now)));
+            }
+        });
+        self.sim.set_value(sim);
+        self.error.set(None);
+        self.redraw(true);
+        self.write_hash();
+    }
+
+    /// The page's address as it is now, with the hash brought up to date:
+    /// the link that reproduces this simulation.
+    pub fn link(&self) -> String {
+        self.write_hash();
+        window().location().href().unwrap_or_default()
     }
 
     /// Tells the views what changed: the cards of devices that changed or
@@ -309,6 +337,11 @@ impl SimHandle {
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
         }
     }
+}
+
+/// Frames per refresh of the numbers and queues for `sim`'s device count.
+fn refresh_every(sim: &Simulation) -> u64 {
+    1 + (sim.devices().len() / DEVICES_PER_SKIP) as u64
 }
 
 fn default_sim() -> Simulation {

@@ -5,7 +5,8 @@
 //! and by the broker live). [`App`] opens on the simulator: a smart home from
 //! `home-sim` driven by animation frames ([`Simulator`]), drawn as a floor
 //! plan ([`FloorPlan`]), queues as FIFOs ([`QueueCard`]), with controls,
-//! lessons and an event log. The Live tab connects to a broker's WebSocket
+//! lessons and an event log, and a teacher's tools ([`SceneBar`]: scenario,
+//! Reset, Copy link; [`BindForm`]: a queue bound to a filter). The Live tab connects to a broker's WebSocket
 //! ([`Live`]): queues, rates and durable queues' bytes on disk
 //! ([`QueueTable`], [`with_disk_bytes`]), the memory and disk budgets
 //! ([`memory_line`], [`blocked_line`]), connections ([`connection_table`]), device cards, publish
@@ -33,6 +34,7 @@ mod queues;
 mod shell;
 mod simulator;
 mod status;
+mod teacher;
 
 pub use clock::{ClockBar, Counters};
 pub use controls::{Controls, PublishForm};
@@ -52,3 +54,4 @@ pub use queues::{QueueCard, Queues};
 pub use shell::App;
 pub use simulator::Simulator;
 pub use status::StatusLine;
+pub use teacher::{BindForm, SceneBar};

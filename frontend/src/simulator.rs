@@ -12,6 +12,7 @@ use crate::handle::SimHandle;
 use crate::lessons::Lessons;
 use crate::log::EventLog;
 use crate::queues::Queues;
+use crate::teacher::SceneBar;
 
 /// The side panel's tabs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,7 @@ pub fn Simulator(sim: SimHandle) -> impl IntoView {
         <div class="simulator">
             <div class="toolbar">
                 <ClockBar sim=sim />
+                <SceneBar sim=sim />
                 <Counters sim=sim />
             </div>
             {move || sim.error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="sim-error">{e}</p> })}

@@ -18,11 +18,17 @@ pub enum SimError {
     #[error("no automation `{0}` in this simulation")]
     UnknownAutomation(String),
     /// The scenario name is not one this crate knows.
-    #[error("unknown scenario `{0}`; try `home` or `stress-200-2000`")]
+    #[error("unknown scenario `{0}`; try `home`, `empty` or `stress-200-2000`")]
     UnknownScenario(String),
     /// A room name with characters other than lower-case letters, digits and `-`.
     #[error("`{0}` is not a room name (lower-case letters, digits and -)")]
     BadRoom(String),
+    /// A queue name the bind form does not accept.
+    #[error("`{0}` is not a queue name (1-64 letters, digits, `.`, `_`, `-`)")]
+    BadQueueName(String),
+    /// A consumer that belongs to a device or an automation.
+    #[error("{0} cannot be removed on its own: {1}")]
+    NotRemovable(String, String),
     /// An id is already taken.
     #[error("`{0}` is already in use; pick another id")]
     DuplicateId(String),

@@ -19,6 +19,8 @@
 //! | `d` / `D` | add a device / remove one | kind and room / device |
 //! | `a` | add an automation | id, rule |
 //! | `z` / `Z` / `A` | pause / resume / remove an automation | id |
+//! | `b` | bind a queue (declared if new) | queue, filter |
+//! | `X` | remove a consumer | consumer number |
 
 use crate::automations::{AutomationSpec, Rule};
 use crate::controls::QueuePolicy;
@@ -67,6 +69,10 @@ pub enum Action {
     ResumeAutomation(String),
     /// Remove an automation.
     RemoveAutomation(String),
+    /// Bind a queue (declared first if new) to a topic filter.
+    Bind(String, String),
+    /// Remove a consumer cleanly (it says goodbye).
+    RemoveConsumer(WorkerId),
 }
 
 impl Simulation {
@@ -102,6 +108,8 @@ impl Simulation {
             PauseAutomation(id) => self.pause_automation(id),
             ResumeAutomation(id) => self.resume_automation(id),
             RemoveAutomation(id) => self.remove_automation(id),
+            Bind(queue, filter) => self.bind_queue(queue, filter),
+            RemoveConsumer(worker) => self.remove_consumer(*worker),
         }
     }
 }
@@ -135,6 +143,8 @@ impl Action {
             PauseAutomation(id) => vec!["z".into(), esc(id)],
             ResumeAutomation(id) => vec!["Z".into(), esc(id)],
             RemoveAutomation(id) => vec!["A".into(), esc(id)],
+            Bind(queue, filter) => vec!["b".into(), esc(queue), esc(filter)],
+            RemoveConsumer(worker) => vec!["X".into(), worker.to_string()],
         };
         fields.join(",")
     }
@@ -181,6 +191,8 @@ impl Action {
             ("z", 2) => PauseAutomation(name(1)?),
             ("Z", 2) => ResumeAutomation(name(1)?),
             ("A", 2) => RemoveAutomation(name(1)?),
+            ("b", 3) => Bind(name(1)?, name(2)?),
+            ("X", 2) => RemoveConsumer(u32::try_from(n(1)?).ok()?),
             _ => return None,
         };
         Some(action)

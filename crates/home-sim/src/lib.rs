@@ -29,7 +29,7 @@
 //!
 //! [`clock`] and [`rng`] are the virtual time and seeded randomness;
 //! [`devices`], [`automations`] and [`scenario`] describe the house;
-//! [`simulation`] runs it (with controls in `controls` and `house`, views in
+//! [`simulation`] runs it (with controls in `controls`, `house` and `teacher`, views in
 //! [`views`]); [`journal`] records what the learner does ([`Action`],
 //! applied with `Simulation::apply`); [`log`], [`history`] and [`flights`]
 //! observe it; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
@@ -52,6 +52,7 @@ pub mod rng;
 pub mod scenario;
 pub mod simulation;
 mod summary;
+mod teacher;
 pub mod views;
 pub mod workers;
 

@@ -1,6 +1,8 @@
 //! Scenarios: the devices, automations, extra queues and consumers a
 //! simulation starts with. `home` is the smart home of the lessons;
-//! `stress-<devices>-<rate>` is a load test.
+//! `empty` a house with nothing in it but the dead-letter queue (a teacher
+//! builds a demo from scratch); `stress-<devices>-<rate>` is a load test.
+//! [`Scenario::PICKER`] lists the ones a page offers.
 
 use crate::automations::{AutomationSpec, Rule};
 use crate::devices::{DeviceKind, DeviceSpec};
@@ -43,10 +45,21 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The scenario called `name`: `home` or `stress-<devices>-<total rate>`.
+    /// The scenarios a page offers: (name, label). Any `stress-<n>-<rate>`
+    /// opens from a link; these are the scenes worth a click.
+    pub const PICKER: [(&'static str, &'static str); 4] = [
+        ("home", "Smart home (the lessons)"),
+        ("empty", "Empty house"),
+        ("stress-50-500", "Stress: 50 sensors, 500 msg/s"),
+        ("stress-200-2000", "Stress: 200 sensors, 2 000 msg/s"),
+    ];
+
+    /// The scenario called `name`: `home`, `empty` or `stress-<devices>-<total rate>`.
     pub fn by_name(name: &str) -> Result<Self, SimError> {
-        if name == "home" {
-            return Ok(Self::smart_home());
+        match name {
+            "home" => return Ok(Self::smart_home()),
+            "empty" => return Ok(Self::empty()),
+            _ => {}
         }
         let unknown = || SimError::UnknownScenario(name.chars().take(64).collect());
         let rest = name.strip_prefix("stress-").ok_or_else(unknown)?;
@@ -103,6 +116,19 @@ impl Scenario {
         }
     }
 
+    /// No devices, automations or consumers: only the dead-letter queue.
+    /// Devices, queues, bindings and consumers are added from the page.
+    pub fn empty() -> Self {
+        Self {
+            name: "empty".into(),
+            devices: Vec::new(),
+            automations: Vec::new(),
+            queues: vec![dead_letter_queue()],
+            consumers: Vec::new(),
+            ..Self::smart_home()
+        }
+    }
+
     /// A load test: `devices` sensors, spread over the home's three rooms,
     /// publishing `total_rate` messages per simulated second in all on
     /// `home/stress/sensor-<n>/telemetry`, into one `telemetry` queue shared
@@ -148,6 +174,12 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn scenarios_are_found_by_name() {
         assert_eq!(Scenario::by_name("home").map(|s| s.devices.len()), Ok(11));
+        let empty = Scenario::by_name("empty").expect("the empty house");
+        assert!(empty.devices.is_empty() && empty.automations.is_empty() && empty.consumers.is_empty());
+        assert_eq!(empty.queues.len(), 1, "only the dead letters");
+        for (name, _) in Scenario::PICKER {
+            assert_eq!(Scenario::by_name(name).map(|s| s.name), Ok(name.to_string()), "the picker's {name} opens");
+        }
         let stress = Scenario::by_name("stress-200-2000").expect("stress scenario");
         assert_eq!(stress.name, "stress-200-2000");
         assert_eq!(stress.devices.len(), 200);

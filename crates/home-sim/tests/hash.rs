@@ -36,6 +36,9 @@ fn every_action() -> Vec<Action> {
         Action::PauseAutomation("climate".into()),
         Action::ResumeAutomation("climate".into()),
         Action::RemoveAutomation("climate-2".into()),
+        Action::Bind("audit".into(), "#".into()),
+        Action::Bind("telemetry".into(), "home/+/door/#".into()),
+        Action::RemoveConsumer(12),
         // Refused actions are journaled too: Remove with no device chosen.
         Action::RemoveDevice(String::new()),
         Action::SetRate(String::new(), 1.0),
