@@ -28,7 +28,7 @@ measure() {
   http=$(free_port); mqtt=$(free_port)
   # A fresh data directory each time: nothing recovered from the situation before.
   rm -rf "$dir/data"
-  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --data-dir "$dir/data" >"$dir/hearth.log" 2>&1 &
+  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --amqp-listen 127.0.0.1:0 --data-dir "$dir/data" >"$dir/hearth.log" 2>&1 &
   pid=$!
   for _ in $(seq 50); do grep -qs listening "$dir/hearth.log" && break; sleep 0.1; done
   echo "## hearth $(grep VmRSS /proc/$pid/status | tr -s ' ')"

@@ -16,7 +16,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 start() { # NAME BIN ARGS…: prints "http mqtt"
   local name=$1 bin=$2 http mqtt; shift 2
   http=$(free_port); mqtt=$(free_port)
-  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" "$@" >"$dir/$name.log" 2>&1 &
+  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --amqp-listen 127.0.0.1:0 "$@" >"$dir/$name.log" 2>&1 &
   for _ in $(seq 50); do grep -qs listening "$dir/$name.log" && break; sleep 0.1; done
   echo "$http $mqtt"
 }

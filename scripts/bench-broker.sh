@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p hearth
 bin=${CARGO_TARGET_DIR:-target}/release/hearth
 log=$(mktemp)
-"$bin" serve --listen 127.0.0.1:0 --mqtt-listen 127.0.0.1:0 >"$log" 2>/dev/null &
+"$bin" serve --listen 127.0.0.1:0 --mqtt-listen 127.0.0.1:0 --amqp-listen 127.0.0.1:0 >"$log" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done

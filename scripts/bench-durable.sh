@@ -163,7 +163,7 @@ hearth_run() {
   local n=$1 size=$2 streams=$3 tag=$4 http mqtt data=$work/$tag.data
   http=$(free_port)
   mqtt=$(free_port)
-  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --data-dir "$data" \
+  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --amqp-listen 127.0.0.1:0 --data-dir "$data" \
     --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000 >"$work/$tag.log" 2>&1 &
   hearth_pid=$!
   for _ in $(seq 100); do grep -q 'listening' "$work/$tag.log" && break; sleep 0.05; done

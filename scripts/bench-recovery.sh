@@ -19,7 +19,7 @@ import statistics, subprocess, sys, time
 hearth, dir = sys.argv[1], sys.argv[2]
 def start_ms(data):
     t = time.perf_counter()
-    p = subprocess.Popen([hearth, "serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0",
+    p = subprocess.Popen([hearth, "serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--amqp-listen", "127.0.0.1:0",
                           "--data-dir", data], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = p.stdout.readline()
     elapsed = (time.perf_counter() - t) * 1000

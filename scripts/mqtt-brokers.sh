@@ -8,7 +8,7 @@ dir=$(mktemp -d)
 hearth_port=$(free_port)
 # Session queues that drop nothing, like Mosquitto's below (a benchmark
 # counts every message; by default each holds 1000 beyond those in flight).
-"$bin" serve --listen 127.0.0.1:0 --mqtt-listen "127.0.0.1:$hearth_port" \
+"$bin" serve --listen 127.0.0.1:0 --mqtt-listen "127.0.0.1:$hearth_port" --amqp-listen 127.0.0.1:0 \
   --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000 >"$dir/hearth.log" 2>/dev/null &
 hearth_pid=$!
 mosquitto_port=$(free_port)

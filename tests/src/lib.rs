@@ -100,6 +100,8 @@ impl Broker {
                 "127.0.0.1:0",
                 "--mqtt-listen",
                 "127.0.0.1:0",
+                "--amqp-listen",
+                "127.0.0.1:0",
                 "--dist",
                 &required_env("HEARTH_DIST"),
                 "--data-dir",

@@ -14,6 +14,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Address for MQTT 3.1.1 and 5.0 over TCP (port 0 picks a free port).
     pub mqtt_listen: SocketAddr,
+    /// Address for AMQP 0-9-1 over TCP (port 0 picks a free port).
+    pub amqp_listen: SocketAddr,
     /// Folder holding the built dashboard (`index.html`, wasm, js).
     pub dist: Option<PathBuf>,
     /// Largest client frame accepted, in bytes; larger ones get `frame_too_large`.
@@ -104,6 +106,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            amqp_listen: SocketAddr::from(([127, 0, 0, 1], 5672)),
             dist: None,
             max_frame_bytes: 1024 * 1024,
             max_connections: 10_000,
@@ -254,6 +257,7 @@ impl Config {
         let open = [
             ("listen", Some(self.listen)),
             ("mqtt_listen", Some(self.mqtt_listen)),
+            ("amqp_listen", Some(self.amqp_listen)),
             ("mqtts_listen", self.mqtts_listen),
         ]
         .into_iter()

@@ -14,6 +14,7 @@
 //! `hearth sub`, `hearth bench`) live in [`cli`] and [`bench`] on top of the
 //! small [`client`].
 
+pub mod amqp;
 pub mod auth;
 pub mod bench;
 pub mod bench_mqtt;

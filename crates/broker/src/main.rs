@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the broker: WebSocket at /ws, MQTT on --mqtt-listen, dashboard at /, JSON at /api, metrics at /metrics.
+    /// Run the broker: WebSocket at /ws, MQTT on --mqtt-listen, AMQP on --amqp-listen, dashboard at /, JSON at /api, metrics at /metrics.
     Serve(Box<ServeArgs>),
     /// Publish a message to a topic or a queue.
     Pub(PubArgs),
@@ -40,6 +40,9 @@ struct ServeArgs {
     /// Address for MQTT over TCP (default 127.0.0.1:1883; port 0 picks a free port).
     #[arg(long)]
     mqtt_listen: Option<SocketAddr>,
+    /// Address for AMQP 0-9-1 over TCP (default 127.0.0.1:5672; port 0 picks a free port).
+    #[arg(long)]
+    amqp_listen: Option<SocketAddr>,
     /// Folder of the built dashboard (made by `cargo xtask dist`).
     #[arg(long)]
     dist: Option<PathBuf>,
@@ -138,6 +141,7 @@ impl ServeArgs {
         };
         config.listen = self.listen.unwrap_or(config.listen);
         config.mqtt_listen = self.mqtt_listen.unwrap_or(config.mqtt_listen);
+        config.amqp_listen = self.amqp_listen.unwrap_or(config.amqp_listen);
         config.dist = self.dist.or(config.dist);
         config.max_frame_bytes = self.max_frame_bytes.unwrap_or(config.max_frame_bytes);
         config.max_connections = self.max_connections.unwrap_or(config.max_connections);
@@ -215,6 +219,10 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|err| bind_error(config.mqtt_listen, err, "--mqtt-listen"))?;
     let mqtt_addr = mqtt.local_addr().context("reading the bound MQTT address")?;
+    let amqp = TcpListener::bind(config.amqp_listen)
+        .await
+        .map_err(|err| bind_error(config.amqp_listen, err, "--amqp-listen"))?;
+    let amqp_addr = amqp.local_addr().context("reading the bound AMQP address")?;
     let mqtts = match config.mqtts_listen {
         Some(at) => Some(TcpListener::bind(at).await.map_err(|err| bind_error(at, err, "--mqtts-listen"))?),
         None => None,
@@ -226,15 +234,23 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         None => String::new(),
     };
     // Parsers read the token after `http(s)://`; the MQTT address ends the parentheses.
-    println!("hearth listening on {scheme}://{addr} ({dashboard}, WebSocket at /ws{tls_line}, MQTT at {mqtt_addr})");
-    tracing::info!(%addr, %mqtt_addr, "listening");
+    println!(
+        "hearth listening on {scheme}://{addr} ({dashboard}, WebSocket at /ws{tls_line}, AMQP at {amqp_addr}, MQTT at {mqtt_addr})"
+    );
+    tracing::info!(%addr, %mqtt_addr, %amqp_addr, "listening");
     match config.memory_limit.resolve() {
         Some(bytes) => {
             tracing::info!(bytes, setting = %config.memory_limit, "memory budget: publishers are blocked above it")
         }
         None => tracing::warn!("no memory budget (--memory-limit 0): publishers are never blocked for memory"),
     }
-    hearth::server::serve_with(Listeners { http: listener, mqtt: Some(mqtt), mqtts }, config, data, shutdown).await?;
+    hearth::server::serve_with(
+        Listeners { http: listener, mqtt: Some(mqtt), mqtts, amqp: Some(amqp) },
+        config,
+        data,
+        shutdown,
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

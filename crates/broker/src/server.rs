@@ -57,6 +57,8 @@ pub struct Shared {
     pub sessions: crate::auth::sessions::Sessions,
     /// The name of their cookie (one per broker on a host).
     pub cookie: String,
+    /// AMQP exchanges (shared by every AMQP connection).
+    pub exchanges: Arc<crate::amqp::Exchanges>,
 }
 
 impl Shared {
@@ -76,11 +78,13 @@ pub struct Listeners {
     pub mqtt: Option<TcpListener>,
     /// MQTT over TLS listener (needs the config's certificate).
     pub mqtts: Option<TcpListener>,
+    /// AMQP 0-9-1 listener, if AMQP is served.
+    pub amqp: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
     fn from(http: TcpListener) -> Self {
-        Self { http, mqtt: None, mqtts: None }
+        Self { http, mqtt: None, mqtts: None, amqp: None }
     }
 }
 
@@ -157,7 +161,7 @@ pub async fn serve_with(
     data: Option<(store::Store, store::Contents)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let Listeners { http: listener, mqtt, mqtts } = listeners.into();
+    let Listeners { http: listener, mqtt, mqtts, amqp } = listeners.into();
     if let Some(dist) = &config.dist {
         check_dist(dist)?;
     }
@@ -205,6 +209,7 @@ pub async fn serve_with(
         tls: tls.clone(),
         sessions: Default::default(),
         cookie,
+        exchanges: Arc::default(),
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]
@@ -220,6 +225,9 @@ pub async fn serve_with(
     }
     if let Some(mqtt) = mqtt {
         sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone(), None));
+    }
+    if let Some(amqp) = amqp {
+        sockets.spawn(crate::amqp::accept_loop(amqp, state.clone()));
     }
     if let (Some(mqtts), Some(tls)) = (mqtts, &tls) {
         sockets.spawn(crate::mqtt::accept_loop(mqtts, state.clone(), Some(tls.clone())));

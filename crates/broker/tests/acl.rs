@@ -259,6 +259,8 @@ async fn a_broken_acl_file_stops_the_start_naming_the_line() {
         "127.0.0.1:0",
         "--mqtt-listen",
         "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
         "--in-memory",
         "--acl-file",
         path(&acl),

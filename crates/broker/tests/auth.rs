@@ -120,7 +120,17 @@ async fn hearth_passwd_makes_argon2id_entries_and_mqtt_5_gets_its_reason_codes()
 
 #[tokio::test]
 async fn listening_beyond_loopback_with_no_users_is_refused_saying_what_to_add() {
-    let out = run_hearth(&["serve", "--listen", "0.0.0.0:0", "--mqtt-listen", "127.0.0.1:0", "--in-memory"]).await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--in-memory",
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "it must not start");
     assert!(stderr.contains("0.0.0.0") && stderr.contains("hearth passwd"), "{stderr}");
@@ -133,6 +143,8 @@ async fn listening_beyond_loopback_with_no_users_is_refused_saying_what_to_add()
             "127.0.0.1:0",
             "--mqtt-listen",
             "0.0.0.0:0",
+            "--amqp-listen",
+            "127.0.0.1:0",
             "--allow-anonymous",
             "true",
             "--in-memory",
@@ -157,6 +169,8 @@ async fn listening_beyond_loopback_with_no_users_is_refused_saying_what_to_add()
         "--listen",
         "127.0.0.1:0",
         "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
         "127.0.0.1:0",
         "--in-memory",
         "--password-file",

@@ -60,7 +60,17 @@ async fn hearth_pub_to_a_missing_queue_fails_with_a_clear_message() {
 async fn serve_on_a_busy_port_fails_saying_the_address_is_already_in_use() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let addr = taken.local_addr().expect("bound address").to_string();
-    let out = run_hearth(&["serve", "--listen", &addr, "--mqtt-listen", "127.0.0.1:0", "--in-memory"]).await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        &addr,
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--in-memory",
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve on a busy port must fail");
     assert!(stderr.contains("already in use") && stderr.contains(&addr), "stderr: {stderr}");
@@ -71,8 +81,18 @@ async fn a_second_broker_on_the_same_data_directory_is_refused_saying_why() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let _running = Broker::start_in(dir.path(), &[]).await;
     let dir = dir.path().to_str().expect("a UTF-8 path");
-    let out =
-        run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir", dir]).await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "two brokers on one data directory must not both run");
     assert!(stderr.contains("in use by another hearth") && stderr.contains("--data-dir"), "stderr: {stderr}");
@@ -80,8 +100,18 @@ async fn a_second_broker_on_the_same_data_directory_is_refused_saying_why() {
     // A file where the directory should be is a clear error too.
     let file = tempfile::NamedTempFile::new().expect("a temporary file");
     let path = file.path().to_str().expect("a UTF-8 path");
-    let out =
-        run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir", path]).await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        path,
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("data directory") && stderr.contains(path), "stderr: {stderr}");
@@ -89,9 +119,18 @@ async fn a_second_broker_on_the_same_data_directory_is_refused_saying_why() {
 
 #[tokio::test]
 async fn serve_with_a_missing_dashboard_folder_fails_mentioning_index_html() {
-    let out =
-        run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--dist", "/nonexistent"])
-            .await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--dist",
+        "/nonexistent",
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve --dist /nonexistent must fail");
     assert!(stderr.contains("index.html") && stderr.contains("/nonexistent"), "stderr: {stderr}");
@@ -99,7 +138,17 @@ async fn serve_with_a_missing_dashboard_folder_fails_mentioning_index_html() {
 
 #[tokio::test]
 async fn serve_with_an_unknown_flag_fails_with_usage() {
-    let out = run_hearth(&["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--frobnicate"]).await;
+    let out = run_hearth(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mqtt-listen",
+        "127.0.0.1:0",
+        "--amqp-listen",
+        "127.0.0.1:0",
+        "--frobnicate",
+    ])
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an unknown flag must fail");
     assert!(stderr.contains("unexpected argument '--frobnicate'") && stderr.contains("Usage"), "stderr: {stderr}");

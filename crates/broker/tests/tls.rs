@@ -275,7 +275,16 @@ async fn tls_settings_that_cannot_work_stop_the_start_with_what_to_fix() {
         (&["--tls-client-ca", &missing], "client certificates need TLS"),
     ];
     for (args, expected) in cases {
-        let base = ["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--in-memory"];
+        let base = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-listen",
+            "127.0.0.1:0",
+            "--amqp-listen",
+            "127.0.0.1:0",
+            "--in-memory",
+        ];
         let out = common::run_hearth(&[&base[..], args].concat()).await;
         let err = stderr(&out);
         assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");

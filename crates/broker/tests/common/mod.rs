@@ -86,6 +86,8 @@ pub struct Broker {
     pub mqtt: SocketAddr,
     /// Where it listens for MQTT over TLS, if it does.
     pub mqtts: Option<SocketAddr>,
+    /// Where it listens for AMQP 0-9-1.
+    pub amqp: SocketAddr,
     /// Its data directory, when the broker owns it (removed when dropped).
     _data: Option<tempfile::TempDir>,
 }
@@ -121,7 +123,7 @@ impl Broker {
         let dir = dir.to_str().expect("a UTF-8 temporary path");
         let data: &[&str] = if extra.contains(&"--in-memory") { &[] } else { &["--data-dir", dir] };
         let mut child = hearth()
-            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--amqp-listen", "127.0.0.1:0"])
             .args(data)
             .args(extra)
             .stdin(Stdio::null())
@@ -135,7 +137,12 @@ impl Broker {
         let addr = parse_listen_line(&line);
         let mqtt = parse_mqtt_addr(&line);
         let mqtts = line.split("MQTT over TLS at ").nth(1).and_then(|rest| rest.split(',').next()?.parse().ok());
-        Self { child, _stdout: stdout, addr, mqtt, mqtts, _data: None }
+        let amqp = line
+            .split("AMQP at ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no AMQP address in hearth serve's first line: {line:?}"));
+        Self { child, _stdout: stdout, addr, mqtt, mqtts, amqp, _data: None }
     }
 
     /// Kills the broker with SIGKILL (a crash, a power cut) and waits until it is gone.
