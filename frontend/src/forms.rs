@@ -56,6 +56,14 @@ pub struct Forms {
     pub bind_queue: RwSignal<String>,
     /// Bind: the topic filter.
     pub bind_filter: RwSignal<String>,
+    /// Log: the kind group shown (`all`, `publish`, …).
+    pub log_group: RwSignal<String>,
+    /// Log: only this queue (empty: any).
+    pub log_queue: RwSignal<String>,
+    /// Log: only this device (empty: any).
+    pub log_device: RwSignal<String>,
+    /// Log: only this message id, as typed (empty: any); a clicked chip sets it.
+    pub log_message: RwSignal<String>,
 }
 
 impl Forms {
@@ -84,6 +92,10 @@ impl Forms {
             room: RwSignal::new(crate::layout::ROOMS[0].0.into()),
             bind_queue: RwSignal::new("audit".into()),
             bind_filter: RwSignal::new("#".into()),
+            log_group: RwSignal::new("all".into()),
+            log_queue: RwSignal::new(String::new()),
+            log_device: RwSignal::new(String::new()),
+            log_message: RwSignal::new(String::new()),
         }
     }
 
@@ -101,6 +113,7 @@ impl Forms {
         self.settings_of.set(None);
         self.rate_of.set(None);
         self.sent.set(None);
+        self.log_message.set(String::new());
     }
 
     /// Makes a new set the one every form below the current owner uses.

@@ -1,14 +1,19 @@
 //! The event log: the simulation's recent events, newest first, each
-//! explained in one line, filtered by kind, queue or device. Bounded: the
-//! simulation keeps 500 entries and the page shows the newest [`SHOWN`].
+//! explained in one line, filtered by kind, queue, device or message. A
+//! message filter (typed, or set by clicking a message chip) also shows the
+//! message's journey: published, routed, delivered, acked or redelivered,
+//! dead-lettered. Bounded: the simulation keeps the last
+//! [`LOG_CAPACITY`] events and the page shows the newest [`SHOWN`] that pass.
 
-use home_sim::{LogFilter, LogKind};
+use home_sim::log::LOG_CAPACITY;
+use home_sim::{Journey, LogFilter, LogKind};
 use leptos::prelude::*;
 
+use crate::forms::Forms;
 use crate::handle::SimHandle;
 
 /// Lines shown at most.
-pub const SHOWN: usize = 60;
+pub const SHOWN: usize = 200;
 
 /// The kind groups a learner filters by: (value, label, kinds).
 const GROUPS: [(&str, &str, &[LogKind]); 8] = [
@@ -33,16 +38,20 @@ fn kind_class(kind: LogKind) -> &'static str {
     }
 }
 
-/// The filterable event log.
+/// The message id typed in the filter, if it is one.
+fn message_id(text: &str) -> Option<u64> {
+    text.trim().trim_start_matches('#').parse().ok()
+}
+
+/// The filterable event log, with a message's journey when filtered by one.
 #[component]
 pub fn EventLog(sim: SimHandle) -> impl IntoView {
-    let group = RwSignal::new("all".to_string());
-    let queue = RwSignal::new(String::new());
-    let device = RwSignal::new(String::new());
+    let Forms { log_group: group, log_queue: queue, log_device: device, log_message: message, .. } = Forms::get();
     let filter = move || LogFilter {
         kinds: GROUPS.iter().find(|g| g.0 == group.get()).map(|g| g.2.to_vec()).unwrap_or_default(),
         queue: Some(queue.get()).filter(|q| !q.is_empty()),
         device: Some(device.get()).filter(|d| !d.is_empty()),
+        message: message_id(&message.get()),
     };
     let queues = Memo::new(move |_| sim.read_slow(|s| s.queue_names()));
     let devices =
@@ -60,14 +69,14 @@ pub fn EventLog(sim: SimHandle) -> impl IntoView {
     });
     view! {
         <div class="log">
-            <div class="row filters" role="group" aria-label="Filter the log">
+            <div class="row filters wrap" role="group" aria-label="Filter the log">
                 <label>"Show"
                     <select bind:value=group data-testid="log-kind">
                         {GROUPS.iter().map(|g| view! { <option value=g.0>{g.1}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Queue"
-                    <select bind:value=queue>
+                    <select bind:value=queue data-testid="log-queue">
                         <option value="">"any"</option>
                         {move || queues.get().into_iter().map(|q| view! { <option value=q.clone()>{q.clone()}</option> }).collect_view()}
                     </select>
@@ -78,11 +87,57 @@ pub fn EventLog(sim: SimHandle) -> impl IntoView {
                         {move || devices.get().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                     </select>
                 </label>
+                <label>"Message #"
+                    <input type="text" inputmode="numeric" size="6" placeholder="any" bind:value=message data-testid="log-message" />
+                </label>
             </div>
+            {move || message_id(&message.get()).map(|id| view! { <JourneyPanel sim=sim id=id /> })}
             <ol class="log-lines" data-testid="log" aria-live="off">
-                {move || lines.get().into_iter().map(|(_, class, line)| view! { <li class=class data-testid="log-line">{line}</li> }).collect_view()}
+                <For each=move || lines.get() key=|l| l.0 let:l>
+                    <li class=l.1 data-testid="log-line">{l.2}</li>
+                </For>
             </ol>
             {move || lines.with(Vec::is_empty).then(|| view! { <p class="empty">"Nothing matches this filter yet."</p> })}
+            <p class="note">{format!("The newest {SHOWN} matching lines of the last {LOG_CAPACITY} events.")}</p>
         </div>
+    }
+}
+
+/// One message's journey, step by step, as far back as the log reaches.
+#[component]
+fn JourneyPanel(sim: SimHandle, id: u64) -> impl IntoView {
+    let journey = Memo::new(move |_| sim.read_slow(|s| s.journey(id)));
+    let message = Forms::get().log_message;
+    let steps = move |j: &Journey| {
+        j.steps
+            .iter()
+            .map(|s| {
+                let stage = s.stage.name();
+                view! {
+                    <li class=format!("step {stage}") data-testid="journey-step" data-stage=stage>
+                        <span class="stage">{stage}</span>" "{s.line.clone()}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let body = move || {
+        journey.with(|j| match j {
+            None => view! { <p class="note">{format!("Nothing about message #{id} in the last {LOG_CAPACITY} events.")}</p> }.into_any(),
+            Some(j) => view! {
+                {(!j.complete).then(|| view! { <p class="note">"Its first steps have left the log."</p> })}
+                <ol class="journey-steps">{steps(j)}</ol>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <section class="journey" data-testid="journey" aria-label=format!("Journey of message #{id}")>
+            <div class="row">
+                <h3 class="grow">{format!("Journey of message #{id}")}</h3>
+                <button type="button" class="small" on:click=move |_| message.set(String::new()) data-testid="journey-clear">"Clear"</button>
+            </div>
+            {body}
+        </section>
     }
 }

@@ -1,6 +1,7 @@
 //! Queues drawn as FIFOs: the ready messages as chips in delivery order,
 //! the consumers with their prefetch windows (filled slots are unacked
-//! messages), redeliveries marked, and a chart of the last minute.
+//! messages), redeliveries marked, and a chart of the last minute. A
+//! message chip opens that message's journey in the event log.
 
 use home_sim::{AckMode, ConsumerView, MessageChip, QueueView};
 use leptos::prelude::*;
@@ -37,6 +38,7 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
     });
     let consumers = move || consumers.get().unwrap_or_default();
     let chart_name = name.clone();
+    let inspect = crate::forms::Forms::get().log_message;
     let with = move |f: fn(&QueueView) -> String| move || queue.with(|q| q.as_ref().map(f).unwrap_or_default());
     view! {
         <article class="queue-card" data-testid="queue-card" data-queue=name.clone()>
@@ -52,7 +54,7 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
             <div class="fifo" aria-label="Ready messages, next out on the left">
                 <span class="fifo-out" aria-hidden="true">"◀ out"</span>
                 <For each=move || queue.with(|q| q.as_ref().map(|q| q.ready.clone()).unwrap_or_default())
-                    key=|c| (c.message_id, c.redelivered) children=chip />
+                    key=|c| (c.message_id, c.redelivered) children=move |c| chip(c, inspect) />
                 <span class="more">{with(|q| {
                     let more = q.ready_total.saturating_sub(q.ready.len() as u64);
                     if more > 0 { format!("+{more}") } else { String::new() }
@@ -104,13 +106,17 @@ pub fn overflow_name(o: home_sim::Overflow) -> &'static str {
     }
 }
 
-fn chip(c: MessageChip) -> impl IntoView {
+/// A ready message; clicking it shows its journey in the event log.
+fn chip(c: MessageChip, inspect: RwSignal<String>) -> impl IntoView {
     let class = if c.redelivered { "chip redelivered" } else { "chip" };
     let testid = if c.redelivered { "chip-redelivered" } else { "chip" };
+    let id = c.message_id;
     view! {
-        <span class=class data-testid=testid title=format!("#{} {} {}", c.message_id, c.topic, c.payload)>
-            {format!("#{}", c.message_id)}
-        </span>
+        <button type="button" class=class data-testid=testid data-message=id.to_string()
+            title=format!("#{id} {} {} — click for its journey", c.topic, c.payload)
+            on:click=move |_| inspect.set(id.to_string())>
+            {format!("#{id}")}
+        </button>
     }
 }
 

@@ -29,6 +29,14 @@ pub fn Simulator(sim: SimHandle) -> impl IntoView {
     // The forms' values live here, above the tabs, so a tab switch keeps them.
     Forms::provide();
     let side = RwSignal::new(Side::Lessons);
+    // A clicked message chip opens the log on that message's journey.
+    let inspect = Forms::get().log_message;
+    Effect::new(move |first: Option<()>| {
+        let message = inspect.get();
+        if first.is_some() && !message.is_empty() {
+            side.set(Side::Log);
+        }
+    });
     let tab = move |which: Side, label: &'static str, id: &'static str| {
         view! {
             <button role="tab" class="subtab" data-testid=id aria-selected=move || (side.get() == which).to_string()

@@ -95,12 +95,12 @@ pub fn BindForm(sim: SimHandle) -> impl IntoView {
         }
     };
     view! {
-        <form class="group" on:submit=bind aria-labelledby="bind-h">
+        <form class="group bind" on:submit=bind aria-labelledby="bind-h">
             <h3 id="bind-h">"Bind a queue"</h3>
-            <p class="note">"A new name declares the queue. Every queue whose filter matches a topic gets its own copy: bind one to " <code>"#"</code> " and it sees everything (fan-out)."</p>
+            <p class="note">"A new name declares the queue. In a filter " <code>"+"</code> " matches one level, " <code>"#"</code> " the rest; every queue whose filter matches a topic gets its own copy, so a queue on " <code>"#"</code> " sees everything (fan-out)."</p>
             <div class="row">
-                <label class="grow">"Queue"<input type="text" bind:value=bind_queue data-testid="bind-queue" spellcheck="false" /></label>
-                <label class="grow">"Filter (+ one level, # the rest)"<input type="text" bind:value=bind_filter data-testid="bind-filter" spellcheck="false" /></label>
+                <label>"Queue"<input type="text" bind:value=bind_queue data-testid="bind-queue" spellcheck="false" /></label>
+                <label>"Filter"<input type="text" bind:value=bind_filter data-testid="bind-filter" spellcheck="false" placeholder="home/+/temperature" /></label>
                 <button type="submit" data-testid="bind">"Bind"</button>
             </div>
         </form>

@@ -32,7 +32,7 @@
 //! [`simulation`] runs it (with controls in `controls`, `house` and `teacher`, views in
 //! [`views`]); [`journal`] records what the learner does ([`Action`],
 //! applied with `Simulation::apply`); [`log`], [`history`] and [`flights`]
-//! observe it; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
+//! observe it, and [`journey`](mod@journey) follows one message through them; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
 //! and journal in a URL that replays to the same state.
 
 pub mod automations;
@@ -46,6 +46,7 @@ pub mod hash;
 pub mod history;
 mod house;
 pub mod journal;
+pub mod journey;
 pub mod lessons;
 pub mod log;
 pub mod rng;
@@ -63,6 +64,7 @@ pub use error::SimError;
 pub use flights::{Flight, Hop};
 pub use history::Bucket;
 pub use journal::Action;
+pub use journey::{Journey, Stage, Step};
 pub use lessons::{Lesson, lessons};
 pub use log::{LogEntry, LogFilter, LogKind};
 pub use queue_core::Overflow;

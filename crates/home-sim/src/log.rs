@@ -1,15 +1,23 @@
 //! The event log: a bounded list of what happened, each entry explained in
 //! one line for people (`09:00:03.2 — message #41 in queue hall-light expired
-//! after 5 s TTL → moved to dead-letters`). Entries keep the engine's event and
-//! are explained when read, so a busy simulation pays for text only on screen.
+//! after 5 s TTL → moved to dead-letters`; a publish names the queues it was
+//! routed to). Entries keep the engine's event and are explained when read,
+//! so a busy simulation pays for text only on screen. It keeps the last
+//! [`LOG_CAPACITY`] entries; a message's journey ([`crate::journey`]) is read
+//! from them.
 
 use crate::clock::format_time;
 use queue_core::{DeathReason, Event};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// Entries kept by default.
-pub const LOG_CAPACITY: usize = 500;
+/// Entries kept: about two minutes of the smart home, a second of the
+/// 200-device stress scene.
+pub const LOG_CAPACITY: usize = 2000;
+
+/// How far back a publish looks for the copies it routed (the engine
+/// reports them just before the publish).
+const ROUTE_LOOKBACK: usize = 256;
 
 /// What an entry is about, for filtering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -101,6 +109,8 @@ pub struct LogFilter {
     pub queue: Option<String>,
     /// Only entries about this device.
     pub device: Option<String>,
+    /// Only entries about this message.
+    pub message: Option<u64>,
 }
 
 impl LogFilter {
@@ -109,6 +119,7 @@ impl LogFilter {
         (self.kinds.is_empty() || self.kinds.contains(&entry.kind))
             && self.queue.as_deref().is_none_or(|q| entry.queue.as_deref() == Some(q))
             && self.device.as_deref().is_none_or(|d| entry.device.as_deref() == Some(d))
+            && self.message.is_none_or(|m| entry.message_id == Some(m))
     }
 }
 
@@ -148,6 +159,22 @@ impl EventLog {
     /// Entries ever logged (including those that fell off).
     pub fn total(&self) -> u64 {
         self.next_seq
+    }
+
+    /// The queues message `id` just entered, in routing order: the copies
+    /// the engine reported since the previous publish.
+    pub(crate) fn routed_queues(&self, id: u64) -> Vec<Arc<str>> {
+        let mut queues: Vec<Arc<str>> = self
+            .entries
+            .iter()
+            .rev()
+            .take(ROUTE_LOOKBACK)
+            .take_while(|e| e.kind != LogKind::Publish)
+            .filter(|e| e.kind == LogKind::Route && e.message_id == Some(id))
+            .filter_map(|e| e.queue.clone())
+            .collect();
+        queues.reverse();
+        queues
     }
 
     pub(crate) fn event(&mut self, at_ms: u64, event: Event, cx: Context) {
@@ -210,7 +237,8 @@ fn explain(event: &Event, actor: Option<&str>, note: Option<&str>) -> String {
         QueueDeclared { queue } => format!("queue {queue} declared"),
         QueueDeleted { queue } => format!("queue {queue} deleted; its messages are dropped"),
         Published { message_id, topic, routed } => {
-            format!("{who} published message #{message_id} on {topic} → routed to {routed} queue{}", plural(*routed))
+            let s = plural(*routed);
+            format!("{who} published message #{message_id} on {topic} → routed to {routed} queue{s}{note}")
         }
         Unroutable { message_id, topic } => format!("message #{message_id} on {topic} matched no binding → unroutable"),
         Enqueued { queue, message_id } => format!("message #{message_id} entered queue {queue}"),

@@ -431,6 +431,10 @@ impl Simulation {
         let note = match event {
             DeadLettered { queue, reason: queue_core::DeathReason::Expired, .. }
             | Dropped { queue, reason: queue_core::DeathReason::Expired, .. } => self.ttl_note(queue),
+            Published { message_id, .. } => {
+                let queues = self.log.routed_queues(*message_id);
+                (!queues.is_empty()).then(|| format!("({})", queues.join(", ")))
+            }
             _ => None,
         };
         Context { actor: info.map(|i| i.label.clone()), device, note }

@@ -247,6 +247,11 @@ impl Simulation {
         &self.log
     }
 
+    /// Message `id`'s journey, as far back as the log reaches (see [`crate::journey`]).
+    pub fn journey(&self, id: u64) -> Option<crate::journey::Journey> {
+        crate::journey::journey(&self.log, id)
+    }
+
     /// The log's lines passing `filter`, newest last.
     pub fn log_lines(&self, filter: &LogFilter) -> Vec<String> {
         self.log.filtered(filter).map(|e| e.line()).collect()
