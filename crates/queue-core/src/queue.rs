@@ -40,6 +40,12 @@ pub struct QueueOptions {
     /// Queue that receives rejected, expired, overflowed or over-delivered messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<String>,
+    /// Instead of a queue: the topic rejected, expired, overflowed or
+    /// over-delivered messages are published to, reaching every queue bound
+    /// to it (an AMQP dead-letter exchange). At most one of `dead_letter`
+    /// and this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_topic: Option<String>,
     /// After this many deliveries a message is dead-lettered instead of requeued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_deliveries: Option<u32>,

@@ -1,6 +1,6 @@
-//! `inspect`, `purge` and `get`: the queue operations AMQP's passive
-//! declare, `queue.purge` and `basic.get` stand on. Runs natively and as
-//! wasm under Node.
+//! What AMQP stands on: `inspect`, `purge` and `get` (its passive
+//! declare, `queue.purge` and `basic.get`), and dead letters published to
+//! a topic (its dead-letter exchanges). Runs natively and as wasm under Node.
 
 mod common;
 
@@ -115,4 +115,42 @@ fn get_skips_expired_messages() {
     h.send(1, json!({"type": "get", "id": 1, "queue": "jobs", "ack": "auto"}));
     let (delivery, _) = got(h.take(1));
     assert_eq!(&delivery.expect("the fresh one").payload.0[..], b"new");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dead_letters_published_to_a_topic_reach_every_queue_bound_to_it() {
+    let mut h = Harness::new();
+    h.connect(1);
+    h.declare(1, "dead-a", json!({}));
+    h.declare(1, "dead-b", json!({}));
+    h.declare(1, "other", json!({}));
+    h.bind(1, "dead-a", "$dlx/#");
+    h.bind(1, "dead-b", "$dlx/jobs");
+    h.bind(1, "other", "#");
+    h.declare(1, "jobs", json!({"message_ttl_ms": 10, "dead_letter_topic": "$dlx/jobs"}));
+    h.publish_queue(1, "jobs", "late");
+    h.advance(20);
+    for queue in ["dead-a", "dead-b"] {
+        assert_eq!(h.queue(queue).ready, 1, "{queue}");
+    }
+    assert_eq!(h.queue("other").ready, 0, "`#` does not match `$` topics");
+    let jobs = h.queue("jobs");
+    assert_eq!((jobs.ready, jobs.counters.dead_lettered, jobs.counters.expired), (0, 1, 0));
+    h.connect(2);
+    h.subscribe(2, "dead-a", 1, "auto");
+    let dead = h.deliveries(2);
+    assert_eq!(&*dead[0].topic, "$dlx/jobs", "the copy carries the dead-letter topic");
+    assert_eq!(dead[0].headers.get("x-death-reason").map(String::as_str), Some("expired"));
+    // Nothing bound to the topic: the message is counted as expired.
+    h.declare(1, "lonely", json!({"message_ttl_ms": 10, "dead_letter_topic": "$nobody"}));
+    h.publish_queue(1, "lonely", "x");
+    h.advance(20);
+    assert_eq!(h.queue("lonely").counters.expired, 1);
+    // Both kinds of dead letter at once is refused.
+    h.take(1);
+    h.send(
+        1,
+        json!({"type": "declare", "id": 9, "queue": "both", "options": {"dead_letter": "a", "dead_letter_topic": "b"}}),
+    );
+    assert!(matches!(&h.take(1)[..], [ServerFrame::Error { code: ErrorCode::InvalidOption, .. }]));
 }

@@ -302,6 +302,7 @@ pub fn queue_options(
     exclusive: bool,
     auto_delete: bool,
     arguments: &FieldTable,
+    exchanges: &Exchanges,
 ) -> Result<QueueOptions, String> {
     let mut options = QueueOptions { durable, exclusive, auto_delete, ..QueueOptions::default() };
     let mut dead_letter_exchange = None;
@@ -356,11 +357,27 @@ pub fn queue_options(
     match (dead_letter_exchange.as_deref(), dead_letter_key) {
         (None, _) => {}
         (Some(""), Some(queue)) => options.dead_letter = Some(queue),
-        (Some(exchange), _) => {
-            return Err(format!(
-                "x-dead-letter-exchange '{exchange}': Hearth dead-letters into a queue; use the default exchange \
-                 (x-dead-letter-exchange '') with x-dead-letter-routing-key naming the queue"
-            ));
+        (Some(""), None) => {
+            return Err("x-dead-letter-exchange '': give x-dead-letter-routing-key, the queue dead letters go to \
+                        (Hearth does not keep a message's routing key to reuse)"
+                .into());
+        }
+        (Some(exchange), key) => {
+            let kind = exchanges.kind(exchange).ok_or_else(|| {
+                format!("x-dead-letter-exchange '{exchange}' does not exist; declare it before the queue")
+            })?;
+            let key = match (kind, key) {
+                (Kind::Fanout, key) => key.unwrap_or_default(),
+                (_, Some(key)) => key,
+                (_, None) => {
+                    return Err(format!(
+                        "x-dead-letter-exchange '{exchange}' is a {} exchange: give x-dead-letter-routing-key \
+                         (Hearth does not keep a message's routing key to reuse)",
+                        kind.name()
+                    ));
+                }
+            };
+            options.dead_letter_topic = exchange::topic_for(exchange, kind, &key);
         }
     }
     Ok(options)
@@ -723,7 +740,8 @@ impl Session {
                     let text = format!("queue name '{name}' contains reserved prefix 'amq.*'");
                     return self.channel_error(channel, 403, &text, ids, out);
                 }
-                let options = match queue_options(d.durable, d.exclusive, d.auto_delete, &d.arguments) {
+                let options = match queue_options(d.durable, d.exclusive, d.auto_delete, &d.arguments, &self.exchanges)
+                {
                     Ok(options) => options,
                     Err(text) => return self.channel_error(channel, 406, &text, ids, out),
                 };
@@ -1251,5 +1269,203 @@ impl Session {
     /// Channels open now.
     pub fn channel_count(&self) -> usize {
         self.channels.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use queue_core::Payload;
+
+    fn session() -> Session {
+        let limits = Limits { max_message: 1 << 20, channel_max: 2047, max_prefetch: 65_535, max_channels: 4 };
+        let caps = Capabilities { consumer_cancel_notify: true, connection_blocked: true };
+        Session::new(7, limits, caps, Arc::default(), false)
+    }
+
+    fn call(s: &mut Session, channel: u16, class: AMQPClass) -> Vec<Step> {
+        let mut out = Vec::new();
+        s.on_frame(AMQPFrame::Method(channel, class), &mut out);
+        out
+    }
+
+    fn reply(s: &mut Session, frame: ServerFrame) -> Vec<Step> {
+        let mut out = Vec::new();
+        s.on_server(frame, &mut out);
+        out
+    }
+
+    fn open(s: &mut Session, channel: u16) {
+        let out = call(s, channel, AMQPClass::Channel(channel::AMQPMethod::Open(channel::Open {})));
+        assert_eq!(out, [method(channel, AMQPClass::Channel(channel::AMQPMethod::OpenOk(channel::OpenOk {})))]);
+    }
+
+    /// The engine frames among `steps`.
+    fn engine(steps: &[Step]) -> Vec<ClientFrame> {
+        steps.iter().filter_map(|s| if let Step::Engine(f) = s { Some(f.clone()) } else { None }).collect()
+    }
+
+    fn delivery(consumer: u64, tag: u64) -> ServerFrame {
+        ServerFrame::Deliver(Delivery {
+            consumer,
+            tag: Some(tag),
+            queue: "jobs".into(),
+            topic: "jobs".into(),
+            payload: Payload::from("x"),
+            headers: Default::default(),
+            message_id: tag,
+            published_at: 0,
+            redelivered: false,
+            delivery_count: 1,
+            retained: false,
+        })
+    }
+
+    /// Subscribes consumer `tag` on `channel` and has the engine say it
+    /// exists as engine consumer `consumer`.
+    fn consume(s: &mut Session, channel: u16, tag: &str, consumer: u64) {
+        let c = basic::Consume { queue: "jobs".into(), consumer_tag: tag.into(), ..Default::default() };
+        let out = call(s, channel, AMQPClass::Basic(basic::AMQPMethod::Consume(c)));
+        let [ClientFrame::Subscribe { id, .. }] = &engine(&out)[..] else { panic!("{out:?}") };
+        let out = reply(s, ServerFrame::Subscribed { id: *id, consumer, queue: "jobs".into() });
+        let ok = basic::ConsumeOk { consumer_tag: tag.into() };
+        assert_eq!(out, [method(channel, AMQPClass::Basic(basic::AMQPMethod::ConsumeOk(ok)))]);
+    }
+
+    #[test]
+    fn each_channel_numbers_its_deliveries_and_a_multiple_ack_stays_in_its_channel() {
+        let mut s = session();
+        open(&mut s, 1);
+        open(&mut s, 2);
+        consume(&mut s, 1, "a", 10);
+        consume(&mut s, 2, "b", 20);
+        // Engine tags interleave across channels; AMQP's are per channel.
+        for (consumer, tag) in [(10, 1), (20, 2), (10, 3), (20, 4)] {
+            let out = reply(&mut s, delivery(consumer, tag));
+            let [Step::Content { channel, method: AMQPClass::Basic(basic::AMQPMethod::Deliver(d)), .. }] = &out[..]
+            else {
+                panic!("{out:?}")
+            };
+            assert_eq!((*channel, d.delivery_tag), (if consumer == 10 { 1 } else { 2 }, if tag <= 2 { 1 } else { 2 }));
+        }
+        let ack = basic::Ack { delivery_tag: 2, multiple: true };
+        let out = call(&mut s, 2, AMQPClass::Basic(basic::AMQPMethod::Ack(ack)));
+        assert_eq!(
+            engine(&out),
+            [ClientFrame::Ack { tag: 2, multiple: false }, ClientFrame::Ack { tag: 4, multiple: false }],
+            "channel 2's deliveries only"
+        );
+    }
+
+    #[test]
+    fn a_channel_closed_by_an_error_gives_back_its_consumers_and_what_it_got() {
+        let mut s = session();
+        open(&mut s, 1);
+        consume(&mut s, 1, "a", 10);
+        reply(&mut s, delivery(10, 1));
+        let get = basic::Get { queue: "jobs".into(), no_ack: false };
+        let out = call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Get(get)));
+        let [ClientFrame::Get { id, .. }] = &engine(&out)[..] else { panic!("{out:?}") };
+        let ServerFrame::Deliver(d) = delivery(0, 2) else { unreachable!() };
+        reply(&mut s, ServerFrame::Got { id: *id, delivery: Some(Box::new(d)), ready: 0 });
+        let ack = basic::Ack { delivery_tag: 99, multiple: false };
+        let out = call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Ack(ack)));
+        let Step::Send(AMQPFrame::Method(1, AMQPClass::Channel(channel::AMQPMethod::Close(close)))) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(close.reply_code, 406);
+        let frames = engine(&out);
+        assert!(matches!(frames[0], ClientFrame::Unsubscribe { consumer: 10, .. }), "{frames:?}");
+        // The consumer's own delivery goes back with it; the one `get` took is nacked.
+        assert_eq!(frames[1..], [ClientFrame::Nack { tag: 2, multiple: false, requeue: true }]);
+        // Until close-ok, the channel ignores what comes; a late delivery goes back.
+        let out = reply(&mut s, delivery(10, 3));
+        assert_eq!(engine(&out), [ClientFrame::Nack { tag: 3, multiple: false, requeue: true }]);
+        assert!(call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Qos(basic::Qos::default()))).is_empty());
+        call(&mut s, 1, AMQPClass::Channel(channel::AMQPMethod::CloseOk(channel::CloseOk {})));
+        open(&mut s, 1);
+    }
+
+    #[test]
+    fn confirms_count_publishes_and_an_unroutable_mandatory_one_is_returned_before_its_ack() {
+        let mut s = session();
+        open(&mut s, 1);
+        let select = confirm::Select { nowait: false };
+        call(&mut s, 1, AMQPClass::Confirm(confirm::AMQPMethod::Select(select)));
+        let mut ids = Vec::new();
+        for mandatory in [false, true] {
+            let p =
+                basic::Publish { exchange: "".into(), routing_key: "nowhere".into(), mandatory, ..Default::default() };
+            call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Publish(p)));
+            let header = AMQPContentHeader { class_id: 60, body_size: 2, properties: AMQPProperties::default() };
+            let mut out = Vec::new();
+            s.on_frame(AMQPFrame::Header(1, header), &mut out);
+            s.on_frame(AMQPFrame::Body(1, b"hi".to_vec()), &mut out);
+            let [ClientFrame::Publish { id: Some(id), queue: Some(q), .. }] = &engine(&out)[..] else {
+                panic!("{out:?}")
+            };
+            assert_eq!(q, "nowhere");
+            ids.push(*id);
+        }
+        let out = reply(&mut s, ServerFrame::Confirm { id: ids[0], routed: 1 });
+        let ack = |tag| {
+            method(1, AMQPClass::Basic(basic::AMQPMethod::Ack(basic::Ack { delivery_tag: tag, multiple: false })))
+        };
+        assert_eq!(out, [ack(1)]);
+        let out = reply(
+            &mut s,
+            ServerFrame::Error { id: Some(ids[1]), code: ErrorCode::QueueNotFound, message: String::new() },
+        );
+        assert!(
+            matches!(&out[0], Step::Content { method: AMQPClass::Basic(basic::AMQPMethod::Return(r)), .. } if r.reply_code == 312)
+        );
+        assert_eq!(out[1], ack(2));
+    }
+
+    use amq_protocol::frame::AMQPContentHeader;
+
+    #[test]
+    fn queue_arguments_map_to_engine_options_and_unsupported_ones_say_why() {
+        let x = Exchanges::default();
+        let args = |pairs: &[(&str, AMQPValue)]| {
+            let mut t = FieldTable::default();
+            for (k, v) in pairs {
+                t.insert((*k).into(), v.clone());
+            }
+            t
+        };
+        let text = |s: &str| AMQPValue::LongString(s.into());
+        let o = queue_options(
+            true,
+            false,
+            false,
+            &args(&[
+                ("x-message-ttl", AMQPValue::LongInt(60_000)),
+                ("x-max-length", AMQPValue::ShortInt(10)),
+                ("x-overflow", text("reject-publish")),
+                ("x-delivery-limit", AMQPValue::LongInt(2)),
+                ("x-dead-letter-exchange", text("")),
+                ("x-dead-letter-routing-key", text("dead")),
+                ("x-queue-type", text("quorum")),
+            ]),
+            &x,
+        )
+        .expect("valid");
+        assert_eq!(o.message_ttl_ms, Some(60_000));
+        assert_eq!((o.max_length, o.overflow, o.max_deliveries), (Some(10), Overflow::RejectPublish, Some(3)));
+        assert_eq!(o.dead_letter.as_deref(), Some("dead"));
+        let fanout = queue_options(false, false, false, &args(&[("x-dead-letter-exchange", text("amq.fanout"))]), &x);
+        assert_eq!(fanout.expect("valid").dead_letter_topic.as_deref(), Some("$amq/f/amq.fanout/"));
+        for bad in [
+            args(&[("x-message-ttl", AMQPValue::LongInt(-1))]),
+            args(&[("x-overflow", text("reject-publish-dlx"))]),
+            args(&[("x-max-priority", AMQPValue::ShortShortUInt(10))]),
+            args(&[("x-queue-type", text("stream"))]),
+            args(&[("x-dead-letter-exchange", text("missing"))]),
+            args(&[("x-dead-letter-exchange", text("amq.direct"))]),
+        ] {
+            assert!(queue_options(true, false, false, &bad, &x).is_err(), "{bad:?}");
+        }
+        assert!(queue_options(false, false, false, &args(&[("x-queue-type", text("quorum"))]), &x).is_err());
     }
 }

@@ -199,21 +199,28 @@ impl Engine {
         let queue = q.name.clone();
         let durable = q.options.durable;
         let hops: u32 = envelope.message.headers.get(DEATH_COUNT).and_then(|n| n.parse().ok()).unwrap_or(0);
-        // The copy is checked against the dead-letter queue's limits as it
+        // The copy is checked against each dead-letter queue's limits as it
         // will enter it: with its `x-death-*` headers, a larger footprint.
-        let dead_letter = q
-            .options
-            .dead_letter
-            .as_deref()
-            .and_then(|name| self.names.get(name).copied())
-            .filter(|dlq| *dlq != qid && hops < self.config.max_dead_letter_hops)
-            // A copy withheld from its reader goes nowhere else either.
-            .filter(|_| reason != DeathReason::NotAuthorized)
-            .map(|dlq| (dlq, Arc::new(dead_copy(&envelope.message, reason, &queue, hops))))
-            .filter(|(dlq, dead)| {
+        let mut targets = Vec::new();
+        let mut dead = None;
+        // A copy withheld from its reader goes nowhere else either.
+        if hops < self.config.max_dead_letter_hops && reason != DeathReason::NotAuthorized {
+            let mut copy = dead_copy(&envelope.message, reason, &queue, hops);
+            if let Some(name) = q.options.dead_letter.as_deref() {
+                targets.extend(self.names.get(name).copied());
+            } else if let Some(topic) = q.options.dead_letter_topic.as_deref() {
+                self.trie.for_each_match(topic, |dlq| targets.push(dlq));
+                targets.sort_unstable();
+                targets.dedup();
+                copy.topic = topic.into();
+            }
+            let copy = Arc::new(copy);
+            targets.retain(|dlq| {
                 let d = &self.queues[dlq];
-                !(d.is_full(dead.footprint()) && d.options.overflow == Overflow::RejectPublish)
+                *dlq != qid && !(d.is_full(copy.footprint()) && d.options.overflow == Overflow::RejectPublish)
             });
+            dead = Some(copy);
+        }
         let message_id = envelope.message.id;
         if durable {
             self.store(StoreOp::Remove { queue: queue.clone(), seq: envelope.seq });
@@ -221,13 +228,16 @@ impl Engine {
         let q = self.queues.get_mut(&qid).expect("queue looked up above");
         q.forget(&envelope);
         self.queued_bytes -= envelope.bytes;
-        match dead_letter {
-            Some((dlq, dead)) => {
+        match dead.filter(|_| !targets.is_empty()) {
+            Some(dead) => {
                 q.counters.dead_lettered += 1;
                 self.counters.dead_lettered += 1;
-                let to = self.queues[&dlq].name.clone();
-                self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
-                self.enqueue(dlq, dead, now);
+                for dlq in targets {
+                    let to = self.queues[&dlq].name.clone();
+                    let queue = queue.clone();
+                    self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
+                    self.enqueue(dlq, dead.clone(), now);
+                }
             }
             None if reason == DeathReason::Expired => {
                 q.counters.expired += 1;

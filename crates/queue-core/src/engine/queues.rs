@@ -272,5 +272,11 @@ pub(super) fn validate_options(name: &str, options: &QueueOptions) -> Result<(),
     if let Some(dead_letter) = &options.dead_letter {
         validate_queue_name(dead_letter)?;
     }
+    if let Some(topic) = &options.dead_letter_topic {
+        if options.dead_letter.is_some() {
+            return Err(EngineError::InvalidOption("give `dead_letter` or `dead_letter_topic`, not both".into()));
+        }
+        crate::topic::validate_topic(topic)?;
+    }
     Ok(())
 }
