@@ -48,6 +48,7 @@ impl Spec {
             overflow: if reject { Overflow::RejectPublish } else { Overflow::DropOldest },
             message_ttl_ms,
             dead_letter: (queue < 3 && dead_letter).then(|| format!("d{queue}")),
+            dead_letter_topic: None,
             max_deliveries,
             expires_ms: None,
         }

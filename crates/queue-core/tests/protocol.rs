@@ -96,6 +96,7 @@ fn client_frames() -> Vec<ClientFrame> {
         overflow: Overflow::RejectPublish,
         message_ttl_ms: Some(60_000),
         dead_letter: Some("dead".into()),
+        dead_letter_topic: None,
         max_deliveries: Some(3),
         expires_ms: Some(86_400_000),
     };

@@ -250,6 +250,9 @@ impl Seen {
         let max_length = c.maybe(Choices::edge);
         let overflow = if c.flag() { Overflow::RejectPublish } else { Overflow::DropOldest };
         let max_length_bytes = c.maybe(Choices::edge);
+        let dead_letter = c.maybe(|c| self.queue(c));
+        // Dead letters to a topic, when not to a queue: routed by bindings.
+        let dead_letter_topic = if dead_letter.is_none() { c.maybe(topic) } else { None };
         QueueOptions {
             durable,
             exclusive,
@@ -258,7 +261,8 @@ impl Seen {
             max_length_bytes,
             overflow,
             message_ttl_ms: c.maybe(Choices::edge),
-            dead_letter: c.maybe(|c| self.queue(c)),
+            dead_letter,
+            dead_letter_topic,
             max_deliveries: c.maybe(Choices::edge_u32),
             expires_ms: c.maybe(Choices::edge),
         }
