@@ -7,6 +7,10 @@
 //! serve` sends to browsers that accept gzip. Bindgen, wasm-opt and the
 //! compression are skipped when their output is newer than their input.
 //!
+//! `hearth` embeds `dist/` when it is built after it (`crates/broker/build.rs`):
+//! `cargo xtask dist` therefore builds the release broker next, and prints
+//! where it is.
+//!
 //! Zopfli writes ordinary gzip (any browser inflates it) about 4% smaller than
 //! `gzip -9`, at the cost of a few seconds once per build.
 //!
@@ -40,6 +44,16 @@ fn wasm_rustflags() -> String {
     }
 }
 
+/// Builds `dist/`, then the release `hearth` that carries it; prints both.
+pub fn build_with_broker() -> Result<()> {
+    build()?;
+    proc::run(proc::cargo().args(["build", "--release", "-p", "hearth"]))?;
+    let hearth = proc::target_dir().join("release/hearth");
+    let size = fs::metadata(&hearth).with_context(|| format!("reading {}", hearth.display()))?.len();
+    println!("hearth with the dashboard inside: {} ({})", hearth.display(), human(size));
+    Ok(())
+}
+
 /// Builds `dist/` and returns its absolute path.
 pub fn build() -> Result<PathBuf> {
     install::wasm_target()?;
@@ -61,13 +75,35 @@ pub fn build() -> Result<PathBuf> {
     } else {
         bindgen(&input, &dist)?;
         optimise(&wasm)?;
+        embed_again()?;
     }
-    fs::copy(proc::root().join("index.html"), dist.join("index.html")).context("copying index.html into dist/")?;
+    copy_if_changed(&proc::root().join("index.html"), &dist.join("index.html"))?;
     for name in SERVED {
         compress(&dist.join(name))?;
     }
     report_sizes(&dist)?;
     Ok(dist)
+}
+
+/// Copies `from` to `to` unless `to` already holds the same bytes: an
+/// untouched `dist/` leaves the broker's build (which embeds it) fresh.
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    let bytes = fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    if fs::read(to).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    fs::write(to, bytes).with_context(|| format!("writing {}", to.display()))
+}
+
+/// Marks the broker's `build.rs` as changed, so the next build of `hearth`
+/// embeds this `dist/`. Cargo sees later changes to a `dist/` it has
+/// embedded by itself; but a `hearth` built while there was none watched
+/// nothing (a missing path would rerun the build script on every build).
+fn embed_again() -> Result<()> {
+    let build_rs = proc::root().join("crates/broker/build.rs");
+    let file =
+        fs::File::options().append(true).open(&build_rs).with_context(|| format!("opening {}", build_rs.display()))?;
+    file.set_modified(std::time::SystemTime::now()).with_context(|| format!("touching {}", build_rs.display()))
 }
 
 /// Runs wasm-bindgen (target web, out name `frontend`) into a fresh `dist/`.

@@ -26,15 +26,28 @@ const BINARYEN: &str = "binaryen@132";
 
 /// Adds the wasm32 target through rustup when it is not installed yet.
 pub fn wasm_target() -> Result<()> {
+    rust_target(WASM_TARGET)
+}
+
+/// Adds `target` through rustup when it is not installed yet.
+pub fn rust_target(target: &str) -> Result<()> {
     let installed = proc::output(Command::new("rustup").args(["target", "list", "--installed"]));
     match installed {
-        Some(list) if list.lines().any(|line| line.trim() == WASM_TARGET) => Ok(()),
-        Some(_) => proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
+        Some(list) if list.lines().any(|line| line.trim() == target) => Ok(()),
+        Some(_) => proc::run(Command::new("rustup").args(["target", "add", target])),
         None => {
-            println!("note: rustup not found; assuming the {WASM_TARGET} target is available");
+            println!("note: rustup not found; assuming the {target} target is available");
             Ok(())
         }
     }
+}
+
+/// Installs Debian's `program` from `package` when it is missing.
+pub fn debian_program(program: &str, package: &str) -> Result<()> {
+    if Path::new(program).exists() {
+        return Ok(());
+    }
+    apt_install(&[package])
 }
 
 /// Installs Debian's `chromium` and `chromium-driver` when either is missing.

@@ -2,10 +2,12 @@
 //!
 //! It owns every step between the sources and something a person can open or
 //! CI can judge: building the dashboard's wasm (`dist`), serving it from the
-//! real broker (`run`), and running every test suite in order (`test`). It
-//! never holds product logic. wasm-bindgen is used as a library, so the
-//! bindings and the test runner always match the version in Cargo.lock.
+//! real broker (`run`), building `hearth` for a Raspberry Pi (`cross`), and
+//! running every test suite in order (`test`). It never holds product
+//! logic. wasm-bindgen is used as a library, so the bindings and the test
+//! runner always match the version in Cargo.lock.
 
+mod cross;
 mod dist;
 mod install;
 mod proc;
@@ -29,8 +31,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the dashboard into `dist/` (wasm, bindings, index.html).
+    /// Build the dashboard into `dist/` (wasm, bindings, index.html), then
+    /// the release `hearth`, which carries it.
     Dist,
+    /// Build `hearth` for a 64-bit Raspberry Pi (aarch64-unknown-linux-gnu),
+    /// dashboard inside: target/aarch64-unknown-linux-gnu/release/hearth.
+    Cross {
+        /// A debug build (quicker to make, slower to run) instead of release.
+        #[arg(long)]
+        debug: bool,
+    },
     /// Build `dist/` and the release broker, then serve the dashboard.
     Run {
         /// Extra arguments for `hearth serve`, after `--`.
@@ -55,7 +65,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dist => dist::build().map(|_| ()),
+        Command::Dist => dist::build_with_broker(),
+        Command::Cross { debug } => cross::build(!debug).map(|_| ()),
         Command::Run { hearth_args } => run::run(&hearth_args),
         Command::Test { only } => test::run_all(only.as_deref()),
         Command::WasmTestRunner { args } => runner::run(args),

@@ -4,8 +4,12 @@
 //! 2. native: `dist/` and the debug `hearth` are built first, then
 //!    `cargo test --workspace` (engine, broker, end-to-end) with `HEARTH_BIN`,
 //!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
-//! 3. the engine's and the simulator's (`home-sim`) tests again as wasm under Node;
-//! 4. the frontend's tests as wasm in headless Chromium.
+//! 3. cross: the debug `hearth` for a Raspberry Pi (aarch64, dashboard
+//!    inside) run under Debian's qemu-user: the ignored tests of
+//!    `tests/tests/one_binary.rs`, with `HEARTH_CROSS_BIN`, `QEMU` and
+//!    `QEMU_SYSROOT` exported (the cross linker and qemu installed if missing);
+//! 4. the engine's and the simulator's (`home-sim`) tests again as wasm under Node;
+//! 5. the frontend's tests as wasm in headless Chromium.
 //!
 //! It closes on one line, `N passed, M failed`, summed over every suite.
 
@@ -18,7 +22,7 @@ use anyhow::{Context, Result};
 
 use crate::install::{self, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
 use crate::tally::Tally;
-use crate::{dist, proc};
+use crate::{cross, dist, proc};
 
 /// The env var through which cargo finds the runner for wasm32 binaries.
 const RUNNER_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER";
@@ -31,13 +35,14 @@ struct Step {
 }
 
 /// Every step, in order.
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 5] = [
     Step {
         id: "toolchain",
         title: "toolchain: wasm32 target, node, mosquitto tools, openssl, curl, paho-mqtt, chromium",
         run: toolchain,
     },
     Step { id: "native", title: "native tests: engine, broker, end-to-end", run: native },
+    Step { id: "cross", title: "the Raspberry Pi build (aarch64) under qemu-user", run: cross_pi },
     Step { id: "engine-wasm", title: "engine and simulator tests as wasm under node", run: engine_wasm },
     Step { id: "frontend-wasm", title: "frontend tests in headless chromium", run: frontend_wasm },
 ];
@@ -103,6 +108,25 @@ fn native(counter: &Counter) -> Result<()> {
             .env("HEARTH_DIST", dist)
             .env("CHROMIUM", CHROMIUM)
             .env("CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
+
+/// A debug build: quicker to make than release (the test needs no speed).
+fn cross_pi(counter: &Counter) -> Result<()> {
+    cross::qemu()?;
+    let pi = cross::build(false)?;
+    let dist = proc::root().join("dist");
+    // The Pi's broker is driven by the native `hearth pub` / `hearth sub`.
+    proc::run(proc::cargo().args(["build", "-p", "hearth"]))?;
+    counted(
+        counter,
+        proc::cargo()
+            .args(["test", "-p", "hearth-e2e", "--test", "one_binary", "--", "--ignored"])
+            .env("HEARTH_BIN", proc::target_dir().join("debug/hearth"))
+            .env("HEARTH_DIST", dist)
+            .env("HEARTH_CROSS_BIN", pi)
+            .env("QEMU", cross::QEMU)
+            .env("QEMU_SYSROOT", cross::SYSROOT),
     )
 }
 

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             let index = ServeFile::new(dist.join("index.html")).precompressed_gzip();
             api.fallback_service(ServeDir::new(dist).precompressed_gzip().fallback(index))
         }
+        None if !embedded::FILES.is_empty() => api.fallback(embedded::serve),
         None => api.fallback(no_dashboard),
     };
     api.with_state(state)
@@ -180,12 +181,123 @@ async fn prometheus(State(state): State<AppState>, headers: axum::http::HeaderMa
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
+/// Whether this `hearth` was built with the dashboard inside (see
+/// `build.rs`): then it serves it at `/` when `--dist` is not given.
+pub fn has_embedded_dashboard() -> bool {
+    !embedded::FILES.is_empty()
+}
+
 async fn no_dashboard() -> impl IntoResponse {
     let page = "<!doctype html><title>Hearth</title><h1>Hearth is running</h1>\
-        <p>The dashboard is not being served: this broker was started without a built dashboard. \
-        Run <code>cargo xtask run</code>, or build it with <code>cargo xtask dist</code> and start \
+        <p>The dashboard is not being served: this broker was built before its dashboard \
+        (<code>dist/</code> did not exist) and started without <code>--dist</code>. \
+        Run <code>cargo xtask run</code>; or <code>cargo xtask dist</code>, which builds \
+        <code>dist/</code> and then a <code>hearth</code> that carries it; or start \
         <code>hearth serve --dist dist</code>.</p>\
         <p>The broker works without it: WebSocket at <code>/ws</code>, JSON at \
         <a href=\"/api/overview\">/api/overview</a>, metrics at <a href=\"/metrics\">/metrics</a>.</p>";
     (StatusCode::NOT_FOUND, Html(page))
+}
+
+/// The dashboard built into the binary: what `--dist` serves, from memory.
+mod embedded {
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+    use axum::response::{IntoResponse, Response};
+
+    /// One file of the dashboard, with its gzip twin if `dist/` had one.
+    pub struct Asset {
+        /// Its path under `dist/`, `/`-separated.
+        pub path: &'static str,
+        /// Its bytes.
+        pub raw: &'static [u8],
+        /// The bytes of `path.gz`, sent to clients that accept gzip.
+        pub gzip: Option<&'static [u8]>,
+        /// A weak ETag of `raw` (both encodings are the same content).
+        pub etag: &'static str,
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/dashboard.rs"));
+
+    /// Serves `uri`'s file as `ServeDir` serves `--dist`: `/` and unknown
+    /// paths get `index.html`, a gzip twin goes to clients that accept gzip.
+    pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+        if method != Method::GET && method != Method::HEAD {
+            return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
+        }
+        let find = |path: &str| FILES.iter().find(|asset| asset.path == path);
+        let Some(asset) = find(uri.path().trim_start_matches('/')).or_else(|| find("index.html")) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let mut response =
+            Response::builder().header(header::CONTENT_TYPE, content_type(asset.path)).header(header::ETAG, asset.etag);
+        if asset.gzip.is_some() {
+            response = response.header(header::VARY, "accept-encoding");
+        }
+        let not_modified = headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|tag| tag.trim() == asset.etag || tag.trim() == "*");
+        let (status, body) = match asset.gzip {
+            _ if not_modified => (StatusCode::NOT_MODIFIED, &[][..]),
+            Some(gzip) if accepts_gzip(&headers) => {
+                response = response.header(header::CONTENT_ENCODING, "gzip");
+                (StatusCode::OK, gzip)
+            }
+            _ => (StatusCode::OK, asset.raw),
+        };
+        let body = Body::from(bytes::Bytes::from_static(body));
+        response.status(status).body(body).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    }
+
+    /// Whether `Accept-Encoding` gives `gzip` (or else `*`) a q-value above 0.
+    fn accepts_gzip(headers: &HeaderMap) -> bool {
+        let (mut gzip, mut any) = (None, None);
+        let values = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok());
+        for item in values.flat_map(|value| value.split(',')) {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let q = parts.find_map(|p| p.strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            if coding.eq_ignore_ascii_case("gzip") {
+                gzip = Some(q);
+            } else if coding == "*" {
+                any = Some(q);
+            }
+        }
+        gzip.or(any).is_some_and(|q| q > 0.0)
+    }
+
+    /// The media type `ServeDir` gives the same file name.
+    fn content_type(path: &str) -> &'static str {
+        match path.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("html") => "text/html",
+            Some("js") => "text/javascript",
+            Some("wasm") => "application/wasm",
+            Some("css") => "text/css",
+            Some("json") => "application/json",
+            Some("svg") => "image/svg+xml",
+            Some("png") => "image/png",
+            Some("ico") => "image/x-icon",
+            Some("txt") => "text/plain",
+            _ => "application/octet-stream",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    #[tokio::test]
+    async fn the_page_without_a_dashboard_says_what_to_run() {
+        let response = super::no_dashboard().await.into_response();
+        assert_eq!(response.status(), 404);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("the page is read");
+        let page = String::from_utf8_lossy(&body);
+        for needle in ["cargo xtask run", "cargo xtask dist", "--dist", "/api/overview", "/metrics"] {
+            assert!(page.contains(needle), "{needle:?} missing: {page}");
+        }
+    }
 }

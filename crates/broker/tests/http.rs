@@ -53,6 +53,14 @@ async fn the_connections_api_lists_an_open_connection() {
 async fn the_root_page_without_a_dashboard_says_how_to_build_one() {
     let broker = Broker::start().await;
     let (status, page) = broker.get("/").await;
+    if hearth::http::has_embedded_dashboard() {
+        // Built after `dist/`: the dashboard inside the binary is served
+        // (tests/tests/one_binary.rs checks its files; the page without one
+        // is checked in http.rs's unit tests).
+        assert_eq!(status, 200, "the embedded dashboard is served");
+        assert!(page.contains("<title>"), "{page}");
+        return;
+    }
     assert_eq!(status, 404, "no dashboard is being served");
     assert!(page.contains("cargo xtask dist") && page.contains("--dist"), "{page}");
     assert!(page.contains("/api/overview") && page.contains("/metrics"), "the page points at what does work: {page}");
