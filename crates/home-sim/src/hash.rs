@@ -8,6 +8,13 @@
 //! to `t`: the simulation is deterministic, so the state is the sender's.
 //! Journal entries are separated by `;`, each a virtual time in ms
 //! followed by the action's fields.
+//!
+//! A long session's link also names its latest checkpoint,
+//! `&base=3600000&done=110000` (virtual ms, and each lesson done then as
+//! `1`/`0`): the actions before `base` are applied at once at time zero,
+//! the clock jumps to `base` with those lessons done, and only the rest is
+//! simulated (see [`crate::checkpoint`]), so the link opens as fast as a
+//! short one whatever the session's length.
 
 use crate::clock::{MAX_SPEED, MIN_SPEED};
 use crate::error::SimError;
@@ -17,9 +24,10 @@ use crate::simulation::Simulation;
 use std::fmt::Write as _;
 use thiserror::Error;
 
-/// The latest virtual time a link may ask for: a link replays from zero,
-/// so this bounds the work of opening one.
-pub const MAX_AT_MS: u64 = 24 * 60 * 60 * 1000;
+/// The most virtual time a link may ask to simulate (from `base`, or from
+/// zero without one): this bounds the work of opening one. Links the page
+/// writes stay within one checkpoint interval.
+pub const MAX_REPLAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Why a hash could not be read.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -58,10 +66,13 @@ pub enum HashError {
     /// A journal entry earlier than the one before it, or later than `t`.
     #[error("journal entry at {0} ms is out of order")]
     OutOfOrder(u64),
-    /// A virtual time beyond [`MAX_AT_MS`]: opening the link would replay
-    /// more than a day of simulation before showing anything.
-    #[error("`t` is at most {MAX_AT_MS} ms (one simulated day), got {0}")]
+    /// A `t` more than [`MAX_REPLAY_MS`] after `base`: opening the link
+    /// would simulate more than a day before showing anything.
+    #[error("`t` is at most {MAX_REPLAY_MS} ms (one simulated day) after `base`, got {0}")]
     TooLate(u64),
+    /// A `base` later than `t`.
+    #[error("`base` {0} is later than `t`")]
+    BaseAfterEnd(u64),
     /// A name with characters outside `[A-Za-z0-9._-]`.
     #[error("`{0}` is not a valid name (letters, digits, `.`, `_`, `-`)")]
     BadName(String),
@@ -82,11 +93,24 @@ pub struct Settings {
     pub at_ms: u64,
     /// The learner's actions with their virtual times, oldest first.
     pub journal: Vec<(u64, Action)>,
+    /// The checkpoint the replay starts from (0: none, replay from zero).
+    pub base_ms: u64,
+    /// Lessons done at the checkpoint, in teaching order.
+    pub done: Vec<bool>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { scenario: "home".into(), seed: 1, speed: 1.0, paused: false, at_ms: 0, journal: Vec::new() }
+        Self {
+            scenario: "home".into(),
+            seed: 1,
+            speed: 1.0,
+            paused: false,
+            at_ms: 0,
+            journal: Vec::new(),
+            base_ms: 0,
+            done: Vec::new(),
+        }
     }
 }
 
@@ -97,6 +121,10 @@ impl Settings {
         let mut out = format!("#scenario={scenario}&seed={seed}&speed={speed}&paused={}", u8::from(self.paused));
         if self.at_ms > 0 {
             let _ = write!(out, "&t={}", self.at_ms);
+        }
+        if self.base_ms > 0 {
+            let done: String = self.done.iter().map(|d| if *d { '1' } else { '0' }).collect();
+            let _ = write!(out, "&base={}&done={done}", self.base_ms);
         }
         for (i, (at, action)) in self.journal.iter().enumerate() {
             let _ = write!(out, "{}{at},{}", if i == 0 { "&a=" } else { ";" }, action.encode());
@@ -118,6 +146,12 @@ impl Settings {
         if let Some((at, _)) = s.journal.last().filter(|(at, _)| *at > s.at_ms) {
             return Err(HashError::OutOfOrder(*at));
         }
+        if s.base_ms > s.at_ms {
+            return Err(HashError::BaseAfterEnd(s.base_ms));
+        }
+        if s.at_ms - s.base_ms > MAX_REPLAY_MS {
+            return Err(HashError::TooLate(s.at_ms));
+        }
         Ok(s)
     }
 
@@ -136,11 +170,15 @@ impl Settings {
                 self.speed = speed;
             }
             "paused" => self.paused = flag(key, value)?,
-            "t" => {
-                self.at_ms = number(key, value)?;
-                if self.at_ms > MAX_AT_MS {
-                    return Err(HashError::TooLate(self.at_ms));
+            "t" => self.at_ms = number(key, value)?,
+            "base" => self.base_ms = number(key, value)?,
+            "done" => {
+                let bad = || HashError::BadFlag { key: clip(key), value: clip(value) };
+                if value.len() > 64 {
+                    return Err(bad());
                 }
+                self.done =
+                    value.chars().map(|c| flag(key, &c.to_string())).collect::<Result<_, _>>().map_err(|_| bad())?;
             }
             "a" => self.journal = journal(value)?,
             _ => return Err(HashError::UnknownKey(clip(key))),
@@ -175,17 +213,31 @@ impl Simulation {
             paused: self.clock.paused(),
             at_ms: self.now(),
             journal: self.journal.clone(),
+            base_ms: self.checkpoint.at_ms,
+            done: if self.checkpoint.at_ms > 0 { self.checkpoint.lessons.clone() } else { Vec::new() },
         }
     }
 
-    /// Builds the simulation a link describes: the scenario and seed, each
-    /// journalled action replayed at its virtual time, then time run on to
-    /// the link's `t`.
+    /// Builds the simulation a link describes: the scenario and seed; with
+    /// a checkpoint, the actions before it at once and a jump to it (see
+    /// [`crate::checkpoint`]); then each later action replayed at its
+    /// virtual time, and time run on to the link's `t`.
     pub fn from_settings(settings: &Settings) -> Result<Self, SimError> {
         let mut sim = Simulation::new(Scenario::by_name(&settings.scenario)?, settings.seed)?;
         sim.set_speed(settings.speed)?;
         sim.set_paused(settings.paused);
-        for (at, action) in &settings.journal {
+        let base = settings.base_ms;
+        let split = if base > 0 { settings.journal.partition_point(|(at, _)| *at < base) } else { 0 };
+        let (before, after) = settings.journal.split_at(split);
+        if base > 0 {
+            for (_, action) in before {
+                let _ = sim.apply(action.clone());
+            }
+            // Journalled at zero; the link keeps their real times.
+            sim.journal = before.to_vec();
+            sim.resume_at(base, &settings.done);
+        }
+        for (at, action) in after {
             sim.advance(at.saturating_sub(sim.now()));
             // A refusal replays as it happened the first time: same log line, no change.
             let _ = sim.apply(action.clone());

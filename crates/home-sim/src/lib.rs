@@ -33,9 +33,11 @@
 //! [`views`]); [`journal`] records what the learner does ([`Action`],
 //! applied with `Simulation::apply`); [`log`], [`history`] and [`flights`]
 //! observe it, and [`journey`](mod@journey) follows one message through them; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
-//! and journal in a URL that replays to the same state.
+//! and journal in a URL that replays to the same state, from its latest
+//! [`checkpoint`] in long sessions.
 
 pub mod automations;
+pub mod checkpoint;
 pub mod clock;
 mod controls;
 pub mod decimal;

@@ -87,7 +87,9 @@ pub struct Simulation {
     next_request: u64,
     acting: Option<ConnId>,
     refusals: Vec<(ConnId, String)>,
-    next_sample_at: u64,
+    pub(crate) next_sample_at: u64,
+    /// Where a link's replay starts (see [`crate::checkpoint`]).
+    pub(crate) checkpoint: crate::checkpoint::Checkpoint,
 }
 
 impl Simulation {
@@ -123,6 +125,7 @@ impl Simulation {
             acting: None,
             refusals: Vec::new(),
             next_sample_at: 1000,
+            checkpoint: Default::default(),
         };
         sim.console = sim.open_conn("console", None, None)?;
         for q in &scenario.queues {
@@ -192,6 +195,7 @@ impl Simulation {
             self.history.sample(self.next_sample_at / 1000, &self.engine.stats());
             self.next_sample_at += 1000;
             self.check_lessons();
+            self.maybe_checkpoint(now);
         }
     }
 

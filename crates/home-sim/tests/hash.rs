@@ -48,15 +48,27 @@ fn every_action() -> Vec<Action> {
 #[wasm_bindgen_test(unsupported = test)]
 fn settings_and_every_action_survive_the_round_trip() {
     let journal = every_action().into_iter().enumerate().map(|(i, a)| (i as u64 * 250, a)).collect();
-    let s = Settings { scenario: "home".into(), seed: 42, speed: 2.5, paused: true, at_ms: 9_000, journal };
+    let s = Settings {
+        scenario: "home".into(),
+        seed: 42,
+        speed: 2.5,
+        paused: true,
+        at_ms: 9_000,
+        journal,
+        ..Settings::default()
+    };
     let hash = s.to_hash();
     assert!(
         hash.starts_with("#scenario=home&seed=42&speed=2.5&paused=1&t=9000&a=0,p,home/garage/temperature,"),
         "{hash}"
     );
     assert!(!hash[1..].contains(['"', ' ', '#', '{', '}', 'é']), "only URL-safe characters: {hash}");
-    assert_eq!(Settings::from_hash(&hash), Ok(s));
+    assert_eq!(Settings::from_hash(&hash), Ok(s.clone()));
     assert_eq!(Settings::from_hash(""), Ok(Settings::default()));
+    let long = Settings { at_ms: 90_000_000, base_ms: 86_400_000, done: vec![true, false, true], ..s.clone() };
+    let hash = long.to_hash();
+    assert!(hash.contains("&t=90000000&base=86400000&done=101&a="), "{hash}");
+    assert_eq!(Settings::from_hash(&hash), Ok(long));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -75,6 +87,9 @@ fn bad_hashes_get_clear_errors() {
         ("#t=10&a=5,o,lock;3,r,lock", HashError::OutOfOrder(3)),
         ("#t=4&a=5,o,lock", HashError::OutOfOrder(5)),
         ("#t=99999999999", HashError::TooLate(99_999_999_999)),
+        ("#t=99999999999&base=99000000000", HashError::TooLate(99_999_999_999)),
+        ("#t=5000&base=6000", HashError::BaseAfterEnd(6000)),
+        ("#t=5000&base=1000&done=10x", HashError::BadFlag { key: "done".into(), value: "10x".into() }),
         ("#t=10&a=5,p,%+5,x,0", HashError::BadAction("5,p,%+5,x,0".into())),
     ];
     for (hash, error) in cases {
