@@ -276,7 +276,7 @@ async fn a_broker_without_a_memory_budget_shows_no_memory_line() {
 
 /// An entry of `GET /api/connections`: the protocol's `ConnectionStats`
 /// plus what the broker adds (its address and the bytes waiting for it).
-fn listed(client_id: &str, blocked: bool) -> ConnectionRow {
+fn listed(client_id: &str, blocked: bool, protocol: &str) -> ConnectionRow {
     let stats = ConnectionStats {
         id: 1,
         client_id: client_id.into(),
@@ -290,17 +290,19 @@ fn listed(client_id: &str, blocked: bool) -> ConnectionRow {
     let mut value = serde_json::to_value(stats).expect("stats encode");
     value["remote"] = "127.0.0.1:5000".into();
     value["pending_bytes"] = 0.into();
+    value["protocol"] = protocol.into();
     ConnectionRow::from_json(&value)
 }
 
 #[wasm_bindgen_test]
-async fn a_blocked_connection_says_so() {
-    let list = vec![listed("thermostat", false), listed("flood", true)];
+async fn a_blocked_connection_says_so_and_each_row_names_its_protocol() {
+    let list = vec![listed("thermostat", false, "mqtt"), listed("flood", true, "amqp"), listed("page", false, "ws")];
     let root = fresh_root();
     let _mounted = leptos::mount::mount_to(root.clone(), move || connection_table(list));
     leptos::task::tick().await;
     let rows = texts(&root, "connection-row");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(texts(&root, "connection-protocol"), ["MQTT", "AMQP", "WebSocket"]);
     assert_eq!(texts(&root, "connection-blocked"), ["blocked"]);
     let badge = root.query_selector("[data-testid=connection-blocked]").ok().flatten().expect("a mark");
     let row = badge.closest("[data-testid=connection-row]").ok().flatten().expect("in a row");

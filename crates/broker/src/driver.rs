@@ -38,7 +38,7 @@ const ID_BLOCK: u64 = 1 << 20;
 /// What the engine task is asked to do.
 #[derive(Debug)]
 pub enum Command {
-    /// A connection (WebSocket or MQTT) opened.
+    /// A connection (WebSocket, MQTT or AMQP) opened.
     Connect {
         /// Its number.
         conn: ConnId,
@@ -46,6 +46,8 @@ pub enum Command {
         outbox: Outbox,
         /// The peer's address.
         remote: SocketAddr,
+        /// How it speaks to the broker.
+        protocol: Protocol,
     },
     /// A decoded frame from a connection (made by [`Command::frame`]).
     Frame {
@@ -135,6 +137,20 @@ impl Command {
 
 pub use crate::outbox::{Buffered, Outbound, OutboundRx, Outbox, inbound_cost, outbound_cost};
 
+/// How a connection speaks to the broker (shown by the API and dashboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// The JSON protocol over WebSocket (`/ws`).
+    Ws,
+    /// MQTT, over TCP, TLS or WebSocket.
+    Mqtt,
+    /// AMQP 0-9-1.
+    Amqp,
+    /// The broker's own (a delayed will being published).
+    Internal,
+}
+
 /// A connection as the HTTP API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionInfo {
@@ -143,6 +159,8 @@ pub struct ConnectionInfo {
     pub stats: ConnectionStats,
     /// The peer's address.
     pub remote: String,
+    /// How it speaks to the broker.
+    pub protocol: Protocol,
     /// Bytes waiting to be written to it.
     pub pending_bytes: usize,
 }
@@ -169,6 +187,7 @@ pub struct Snapshot {
 struct Peer {
     outbox: Outbox,
     remote: SocketAddr,
+    protocol: Protocol,
 }
 
 /// What one flush sends: frames for connections and closes, in order.
@@ -300,8 +319,8 @@ impl Driver {
 
     fn apply(&mut self, now: u64, command: Command) {
         match command {
-            Command::Connect { conn, outbox, remote } => {
-                self.peers.insert(conn, Peer { outbox, remote });
+            Command::Connect { conn, outbox, remote, protocol } => {
+                self.peers.insert(conn, Peer { outbox, remote, protocol });
                 self.engine.handle(now, Input::Connect { conn });
             }
             Command::Frame { conn, frame, bytes } => {
@@ -507,6 +526,7 @@ impl Driver {
                 let peer = self.peers.get(&stats.id);
                 ConnectionInfo {
                     remote: peer.map_or_else(String::new, |p| p.remote.to_string()),
+                    protocol: peer.map_or(Protocol::Internal, |p| p.protocol),
                     pending_bytes: peer.map_or(0, |p| p.outbox.backlog()),
                     stats,
                 }

@@ -3,7 +3,7 @@
 //! encodes what the engine task sends back.
 
 use crate::auth::Verdict;
-use crate::driver::{Command, Outbound, OutboundRx, Outbox};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox, Protocol};
 use crate::flow::Gate;
 use crate::server::AppState;
 use crate::tls::Peer;
@@ -36,7 +36,12 @@ pub async fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) {
     }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (outbox, outbound) = Outbox::new(&state.buffered);
-    if state.commands.send(Command::Connect { conn, outbox: outbox.clone(), remote }).await.is_err() {
+    if state
+        .commands
+        .send(Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Ws })
+        .await
+        .is_err()
+    {
         return;
     }
     tracing::debug!(conn, %remote, "connected");

@@ -8,7 +8,7 @@ mod common;
 use amq_protocol::frame::{AMQPContentHeader, AMQPFrame};
 use amq_protocol::protocol::basic::AMQPProperties;
 use amq_protocol::protocol::{AMQPClass, basic, channel, connection, exchange, queue};
-use amq_protocol::types::FieldTable;
+use amq_protocol::types::{AMQPValue, FieldTable};
 use bytes::BytesMut;
 use common::{Broker, within};
 use hearth::amqp::frame::{PROTOCOL_HEADER, decode, encode};
@@ -21,6 +21,8 @@ use tokio::net::TcpStream;
 struct Raw {
     tcp: TcpStream,
     inbox: BytesMut,
+    /// Heartbeat asked for in tune-ok (0: none).
+    heartbeat: u16,
 }
 
 impl Raw {
@@ -33,7 +35,7 @@ impl Raw {
 
     async fn connect(addr: SocketAddr) -> Self {
         let tcp = within("the AMQP connection", TcpStream::connect(addr)).await.expect("the broker accepts");
-        Self { tcp, inbox: BytesMut::new() }
+        Self { tcp, inbox: BytesMut::new(), heartbeat: 0 }
     }
 
     /// The handshake; `Err` with the close the broker sent instead.
@@ -42,8 +44,13 @@ impl Raw {
         let start = self.recv().await;
         assert!(matches!(start, AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Start(_)))));
         let response = format!("\0{user}\0{password}");
+        let mut caps = FieldTable::default();
+        caps.insert("connection.blocked".into(), AMQPValue::Boolean(true));
+        caps.insert("consumer_cancel_notify".into(), AMQPValue::Boolean(true));
+        let mut client_properties = FieldTable::default();
+        client_properties.insert("capabilities".into(), AMQPValue::FieldTable(caps));
         let start_ok = connection::StartOk {
-            client_properties: FieldTable::default(),
+            client_properties,
             mechanism: "PLAIN".into(),
             response: response.as_bytes().into(),
             locale: "en_US".into(),
@@ -56,7 +63,7 @@ impl Raw {
             AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Close(close))) => return Err(close),
             other => panic!("expected tune, got {other:?}"),
         }
-        let tune_ok = connection::TuneOk { channel_max: 0, frame_max: 131_072, heartbeat: 0 };
+        let tune_ok = connection::TuneOk { channel_max: 0, frame_max: 131_072, heartbeat: self.heartbeat };
         self.send_method(0, AMQPClass::Connection(connection::AMQPMethod::TuneOk(tune_ok))).await;
         let open = connection::Open { virtual_host: "/".into() };
         self.send_method(0, AMQPClass::Connection(connection::AMQPMethod::Open(open))).await;
@@ -310,6 +317,12 @@ async fn amqp_and_mqtt_meet_on_amq_topic_both_ways() {
     broker.wait_for_connections(1).await;
     let mut raw = Raw::open(broker.amqp).await;
     raw.open_channel(1).await;
+    // The API (and the dashboard's Live tab) names each connection's protocol.
+    broker.wait_for_connections(2).await;
+    let connections = broker.get_json("/api/connections").await;
+    let protocols: Vec<&str> =
+        connections.as_array().expect("a list").iter().filter_map(|c| c["protocol"].as_str()).collect();
+    assert!(protocols.contains(&"amqp") && protocols.contains(&"mqtt"), "{connections}");
     raw.publish(1, "amq.topic", "home.hall.light", b"on").await;
     let mut line = String::new();
     let mut out = sub.stdout.take().expect("piped");
@@ -346,4 +359,123 @@ async fn amqp_and_mqtt_meet_on_amq_topic_both_ways() {
     })
     .await;
     assert_eq!(body, b"locked");
+}
+
+impl Raw {
+    async fn confirm_select(&mut self, channel: u16) {
+        let select = amq_protocol::protocol::confirm::Select { nowait: false };
+        self.send_method(channel, AMQPClass::Confirm(amq_protocol::protocol::confirm::AMQPMethod::Select(select)))
+            .await;
+        assert!(matches!(self.method(channel).await, AMQPClass::Confirm(_)));
+    }
+
+    /// Expects `basic.ack` for publish `seq`.
+    async fn expect_ack(&mut self, channel: u16, seq: u64) {
+        match self.method(channel).await {
+            AMQPClass::Basic(basic::AMQPMethod::Ack(ack)) => assert_eq!(ack.delivery_tag, seq),
+            other => panic!("expected basic.ack {seq}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_confirmed_persistent_message_in_a_durable_queue_survives_kill_9() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let mut broker = Broker::start_in(dir.path(), &[]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    let declare = queue::Declare { queue: "orders".into(), durable: true, ..Default::default() };
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Declare(declare))).await;
+    assert!(matches!(raw.method(1).await, AMQPClass::Queue(queue::AMQPMethod::DeclareOk(_))));
+    raw.confirm_select(1).await;
+    for (seq, body) in [(1, &b"first"[..]), (2, b"second")] {
+        raw.publish(1, "", "orders", body).await;
+        raw.expect_ack(1, seq).await;
+    }
+    broker.kill9().await;
+    let broker = Broker::start_in(dir.path(), &[]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    assert_eq!(raw.get(1, "orders").await.as_deref(), Some(&b"first"[..]));
+    assert_eq!(raw.get(1, "orders").await.as_deref(), Some(&b"second"[..]));
+    assert_eq!(raw.get(1, "orders").await, None);
+}
+
+#[tokio::test]
+async fn the_memory_budget_sends_connection_blocked_and_unblocked() {
+    let broker = Broker::start_with(&["--in-memory", "--memory-limit", "1MiB"]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    raw.declare(1, "pile").await;
+    let body = vec![7u8; 64 * 1024];
+    let blocked = within("connection.blocked", async {
+        loop {
+            raw.publish(1, "", "pile", &body).await;
+            if let Ok(frame) = tokio::time::timeout(Duration::from_millis(5), raw.recv()).await {
+                return frame;
+            }
+        }
+    })
+    .await;
+    let AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Blocked(b))) = blocked else {
+        panic!("expected connection.blocked, got {blocked:?}");
+    };
+    assert!(b.reason.as_str().contains("memory"), "{}", b.reason);
+    // Another connection purges the pile: the publisher is let go.
+    let mut other = Raw::open(broker.amqp).await;
+    other.open_channel(1).await;
+    within("connection.unblocked", async {
+        loop {
+            // Purged again and again: what the gate held arrives meanwhile.
+            let purge = queue::Purge { queue: "pile".into(), nowait: false };
+            other.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Purge(purge))).await;
+            assert!(matches!(other.method(1).await, AMQPClass::Queue(queue::AMQPMethod::PurgeOk(_))));
+            if let Ok(frame) = tokio::time::timeout(Duration::from_millis(50), raw.recv()).await
+                && matches!(frame, AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Unblocked(_))))
+            {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn heartbeats_flow_both_ways_and_a_silent_peer_is_closed() {
+    let broker = Broker::start_with(&["--in-memory"]).await;
+    let mut raw = Raw::connect(broker.amqp).await;
+    raw.heartbeat = 1;
+    raw.handshake("guest", "guest").await.expect("in");
+    // The broker beats every half second of its silence...
+    let mut head = [0u8; 8];
+    within("a heartbeat", raw.tcp.read_exact(&mut head)).await.expect("readable");
+    assert_eq!(head, [8, 0, 0, 0, 0, 0, 0, 0xCE]);
+    // ...and closes a peer silent for two intervals.
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    within("the broker to close a silent peer", raw.tcp.read_to_end(&mut rest)).await.expect("closed");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "closed after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn queue_delete_checks_if_unused_and_if_empty_and_reports_the_count() {
+    let broker = Broker::start_with(&["--in-memory"]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    raw.declare(1, "jobs").await;
+    raw.publish(1, "", "jobs", b"a").await;
+    raw.publish(1, "", "jobs", b"b").await;
+    let delete = |if_unused, if_empty| queue::Delete { queue: "jobs".into(), if_unused, if_empty, nowait: false };
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Delete(delete(false, true)))).await;
+    let AMQPClass::Channel(channel::AMQPMethod::Close(close)) = raw.method(1).await else { panic!("channel.close") };
+    assert_eq!(close.reply_code, 406, "{}", close.reply_text);
+    raw.send_method(1, AMQPClass::Channel(channel::AMQPMethod::CloseOk(channel::CloseOk {}))).await;
+    raw.open_channel(1).await;
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Delete(delete(true, false)))).await;
+    let AMQPClass::Queue(queue::AMQPMethod::DeleteOk(ok)) = raw.method(1).await else { panic!("delete-ok") };
+    assert_eq!(ok.message_count, 2);
+    // Deleting it again is not an error.
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Delete(delete(false, false)))).await;
+    let AMQPClass::Queue(queue::AMQPMethod::DeleteOk(ok)) = raw.method(1).await else { panic!("delete-ok") };
+    assert_eq!(ok.message_count, 0);
 }

@@ -27,6 +27,8 @@ const EVERY: Duration = Duration::from_secs(2);
 pub struct ConnectionRow {
     client_id: String,
     remote: String,
+    /// `ws`, `mqtt`, `amqp` or `internal` (empty from older brokers).
+    protocol: String,
     consumers: u64,
     unacked: u64,
     published: u64,
@@ -42,6 +44,7 @@ impl ConnectionRow {
         Self {
             client_id: text("client_id"),
             remote: text("remote"),
+            protocol: text("protocol"),
             consumers: number("consumers"),
             unacked: number("unacked"),
             published: number("published"),
@@ -114,19 +117,31 @@ pub fn connection_table(list: Vec<ConnectionRow>) -> impl IntoView {
     view! {
         <table class="queues connections" data-testid="connections">
             <thead><tr>
-                <th scope="col">"Client"</th><th scope="col">"Address"</th>
+                <th scope="col">"Client"</th><th scope="col">"Protocol"</th><th scope="col">"Address"</th>
                 <th scope="col" class="num">"Consumers"</th><th scope="col" class="num">"Unacked"</th>
                 <th scope="col" class="num">"Published"</th>
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|c| view! {
                     <tr data-testid="connection-row">
-                        <th scope="row">{c.client_id}{c.blocked.then(blocked_warning)}</th><td>{c.remote}</td>
+                        <th scope="row">{c.client_id}{c.blocked.then(blocked_warning)}</th>
+                        <td data-testid="connection-protocol">{protocol_name(&c.protocol)}</td><td>{c.remote}</td>
                         <td class="num">{c.consumers}</td><td class="num">{c.unacked}</td><td class="num">{c.published}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// How a connection's protocol reads in the table.
+fn protocol_name(protocol: &str) -> &'static str {
+    match protocol {
+        "ws" => "WebSocket",
+        "mqtt" => "MQTT",
+        "amqp" => "AMQP",
+        "internal" => "broker",
+        _ => "",
     }
 }
 

@@ -7,7 +7,7 @@ use super::frame::{self, FrameError, OVERHEAD, PROTOCOL_HEADER};
 use super::properties::short;
 use super::session::{Capabilities, Limits, Session, Step};
 use crate::auth::Verdict;
-use crate::driver::{Command, Outbound, OutboundRx, Outbox};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox, Protocol};
 use crate::flow::Gate;
 use crate::server::AppState;
 use amq_protocol::frame::{AMQPContentHeader, AMQPFrame};
@@ -83,7 +83,7 @@ where
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let client_id = opened.name.clone().unwrap_or_else(|| format!("amqp-{conn}"));
     let commands = [
-        Command::Connect { conn, outbox: outbox.clone(), remote },
+        Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Amqp },
         Command::Identify { conn, user: opened.user.clone(), role: Role::Client },
         Command::frame(
             conn,

@@ -1270,6 +1270,12 @@ impl Session {
     pub fn channel_count(&self) -> usize {
         self.channels.len()
     }
+
+    /// Deliveries the client holds that the engine counts as unacked (the
+    /// fuzz target checks that the two always agree once settled).
+    pub fn held(&self) -> usize {
+        self.channels.values().flat_map(|c| c.unacked.values()).filter(|u| u.tag.is_some()).count()
+    }
 }
 
 #[cfg(test)]

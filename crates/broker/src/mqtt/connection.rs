@@ -9,7 +9,7 @@ use super::lifetime::{Lifetime, QueueLimits};
 use super::registry::Claim;
 use super::session::{Access, Pending, Session, Step, TOPIC_ALIAS_MAX, engine_will};
 use crate::auth::Verdict;
-use crate::driver::{Command, Outbound, OutboundRx, Outbox};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox, Protocol};
 use crate::flow::Gate;
 use crate::server::AppState;
 use bytes::BytesMut;
@@ -163,7 +163,7 @@ where
     let claim = state.mqtt_sessions.claim(&client_id, conn).await;
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let identify = Command::Identify { conn, user: connect.username.clone(), role: Role::Adapter };
-    for command in [Command::Connect { conn, outbox: outbox.clone(), remote }, identify] {
+    for command in [Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Mqtt }, identify] {
         state.commands.send(command).await.ok()?;
     }
     tracing::debug!(conn, %remote, client_id, "MQTT connected");
@@ -658,7 +658,7 @@ pub fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: 
         let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: Some(will) };
         // Its topic was checked at CONNECT: the broker publishes it.
         let commands = [
-            Command::Connect { conn: proxy, outbox, remote },
+            Command::Connect { conn: proxy, outbox, remote, protocol: Protocol::Internal },
             Command::Identify { conn: proxy, user: None, role: Role::Internal },
             Command::frame(proxy, hello, &state.buffered),
             Command::Disconnect { conn: proxy },
