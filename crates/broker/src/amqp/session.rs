@@ -236,6 +236,9 @@ pub struct Session {
     /// The broker sent `connection.close`: everything but `close-ok` is
     /// ignored until it comes.
     pub closing: bool,
+    /// Bytes of the messages being received on all channels (their
+    /// announced sizes), bounded by twice the largest message.
+    content_bytes: usize,
 }
 
 /// The name of an AMQP reply code, as RabbitMQ prefixes its reply texts.
@@ -398,6 +401,7 @@ impl Session {
             next_consumer_tag: 1,
             checked,
             closing: false,
+            content_bytes: 0,
         }
     }
 
@@ -448,7 +452,9 @@ impl Session {
     /// `basic.get` is requeued.
     fn release_channel(&mut self, channel: u16, out: &mut Vec<Step>) {
         let Some(ch) = self.channels.get_mut(&channel) else { return };
-        ch.incoming = None;
+        if let Some(Incoming { header: Some((size, _)), .. }) = ch.incoming.take() {
+            self.content_bytes -= size;
+        }
         let consumers: Vec<u64> = ch.consumers.drain().filter_map(|(_, c)| c).collect();
         let unacked = std::mem::take(&mut ch.unacked);
         for consumer in &consumers {
@@ -505,6 +511,18 @@ impl Session {
                     let text = format!("message size {size} is larger than the largest Hearth accepts, {max}");
                     return self.channel_error(channel, 406, &text, (60, 40), out);
                 }
+                // Messages arriving on several channels at once are bounded
+                // together: a connection holds at most two largest ones.
+                if self.content_bytes + size > max.saturating_mul(2) {
+                    let text = format!(
+                        "{} bytes of messages are already arriving on this connection's other channels; \
+                         at most {} at once",
+                        self.content_bytes,
+                        max.saturating_mul(2)
+                    );
+                    return self.channel_error(channel, 406, &text, (60, 40), out);
+                }
+                self.content_bytes += size;
                 incoming.header = Some((size, header.properties));
                 incoming.body = Vec::with_capacity(size.min(64 * 1024));
                 if size == 0 {
@@ -944,11 +962,12 @@ impl Session {
     fn publish(&mut self, channel: u16, out: &mut Vec<Step>) {
         let ids = (60, 40);
         let ch = self.channels.get_mut(&channel).expect("an open channel");
-        let Some(Incoming { exchange, routing_key, mandatory, header: Some((_, properties)), body }) =
+        let Some(Incoming { exchange, routing_key, mandatory, header: Some((size, properties)), body }) =
             ch.incoming.take()
         else {
             return;
         };
+        self.content_bytes -= size;
         let seq = ch.confirms.as_mut().map(|last| {
             *last += 1;
             *last
@@ -1429,6 +1448,30 @@ mod tests {
     }
 
     use amq_protocol::frame::AMQPContentHeader;
+
+    #[test]
+    fn messages_arriving_on_many_channels_at_once_are_bounded_together() {
+        let mut s = session();
+        let max = 1 << 20;
+        let header =
+            |size: u64| AMQPContentHeader { class_id: 60, body_size: size, properties: AMQPProperties::default() };
+        for channel in 1..=3 {
+            open(&mut s, channel);
+            let p = basic::Publish { exchange: "".into(), routing_key: "q".into(), ..Default::default() };
+            call(&mut s, channel, AMQPClass::Basic(basic::AMQPMethod::Publish(p)));
+            let mut out = Vec::new();
+            s.on_frame(AMQPFrame::Header(channel, header(max)), &mut out);
+            let refused = out.iter().any(|step| {
+                matches!(step, Step::Send(AMQPFrame::Method(_, AMQPClass::Channel(channel::AMQPMethod::Close(c)))) if c.reply_code == 406)
+            });
+            assert_eq!(refused, channel == 3, "channel {channel}: {out:?}");
+        }
+        // A finished message frees its room.
+        let mut out = Vec::new();
+        s.on_frame(AMQPFrame::Body(1, vec![0; 1 << 20]), &mut out);
+        assert_eq!(engine(&out).len(), 1);
+        assert_eq!(s.content_bytes, 1 << 20);
+    }
 
     #[test]
     fn queue_arguments_map_to_engine_options_and_unsupported_ones_say_why() {
