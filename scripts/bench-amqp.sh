@@ -28,12 +28,17 @@ hearth_port=$(sed -n 's/.*AMQP at 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/hearth.out"
 # RabbitMQ, its node, epmd and distribution port on loopback only.
 rabbit_port=$(free_port)
 node="hearthbench@localhost"
-rabbit_env="HOME=$dir RABBITMQ_NODENAME=$node RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$rabbit_port \
+# (Run as root, RabbitMQ's scripts switch to the rabbitmq user: its files
+# must be able to write the directory, and the Erlang cookie is its own.)
+chmod 777 "$dir"
+rabbit_env="RABBITMQ_NODENAME=$node RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$rabbit_port \
 ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=$(free_port) RABBITMQ_DIST_PORT=$(free_port) \
 RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log RABBITMQ_ENABLED_PLUGINS_FILE=$dir/plugins"
 echo "[]." >"$dir/plugins"
+chmod 644 "$dir/plugins"
 env $rabbit_env rabbitmq-server >"$dir/rabbit.out" 2>&1 &
-env $rabbit_env rabbitmqctl -n "$node" await_startup --timeout 60 >/dev/null
+for _ in $(seq 60); do env $rabbit_env rabbitmqctl -n "$node" status >/dev/null 2>&1 && break; sleep 1; done
+env $rabbit_env rabbitmqctl -n "$node" await_startup >/dev/null
 rabbit_version=$(env $rabbit_env rabbitmqctl -n "$node" version 2>/dev/null || echo "?")
 echo "RabbitMQ $rabbit_version on $rabbit_port, Hearth on $hearth_port, $messages messages of 64 B per producer" >&2
 
