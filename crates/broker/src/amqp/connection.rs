@@ -130,7 +130,8 @@ where
 /// Reads `n` bytes more than `inbox` holds, or fails.
 async fn fill<S: AsyncRead + Unpin>(stream: &mut S, inbox: &mut BytesMut, n: usize) -> Result<(), &'static str> {
     while inbox.len() < n {
-        inbox.reserve(n - inbox.len());
+        // Handshake frames are small; read them a few hundred bytes at a time.
+        inbox.reserve((n - inbox.len()).max(512));
         match stream.read_buf(inbox).await {
             Ok(0) | Err(_) => return Err("the client went away"),
             Ok(_) => {}
