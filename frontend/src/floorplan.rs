@@ -142,8 +142,18 @@ fn QueueRow(sim: SimHandle, name: String, y: f64, h: f64) -> impl IntoView {
     type Depth = (u64, u64, u64);
     let show = move |f: fn(Depth) -> String| move || f(depth.get());
     let (mid, bar_y) = (y + h / 2.0, y + h - 7.0);
+    // The guided tour points at this row while its step is about the queue.
+    let class = {
+        let name = name.clone();
+        move || {
+            let on = sim
+                .read_slow(|s| s.tour().is_some_and(|t| matches!(t.focus(), home_sim::Focus::Queue(q) if q == name)));
+            if on { "queue-row tour-focus" } else { "queue-row" }
+        }
+    };
+    let row = name.clone();
     view! {
-        <g class="queue-row">
+        <g class=class data-queue-row=row>
             <rect x=QUEUE_X.0 y=y + 1.0 width=QUEUE_X.1 height=h - 2.0 rx="5" class="queue-box" />
             <text x=QUEUE_X.0 + 8.0 y=mid - 1.0 class="queue-label">{name}</text>
             <text x=QUEUE_X.0 + QUEUE_X.1 - 8.0 y=mid - 1.0 class="queue-depth">{show(|(r, u, _)| format!("{r}·{u}"))}</text>

@@ -39,9 +39,18 @@ pub fn QueueCard(sim: SimHandle, name: String) -> impl IntoView {
     let consumers = move || consumers.get().unwrap_or_default();
     let chart_name = name.clone();
     let inspect = crate::forms::Forms::get().log_message;
+    // The guided tour points at this queue while its step is about it.
+    let focused = {
+        let name = name.clone();
+        move || {
+            let on = sim
+                .read_slow(|s| s.tour().is_some_and(|t| matches!(t.focus(), home_sim::Focus::Queue(q) if q == name)));
+            if on { "queue-card tour-focus" } else { "queue-card" }
+        }
+    };
     let with = move |f: fn(&QueueView) -> String| move || queue.with(|q| q.as_ref().map(f).unwrap_or_default());
     view! {
-        <article class="queue-card" data-testid="queue-card" data-queue=name.clone()>
+        <article class=focused data-testid="queue-card" data-queue=name.clone()>
             <header>
                 <h3 data-testid="queue-title">{name.clone()}</h3>
                 <span class="counts">

@@ -29,6 +29,11 @@ pub fn Simulator(sim: SimHandle) -> impl IntoView {
     // The forms' values live here, above the tabs, so a tab switch keeps them.
     Forms::provide();
     let side = RwSignal::new(Side::Lessons);
+    // The guided tour points at the devices while its step is about them.
+    let plan_class = move || {
+        let on = sim.read_slow(|s| s.tour().is_some_and(|t| t.focus() == home_sim::Focus::Devices));
+        if on { "panel plan-panel tour-focus" } else { "panel plan-panel" }
+    };
     // A clicked message chip opens the log on that message's journey.
     let inspect = Forms::get().log_message;
     Effect::new(move |first: Option<()>| {
@@ -53,7 +58,7 @@ pub fn Simulator(sim: SimHandle) -> impl IntoView {
             {move || sim.error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="sim-error">{e}</p> })}
             <div class="sim-grid">
                 <div class="sim-main">
-                    <section class="panel plan-panel" aria-label="Floor plan">
+                    <section class=plan_class aria-label="Floor plan" data-testid="plan-panel">
                         <FloorPlan sim=sim />
                         <Legend />
                     </section>

@@ -1,7 +1,8 @@
 //! A simulation in a URL hash, so a copied link reproduces what the sender
 //! saw: the scenario, seed, speed and pause, the virtual time, and the
 //! journal of the learner's actions with their times:
-//! `#scenario=home&seed=42&speed=2&paused=0&t=15300&a=3000,p,home/garage/temperature,%7B%7D,0;9000,x,7`.
+//! `#scenario=home&seed=42&speed=2&paused=0&t=15300&a=3000,p,home/garage/temperature,%7B%7D,0;9000,x,7`,
+//! and `tour=<step>` while the guided tour is on.
 //!
 //! Loading it replays the journal on a fresh simulation (each action at its
 //! virtual time; see [`crate::journal`] for the actions' text) and runs on
@@ -97,6 +98,8 @@ pub struct Settings {
     pub base_ms: u64,
     /// Lessons done at the checkpoint, in teaching order.
     pub done: Vec<bool>,
+    /// The guided tour's step, while it is on.
+    pub tour: Option<usize>,
 }
 
 impl Default for Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             journal: Vec::new(),
             base_ms: 0,
             done: Vec::new(),
+            tour: None,
         }
     }
 }
@@ -121,6 +125,9 @@ impl Settings {
         let mut out = format!("#scenario={scenario}&seed={seed}&speed={speed}&paused={}", u8::from(self.paused));
         if self.at_ms > 0 {
             let _ = write!(out, "&t={}", self.at_ms);
+        }
+        if let Some(step) = self.tour {
+            let _ = write!(out, "&tour={step}");
         }
         if self.base_ms > 0 {
             let done: String = self.done.iter().map(|d| if *d { '1' } else { '0' }).collect();
@@ -172,6 +179,13 @@ impl Settings {
             "paused" => self.paused = flag(key, value)?,
             "t" => self.at_ms = number(key, value)?,
             "base" => self.base_ms = number(key, value)?,
+            "tour" => {
+                let step: usize = number(key, value)?;
+                if step >= crate::lessons::lessons().len() {
+                    return Err(bad_number(key, value));
+                }
+                self.tour = Some(step);
+            }
             "done" => {
                 let bad = || HashError::BadFlag { key: clip(key), value: clip(value) };
                 if value.len() > 64 {
@@ -215,6 +229,7 @@ impl Simulation {
             journal: self.journal.clone(),
             base_ms: self.checkpoint.at_ms,
             done: if self.checkpoint.at_ms > 0 { self.checkpoint.lessons.clone() } else { Vec::new() },
+            tour: self.tour,
         }
     }
 
@@ -243,6 +258,7 @@ impl Simulation {
             let _ = sim.apply(action.clone());
         }
         sim.advance(settings.at_ms.saturating_sub(sim.now()));
+        sim.set_tour(settings.tour);
         Ok(sim)
     }
 }

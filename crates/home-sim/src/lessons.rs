@@ -25,7 +25,18 @@ pub struct Lesson {
     pub explanation: &'static str,
     /// What the learner should do.
     pub task: &'static str,
+    /// The part of the page the task is about (the guided tour points at it).
+    pub focus: Focus,
     check: fn(&Simulation) -> bool,
+}
+
+/// A part of the page a lesson's task is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// A queue's card.
+    Queue(&'static str),
+    /// The devices on the floor plan.
+    Devices,
 }
 
 impl Simulation {
@@ -70,6 +81,7 @@ static LESSONS: [Lesson; 6] = [
             matching filter gets a copy, kept in arrival order. `+` matches one topic level, `#` the rest.",
         task: "Publish a message on a topic no device uses but a wildcard binding matches, such as \
             `home/garage/temperature` (matched by `home/+/temperature`), and watch it join the `telemetry` queue.",
+        focus: Focus::Queue("telemetry"),
         check: routed_by_wildcard,
     },
     Lesson {
@@ -78,6 +90,7 @@ static LESSONS: [Lesson; 6] = [
         explanation: "Several consumers on one queue share it: each message goes to one of them, round robin. \
             This is how work is spread over workers.",
         task: "Add a consumer to the `telemetry` queue and watch both receive messages in turn.",
+        focus: Focus::Queue("telemetry"),
         check: shared_round_robin,
     },
     Lesson {
@@ -87,6 +100,7 @@ static LESSONS: [Lesson; 6] = [
             dies first, the message goes back to the queue and is delivered again, marked redelivered.",
         task: "With two consumers on `telemetry` (lesson 2), pick one, set its Work to `5000` ms and Apply; \
             then crash it while it holds unacked messages, and watch the other one get them, marked redelivered.",
+        focus: Focus::Queue("telemetry"),
         check: crashed_and_redelivered,
     },
     Lesson {
@@ -96,6 +110,7 @@ static LESSONS: [Lesson; 6] = [
             window stays full while the rest wait in the queue, where other consumers can take them.",
         task: "Slow down every consumer on `telemetry` (a fast one would drain the queue): prefetch `1` or `2`, \
             ack `manual`, Work `2000` ms or more, Apply each; wait until a window is full and at least 5 messages wait.",
+        focus: Focus::Queue("telemetry"),
         check: window_full_and_backlog,
     },
     Lesson {
@@ -106,6 +121,7 @@ static LESSONS: [Lesson; 6] = [
         task: "Make messages wait on `telemetry`: every consumer on it at prefetch `1`, Work `3000` ms. Then \
             give `telemetry` a TTL of `1` s (or a max length of `2`), tick Dead letters to `dead-letters`, Apply \
             policy, and see an expired message arrive there.",
+        focus: Focus::Queue(DEAD_LETTERS),
         check: policy_dead_lettered,
     },
     Lesson {
@@ -114,6 +130,7 @@ static LESSONS: [Lesson; 6] = [
         explanation: "A device's last message on a topic can be retained: newcomers see its state at once. \
             A device also leaves a last will, which the broker publishes if it vanishes without goodbye.",
         task: "Cut a device off the network and watch its card turn offline from its retained last will.",
+        focus: Focus::Devices,
         check: will_marked_offline,
     },
 ];

@@ -32,7 +32,7 @@
 //! [`simulation`] runs it (with controls in `controls`, `house` and `teacher`, views in
 //! [`views`]); [`journal`] records what the learner does ([`Action`],
 //! applied with `Simulation::apply`); [`log`], [`history`] and [`flights`]
-//! observe it, and [`journey`](mod@journey) follows one message through them; [`lessons`](mod@lessons) teach with it; [`hash`] writes its set-up, time
+//! observe it, and [`journey`](mod@journey) follows one message through them; [`lessons`](mod@lessons) teach with it, one at a time in the [`tour`]; [`hash`] writes its set-up, time
 //! and journal in a URL that replays to the same state, from its latest
 //! [`checkpoint`] in long sessions.
 
@@ -56,6 +56,7 @@ pub mod scenario;
 pub mod simulation;
 mod summary;
 mod teacher;
+pub mod tour;
 pub mod views;
 pub mod workers;
 
@@ -67,11 +68,12 @@ pub use flights::{Flight, Hop};
 pub use history::Bucket;
 pub use journal::Action;
 pub use journey::{Journey, Stage, Step};
-pub use lessons::{Lesson, lessons};
+pub use lessons::{Focus, Lesson, lessons};
 pub use log::{LogEntry, LogFilter, LogKind};
 pub use queue_core::Overflow;
 pub use queue_core::protocol::AckMode;
 pub use scenario::{DEAD_LETTERS, Scenario};
 pub use simulation::{Facts, Simulation};
+pub use tour::TourStep;
 pub use views::{AutomationView, ConsumerView, DeviceView, MessageChip, QueueView, SimSnapshot};
 pub use workers::{ConsumerSettings, WorkerId};

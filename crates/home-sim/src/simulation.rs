@@ -90,6 +90,8 @@ pub struct Simulation {
     pub(crate) next_sample_at: u64,
     /// Where a link's replay starts (see [`crate::checkpoint`]).
     pub(crate) checkpoint: crate::checkpoint::Checkpoint,
+    /// The guided tour's step while it is on.
+    pub(crate) tour: Option<usize>,
 }
 
 impl Simulation {
@@ -126,6 +128,7 @@ impl Simulation {
             refusals: Vec::new(),
             next_sample_at: 1000,
             checkpoint: Default::default(),
+            tour: None,
         };
         sim.console = sim.open_conn("console", None, None)?;
         for q in &scenario.queues {
