@@ -9,7 +9,9 @@
 //! Controls go through [`SimHandle::act`] (with a journalled
 //! [`home_sim::Action`]), which rewrites the URL hash; the hash also takes
 //! the virtual time about once a second, so a copied link replays the
-//! learner's actions to what the sender saw.
+//! learner's actions to what the sender saw (in a long session from its
+//! latest checkpoint, see [`home_sim::checkpoint`]). [`SimHandle::replace`]
+//! swaps in another simulation (Reset, another scenario).
 
 use home_sim::hash::Settings;
 use home_sim::{DeviceKind, DeviceView, Scenario, SimError, Simulation};
@@ -124,7 +126,7 @@ impl SimHandle {
     }
 
     /// The simulation the page's URL hash describes (its journal replayed to
-    /// its time), or the smart home with [`DEFAULT_SEED`]; the hash is then
+    /// its time), or the smart home with `DEFAULT_SEED`; the hash is then
     /// rewritten in full.
     pub fn from_location() -> Self {
         let hash = window().location().hash().unwrap_or_default();
