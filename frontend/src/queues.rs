@@ -1,7 +1,8 @@
 //! Queues drawn as FIFOs: the ready messages as chips in delivery order,
 //! the consumers with their prefetch windows (filled slots are unacked
 //! messages), redeliveries marked, and a chart of the last minute. A
-//! message chip opens that message's journey in the event log.
+//! message chip, or a filled slot of a consumer's window, opens that
+//! message's journey in the event log.
 
 use home_sim::{AckMode, ConsumerView, MessageChip, QueueView};
 use leptos::prelude::*;
@@ -137,6 +138,7 @@ fn ConsumerRow(sim: SimHandle, queue: Memo<Option<QueueView>>, consumer: u64) ->
         queue.with(|q| q.as_ref().and_then(|q| q.consumers.iter().find(|c| c.consumer == consumer).cloned()))
     });
     let Some(first) = row.get_untracked() else { return ().into_any() };
+    let inspect = crate::forms::Forms::get().log_message;
     let prefetch = first.settings.prefetch as usize;
     // One closure type for every slot attribute (fn pointers pick the
     // text): fewer monomorphised views, a smaller wasm.
@@ -155,7 +157,13 @@ fn ConsumerRow(sim: SimHandle, queue: Memo<Option<QueueView>>, consumer: u64) ->
             let title = attr(i, |s| {
                 s.map_or("free".into(), |(id, again)| format!("#{id}{}", if again { " redelivered" } else { "" }))
             });
-            view! { <span class=class data-testid=testid title=title></span> }
+            // A held message, clicked, opens its journey like a chip.
+            let open = move |_| {
+                if let Some(id) = row.with_untracked(|c| c.as_ref().and_then(|c| c.unacked.get(i).map(|u| u.0))) {
+                    inspect.set(id.to_string());
+                }
+            };
+            view! { <span class=class data-testid=testid title=title on:click=open></span> }
         })
         .collect_view();
     let show = move |f: fn(&ConsumerView) -> String| move || row.with(|c| c.as_ref().map(f).unwrap_or_default());

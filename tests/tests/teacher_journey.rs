@@ -1,6 +1,6 @@
 //! "Why did it go there", as a teacher asks it in one browser session:
 //! the log names the queues each publish was routed to; clicking a message
-//! chip opens the log on that message's journey (published, routed,
+//! chip (or a slot of a consumer's window) opens the log on that message's journey (published, routed,
 //! delivered, acked; redelivered after a crash; dead-lettered after a TTL);
 //! the message filter and the journey survive a tab switch; the log shows
 //! more than 60 lines (at most 200); a reload and the copied link replay
@@ -119,6 +119,18 @@ async fn a_message_chip_shows_its_journey_and_a_link_replays_it() {
     browser.fill("[data-testid=processing]", "60000").await;
     browser.click("[data-testid=apply-consumer]").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // A message the slow worker holds: delivered, not acked yet.
+    let slot = "[data-queue=audit] [data-testid=consumer] .slot.full";
+    let held = browser.attribute(slot, "title").await;
+    browser.click(slot).await;
+    let held = held.trim_start_matches('#').split_whitespace().next().unwrap_or_default().to_string();
+    browser.wait_for_text("[data-testid=journey] h3", |t| t == format!("Journey of message #{held}")).await;
+    wait_stage(&browser, "delivered").await;
+    let audit: Vec<String> =
+        browser.texts("[data-testid=journey-step]").await.into_iter().filter(|t| t.contains("queue audit")).collect();
+    assert!(audit.iter().any(|t| t.starts_with("DELIVERED") || t.starts_with("delivered")), "{audit:?}");
+    assert!(!audit.iter().any(|t| t.contains("acked")), "its audit copy is held, not acked: {audit:?}");
+    tab(&browser, "side-controls").await;
     browser.click("[data-testid=crash-consumer]").await;
     click_chip(&browser, "[data-queue=audit] [data-testid=chip-redelivered]").await;
     wait_stage(&browser, "redelivered").await;
