@@ -17,14 +17,19 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Publishes (and acks) a client has in progress at once: lapin resolves
+/// each once its IO loop has taken the frames, so awaiting them one by one
+/// waits for that hand-off on every message.
+const WINDOW: usize = 64;
 
 #[derive(Parser)]
 struct Args {
@@ -80,6 +85,7 @@ async fn consume(
     let mut last = Instant::now();
     let mut latencies = Vec::new();
     let mut got = 0;
+    let mut acks = futures_util::stream::FuturesOrdered::new();
     while got < expect {
         let Some(delivery) = consumer.next().await else { bail!("consumer ended") };
         let delivery = delivery?;
@@ -91,10 +97,20 @@ async fn consume(
             latencies.push(now.saturating_sub(sent));
         }
         if manual {
-            delivery.ack(BasicAckOptions::default()).await?;
+            // Each delivery acked on its own, but not waited for one by
+            // one (lapin resolves an ack once its IO loop took it): up to
+            // WINDOW acks in progress at once.
+            let acker = delivery.acker.clone();
+            acks.push_back(async move { acker.ack(BasicAckOptions::default()).await });
+            while acks.len() >= WINDOW {
+                acks.next().await.expect("not empty")?;
+            }
         }
         got += 1;
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
     }
     Ok((first.unwrap_or(last), last, latencies))
 }
@@ -116,19 +132,25 @@ async fn produce(
     if confirms {
         ch.confirm_select(ConfirmSelectOptions::default()).await?;
     }
-    let mut body = vec![0u8; size.max(8)];
-    let mut pending = std::collections::VecDeque::new();
+    // Up to WINDOW publishes in progress at once (each with its own body),
+    // as a program publishing a stream would do; one at a time when paced.
+    let (ch, exchange, key) = (&ch, exchange.as_str(), key.as_str());
     let start = Instant::now();
-    for i in 0..n {
+    let publishes = futures_util::stream::iter(0..n).map(|i| async move {
         if let Some(rate) = rate {
             let due = start + Duration::from_micros(i * 1_000_000 / rate);
             tokio::time::sleep_until(due.into()).await;
         }
+        let mut body = vec![0u8; size.max(8)];
         body[..8].copy_from_slice(&(origin.elapsed().as_micros() as u64).to_le_bytes());
         let options = BasicPublishOptions::default();
-        let confirm = ch
-            .basic_publish(exchange.as_str().into(), key.as_str().into(), options, &body, BasicProperties::default())
-            .await?;
+        ch.basic_publish(exchange.into(), key.into(), options, &body, BasicProperties::default()).await
+    });
+    let mut publishes = publishes.buffered(if rate.is_some() { 1 } else { WINDOW });
+    // With confirms, at most 100 unconfirmed (awaited in order).
+    let mut pending = std::collections::VecDeque::new();
+    while let Some(confirm) = publishes.next().await {
+        let confirm = confirm?;
         if confirms {
             pending.push_back(confirm);
             if pending.len() >= 100 {
@@ -152,7 +174,10 @@ async fn main() -> Result<()> {
     // (queue, exchange, routing key) per consumer; producers per pair.
     let (queues, producers): (Vec<String>, Vec<(String, String)>) = match args.scenario.as_str() {
         "auto" | "manual" | "confirms" | "latency" => (vec!["load.0".into()], vec![(String::new(), "load.0".into())]),
-        "four" => ((0..4).map(|i| format!("load.{i}")).collect(), (0..4).map(|i| (String::new(), format!("load.{i}"))).collect()),
+        "four" => (
+            (0..4).map(|i| format!("load.{i}")).collect(),
+            (0..4).map(|i| (String::new(), format!("load.{i}"))).collect(),
+        ),
         "fanout" => ((0..10).map(|i| format!("load.{i}")).collect(), vec![("amq.fanout".into(), String::new())]),
         other => bail!("unknown scenario {other}"),
     };
@@ -160,7 +185,9 @@ async fn main() -> Result<()> {
         declare(&setup, queue).await?;
         if args.scenario == "fanout" {
             let options = QueueBindOptions::default();
-            setup.queue_bind(queue.as_str().into(), "amq.fanout".into(), "".into(), options, FieldTable::default()).await?;
+            setup
+                .queue_bind(queue.as_str().into(), "amq.fanout".into(), "".into(), options, FieldTable::default())
+                .await?;
         }
     }
     let manual = matches!(args.scenario.as_str(), "manual" | "four");
