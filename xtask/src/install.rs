@@ -93,7 +93,18 @@ pub fn test_peers() -> Result<()> {
 /// Installs Eclipse paho-mqtt (Python, from PyPI with pip) when `python3`
 /// cannot import it: the other MQTT peer the broker's tests drive.
 pub fn paho_mqtt() -> Result<()> {
-    let probe = Command::new("python3").args(["-c", "import paho.mqtt.client"]).output();
+    python_package("paho.mqtt.client", "paho-mqtt>=2,<3")
+}
+
+/// Installs pika (Python, from PyPI with pip) when `python3` cannot import
+/// it: the AMQP client RabbitMQ's tutorials use, which the AMQP tests run.
+pub fn pika() -> Result<()> {
+    python_package("pika", "pika>=1.3,<2")
+}
+
+/// Installs `spec` with pip unless `python3 -c "import MODULE"` works.
+fn python_package(module: &str, spec: &str) -> Result<()> {
+    let probe = Command::new("python3").args(["-c", &format!("import {module}")]).output();
     if probe.is_ok_and(|out| out.status.success()) {
         return Ok(());
     }
@@ -101,15 +112,24 @@ pub fn paho_mqtt() -> Result<()> {
     if !pip.is_ok_and(|out| out.status.success()) {
         apt_install(&["python3-pip"])?;
     }
-    println!("installing paho-mqtt with pip");
-    proc::run(Command::new("python3").args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--break-system-packages",
-        "paho-mqtt>=2,<3",
-    ]))
+    println!("installing {spec} with pip");
+    proc::run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--break-system-packages", spec]))
+}
+
+/// Installs Node's amqplib into `<root>/.tools` when it is not there: the
+/// second AMQP client the tests drive (with Debian's `npm` if missing).
+pub fn amqplib() -> Result<()> {
+    let tools = proc::root().join(".tools");
+    if tools.join("node_modules/amqplib/package.json").is_file() {
+        return Ok(());
+    }
+    if !proc::on_path("npm") {
+        apt_install(&["npm"])?;
+    }
+    println!("installing amqplib with npm into {}", tools.display());
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&tools).arg("amqplib@0.10");
+    proc::run(&mut npm)
 }
 
 /// Installs Debian's `nodejs` when `node` is missing.

@@ -38,7 +38,7 @@ struct Step {
 const STEPS: [Step; 5] = [
     Step {
         id: "toolchain",
-        title: "toolchain: wasm32 target, node, mosquitto tools, openssl, curl, paho-mqtt, chromium",
+        title: "toolchain: wasm32 target, node, mosquitto tools, openssl, curl, paho-mqtt, pika, amqplib, chromium",
         run: toolchain,
     },
     Step { id: "native", title: "native tests: engine, broker, end-to-end", run: native },
@@ -93,6 +93,8 @@ fn toolchain(_: &Counter) -> Result<()> {
     install::node()?;
     install::test_peers()?;
     install::paho_mqtt()?;
+    install::pika()?;
+    install::amqplib()?;
     install::browser()
 }
 

@@ -227,7 +227,13 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         Some(at) => Some(TcpListener::bind(at).await.map_err(|err| bind_error(at, err, "--mqtts-listen"))?),
         None => None,
     };
-    let dashboard = if config.dist.is_some() { "dashboard at /" } else { "no dashboard (--dist not given)" };
+    let dashboard = if config.dist.is_some() {
+        "dashboard at /"
+    } else if hearth::http::has_embedded_dashboard() {
+        "built-in dashboard at /"
+    } else {
+        "no dashboard (build it with `cargo xtask dist`, or give --dist)"
+    };
     let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
     let tls_line = match &mqtts {
         Some(l) => format!(", MQTT over TLS at {}", l.local_addr().context("reading the bound MQTTS address")?),
