@@ -185,9 +185,17 @@ pub async fn serve_with(
     driver.set_acl(acl.clone());
     let mut registry = crate::mqtt::Registry::default();
     let mut wills = Vec::new();
+    let mut exchanges = crate::amqp::Exchanges::default();
     if let Some((store, contents)) = data {
         wills = crate::mqtt::saved_wills(&contents.kv);
         registry = crate::mqtt::Registry::new(store.writer(), crate::mqtt::saved_sessions(&contents.kv));
+        let bound = contents
+            .engine
+            .queues
+            .iter()
+            .flat_map(|q| q.bindings.iter().map(|filter| (q.name.clone(), filter.clone())))
+            .collect();
+        exchanges = crate::amqp::Exchanges::new(store.writer(), &contents.kv, &bound);
         driver = driver.with_store(store, contents.engine);
     } else {
         tracing::warn!(
@@ -209,7 +217,7 @@ pub async fn serve_with(
         tls: tls.clone(),
         sessions: Default::default(),
         cookie,
-        exchanges: Arc::default(),
+        exchanges: Arc::new(exchanges),
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]

@@ -481,3 +481,46 @@ async fn queue_delete_checks_if_unused_and_if_empty_and_reports_the_count() {
     let AMQPClass::Queue(queue::AMQPMethod::DeleteOk(ok)) = raw.method(1).await else { panic!("delete-ok") };
     assert_eq!(ok.message_count, 0);
 }
+
+#[tokio::test]
+async fn a_durable_exchange_and_its_bindings_survive_a_restart_and_a_transient_one_does_not() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let mut broker = Broker::start_in(dir.path(), &[]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    for (name, durable) in [("orders", true), ("scratch", false)] {
+        let declare = exchange::Declare { exchange: name.into(), kind: "direct".into(), durable, ..Default::default() };
+        raw.send_method(1, AMQPClass::Exchange(exchange::AMQPMethod::Declare(declare))).await;
+        assert!(matches!(raw.method(1).await, AMQPClass::Exchange(exchange::AMQPMethod::DeclareOk(_))));
+    }
+    let declare = queue::Declare { queue: "eu".into(), durable: true, ..Default::default() };
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Declare(declare))).await;
+    assert!(matches!(raw.method(1).await, AMQPClass::Queue(queue::AMQPMethod::DeclareOk(_))));
+    let bind =
+        queue::Bind { queue: "eu".into(), exchange: "orders".into(), routing_key: "eu".into(), ..Default::default() };
+    raw.send_method(1, AMQPClass::Queue(queue::AMQPMethod::Bind(bind))).await;
+    assert!(matches!(raw.method(1).await, AMQPClass::Queue(queue::AMQPMethod::BindOk(_))));
+    // A sync point: once this is confirmed, what came before is on disk.
+    raw.confirm_select(1).await;
+    raw.publish(1, "orders", "eu", b"before").await;
+    raw.expect_ack(1, 1).await;
+    broker.kill9().await;
+    let broker = Broker::start_in(dir.path(), &[]).await;
+    let mut raw = Raw::open(broker.amqp).await;
+    raw.open_channel(1).await;
+    // Not declared again: the exchange and its binding are back.
+    raw.publish(1, "orders", "eu", b"after").await;
+    assert_eq!(raw.get(1, "eu").await.as_deref(), Some(&b"before"[..]));
+    assert_eq!(raw.get(1, "eu").await.as_deref(), Some(&b"after"[..]));
+    // It still knows its binding: if-unused refuses to delete it.
+    let delete = exchange::Delete { exchange: "orders".into(), if_unused: true, nowait: false };
+    raw.send_method(1, AMQPClass::Exchange(exchange::AMQPMethod::Delete(delete))).await;
+    let AMQPClass::Channel(channel::AMQPMethod::Close(close)) = raw.method(1).await else { panic!("channel.close") };
+    assert_eq!(close.reply_code, 406, "{}", close.reply_text);
+    raw.send_method(1, AMQPClass::Channel(channel::AMQPMethod::CloseOk(channel::CloseOk {}))).await;
+    raw.open_channel(1).await;
+    // The transient exchange is gone.
+    raw.publish(1, "scratch", "eu", b"x").await;
+    let AMQPClass::Channel(channel::AMQPMethod::Close(close)) = raw.method(1).await else { panic!("channel.close") };
+    assert_eq!(close.reply_code, 404, "{}", close.reply_text);
+}

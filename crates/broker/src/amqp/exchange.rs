@@ -18,10 +18,14 @@
 //!
 //! Exchanges themselves (name, kind, flags, and which bindings were made
 //! through them) are kept here, shared by every AMQP connection; the
-//! bindings are the engine's.
+//! bindings are the engine's. A durable exchange is also kept in the
+//! store, under `amqp/exchange/<name>`, with its bindings to durable
+//! queues, so that it is there again after a restart.
 
-use std::collections::{BTreeSet, HashMap};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
+use store::{Change, StoreWriter};
 
 /// The exchange every topic publish goes through.
 pub const TOPIC: &str = "amq.topic";
@@ -32,8 +36,12 @@ pub const MAX_EXCHANGES: usize = 1024;
 /// Where the non-`amq.topic` exchanges live in the topic space.
 const PREFIX: &str = "$amq/";
 
+/// Where durable exchanges are kept in the store.
+const STORE_PREFIX: &str = "amqp/exchange/";
+
 /// The kinds of exchange Hearth routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Routing key equals binding key.
     Direct,
@@ -73,11 +81,11 @@ impl Kind {
 }
 
 /// One exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exchange {
     /// Its kind.
     pub kind: Kind,
-    /// Declared durable (kept only while the broker runs: see docs/amqp.md).
+    /// Kept in the store, with its bindings to durable queues.
     pub durable: bool,
     /// Deleted when its last binding goes.
     pub auto_delete: bool,
@@ -104,14 +112,14 @@ pub enum KeyError {
 
 /// The exchanges of one broker.
 #[derive(Debug)]
-pub struct Exchanges(Mutex<HashMap<String, Exchange>>);
+pub struct Exchanges {
+    map: Mutex<HashMap<String, Exchange>>,
+    store: StoreWriter,
+}
 
 impl Default for Exchanges {
     fn default() -> Self {
-        let builtins =
-            [("", Kind::Direct), ("amq.direct", Kind::Direct), ("amq.fanout", Kind::Fanout), (TOPIC, Kind::Topic)];
-        let map = builtins.into_iter().map(|(name, kind)| (name.to_owned(), Exchange::builtin(kind))).collect();
-        Self(Mutex::new(map))
+        Self::new(StoreWriter::none(), &BTreeMap::new(), &BTreeSet::new())
     }
 }
 
@@ -127,8 +135,46 @@ pub enum Declared {
 }
 
 impl Exchanges {
+    /// The built-in exchanges, and the durable ones `kv` (the store's
+    /// values) kept; of their bindings, those still in `bound` (the
+    /// recovered durable queues' (queue, filter) pairs) stay. Durable
+    /// changes from now on go to `store`.
+    pub fn new(store: StoreWriter, kv: &BTreeMap<String, Vec<u8>>, bound: &BTreeSet<(String, String)>) -> Self {
+        let builtins =
+            [("", Kind::Direct), ("amq.direct", Kind::Direct), ("amq.fanout", Kind::Fanout), (TOPIC, Kind::Topic)];
+        let mut map: HashMap<String, Exchange> =
+            builtins.into_iter().map(|(name, kind)| (name.to_owned(), Exchange::builtin(kind))).collect();
+        let kept = kv.range(STORE_PREFIX.to_owned()..).take_while(|(k, _)| k.starts_with(STORE_PREFIX));
+        for (key, value) in kept {
+            let name = &key[STORE_PREFIX.len()..];
+            match serde_json::from_slice::<Exchange>(value) {
+                Ok(mut exchange) if map.len() < MAX_EXCHANGES => {
+                    exchange.bindings.retain(|b| bound.contains(b));
+                    map.entry(name.to_owned()).or_insert(exchange);
+                }
+                Ok(_) => tracing::warn!(name, "store: more durable exchanges than a broker holds; one skipped"),
+                Err(err) => tracing::warn!(name, %err, "store: a durable exchange that does not read; skipped"),
+            }
+        }
+        Self { map: Mutex::new(map), store }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Exchange>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps `name`'s current state in the store if it is durable (gone:
+    /// forgets it).
+    fn keep(&self, name: &str, exchange: Option<&Exchange>) {
+        if !self.store.is_some() || name.is_empty() || name.starts_with("amq.") {
+            return;
+        }
+        let key = format!("{STORE_PREFIX}{name}");
+        let change = match exchange.filter(|e| e.durable) {
+            Some(e) => Change::Put(key, serde_json::to_vec(e).unwrap_or_default()),
+            None => Change::Delete(key),
+        };
+        self.store.write(vec![change]);
     }
 
     /// The kind of `name`, if it exists.
@@ -144,7 +190,11 @@ impl Exchanges {
             Some(e) => Declared::OtherKind(e.kind),
             None if map.len() >= MAX_EXCHANGES => Declared::Full,
             None => {
-                map.insert(name.to_owned(), Exchange { kind, durable, auto_delete, bindings: BTreeSet::new() });
+                let exchange = Exchange { kind, durable, auto_delete, bindings: BTreeSet::new() };
+                if durable {
+                    self.keep(name, Some(&exchange));
+                }
+                map.insert(name.to_owned(), exchange);
                 Declared::Ok
             }
         }
@@ -157,14 +207,26 @@ impl Exchanges {
         match map.get(name) {
             None => Err(false),
             Some(e) if if_unused && !e.bindings.is_empty() => Err(true),
-            Some(_) => Ok(map.remove(name).map(|e| e.bindings).unwrap_or_default()),
+            Some(_) => {
+                let gone = map.remove(name);
+                if gone.as_ref().is_some_and(|e| e.durable) {
+                    self.keep(name, None);
+                }
+                Ok(gone.map(|e| e.bindings).unwrap_or_default())
+            }
         }
     }
 
-    /// Records a binding made through `exchange`.
+    /// Records a binding made through `exchange` (kept with a durable
+    /// exchange; after a restart, only those of durable queues are back).
     pub fn bound(&self, exchange: &str, queue: &str, filter: &str) {
-        if let Some(e) = self.lock().get_mut(exchange) {
-            e.bindings.insert((queue.to_owned(), filter.to_owned()));
+        let mut map = self.lock();
+        if let Some(e) = map.get_mut(exchange)
+            && e.bindings.insert((queue.to_owned(), filter.to_owned()))
+            && e.durable
+        {
+            let kept = e.clone();
+            self.keep(exchange, Some(&kept));
         }
     }
 
@@ -172,19 +234,37 @@ impl Exchanges {
     pub fn unbound(&self, exchange: &str, queue: &str, filter: &str) {
         let mut map = self.lock();
         let Some(e) = map.get_mut(exchange) else { return };
-        e.bindings.remove(&(queue.to_owned(), filter.to_owned()));
+        let removed = e.bindings.remove(&(queue.to_owned(), filter.to_owned()));
         if e.auto_delete && e.bindings.is_empty() {
-            map.remove(exchange);
+            if map.remove(exchange).is_some_and(|e| e.durable) {
+                self.keep(exchange, None);
+            }
+        } else if removed && e.durable {
+            let kept = e.clone();
+            self.keep(exchange, Some(&kept));
         }
     }
 
     /// Forgets every binding of a queue that is gone.
     pub fn queue_gone(&self, queue: &str) {
         let mut map = self.lock();
-        for e in map.values_mut() {
+        let mut changed = Vec::new();
+        for (name, e) in map.iter_mut() {
+            let before = e.bindings.len();
             e.bindings.retain(|(q, _)| q != queue);
+            if e.bindings.len() != before && e.durable {
+                changed.push(name.clone());
+            }
         }
-        map.retain(|_, e| !(e.auto_delete && e.bindings.is_empty()));
+        let gone: Vec<String> =
+            map.iter().filter(|(_, e)| e.auto_delete && e.bindings.is_empty()).map(|(n, _)| n.clone()).collect();
+        for name in &gone {
+            map.remove(name);
+        }
+        for name in changed {
+            let kept = map.get(&name).cloned();
+            self.keep(&name, kept.as_ref());
+        }
     }
 
     /// How many exchanges there are.
