@@ -1,7 +1,7 @@
 //! AMQP 0-9-1 through the real `hearth` binary with a second client
 //! library, Node's amqplib (`cargo xtask test` installs it into `.tools/`
 //! with npm when missing): publisher confirms and nacks, prefetch with
-//! multiple acks, nack/requeue and `basic.get`, dead-letter exchanges, queue
+//! multiple acks, a global (channel-wide) prefetch, nack/requeue and `basic.get`, dead-letter exchanges, queue
 //! and message TTLs, properties end to end, an MQTT 5 subscriber
 //! (mosquitto_sub) seeing an AMQP publish with its headers, and consumer
 //! cancel notifications; in `tests/amqplib/check.js`.
@@ -35,5 +35,5 @@ async fn amqplib_confirms_prefetch_requeue_dead_letters_ttl_properties_and_mqtt(
         "amqplib is missing: `cargo xtask test` installs it, or: npm install --prefix .tools amqplib@0.10"
     );
     assert!(out.status.success(), "amqplib checks failed:\n{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 7, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 8, "{stdout}");
 }

@@ -115,6 +115,12 @@ struct Channel {
     consumers: FxHashMap<ShortString, Option<u64>>,
     /// `basic.qos` prefetch for consumers created after it (0: unlimited).
     prefetch: u16,
+    /// `basic.qos` with `global`: most deliveries the channel's consumers
+    /// hold unacked between them (0: no such limit). The engine limits
+    /// each consumer; deliveries past the shared window wait in `waiting`
+    /// (unacked in the engine, not yet sent) until acks make room.
+    global: u16,
+    waiting: std::collections::VecDeque<Delivery>,
     /// In confirm mode: the last publish sequence number given out.
     confirms: Option<u64>,
     /// The last queue declared, for methods that name none.
@@ -455,6 +461,8 @@ impl Session {
         if let Some(Incoming { header: Some((size, _)), .. }) = ch.incoming.take() {
             self.content_bytes -= size;
         }
+        // What waits for the shared window goes back with its consumer.
+        ch.waiting.clear();
         let consumers: Vec<u64> = ch.consumers.drain().filter_map(|(_, c)| c).collect();
         let unacked = std::mem::take(&mut ch.unacked);
         for consumer in &consumers {
@@ -835,8 +843,16 @@ impl Session {
     fn on_basic(&mut self, channel: u16, m: basic::AMQPMethod, ids: (u16, u16), out: &mut Vec<Step>) {
         match m {
             basic::AMQPMethod::Qos(qos) => {
-                self.channels.get_mut(&channel).expect("an open channel").prefetch = qos.prefetch_count;
+                let ch = self.channels.get_mut(&channel).expect("an open channel");
+                // As RabbitMQ applies them: per consumer, or shared by the
+                // channel's consumers with `global`.
+                if qos.global {
+                    ch.global = qos.prefetch_count;
+                } else {
+                    ch.prefetch = qos.prefetch_count;
+                }
                 out.push(method(channel, AMQPClass::Basic(basic::AMQPMethod::QosOk(basic::QosOk {}))));
+                self.release_waiting(channel, out);
             }
             basic::AMQPMethod::Consume(c) => self.consume(channel, c, ids, out),
             basic::AMQPMethod::Cancel(c) => {
@@ -844,6 +860,7 @@ impl Session {
                 match ch.consumers.remove(&c.consumer_tag) {
                     Some(Some(consumer)) => {
                         self.consumers.remove(&consumer);
+                        ch.waiting.retain(|d| d.consumer != consumer);
                         for u in ch.unacked.values_mut().filter(|u| u.consumer == consumer) {
                             // The engine requeues them with the consumer.
                             u.tag = None;
@@ -890,6 +907,7 @@ impl Session {
                 if let basic::AMQPMethod::Recover(_) = m {
                     out.push(method(channel, AMQPClass::Basic(basic::AMQPMethod::RecoverOk(basic::RecoverOk {}))));
                 }
+                self.release_waiting(channel, out);
             }
             _ => self.connection_error(503, "a basic method a client does not send", ids, out),
         }
@@ -913,10 +931,9 @@ impl Session {
             return self.connection_error(530, &text, ids, out);
         }
         ch.consumers.insert(tag.clone(), None);
-        let prefetch = match u32::from(ch.prefetch) {
-            0 => max_prefetch,
-            n => n.min(max_prefetch),
-        };
+        // No consumer can hold more than the channel's shared window either.
+        let prefetch = [ch.prefetch, ch.global].into_iter().filter(|n| *n > 0).min().map_or(max_prefetch, u32::from);
+        let prefetch = prefetch.min(max_prefetch);
         let ack = if c.no_ack { AckMode::Auto } else { AckMode::Manual };
         let id = self.request(Pending::Consume { channel, tag, nowait: c.nowait });
         out.push(Step::Engine(ClientFrame::Subscribe {
@@ -956,6 +973,7 @@ impl Session {
                 Some(requeue) => ClientFrame::Nack { tag, multiple: false, requeue },
             }));
         }
+        self.release_waiting(channel, out);
     }
 
     /// A whole message is in: route it.
@@ -1122,6 +1140,7 @@ impl Session {
                 let Some((channel, tag)) = self.consumers.remove(&consumer) else { return };
                 let Some(ch) = self.channels.get_mut(&channel) else { return };
                 ch.consumers.remove(&tag);
+                ch.waiting.retain(|d| d.consumer != consumer);
                 for u in ch.unacked.values_mut().filter(|u| u.consumer == consumer) {
                     u.tag = None;
                 }
@@ -1264,25 +1283,25 @@ impl Session {
             return;
         };
         let Some(ch) = self.channels.get_mut(&channel) else { return };
-        ch.last_tag += 1;
-        let delivery_tag = ch.last_tag;
-        if let Some(tag) = d.tag {
-            ch.unacked.insert(delivery_tag, Unacked { tag: Some(tag), consumer: d.consumer });
+        if d.tag.is_some() && ch.global > 0 && (ch.unacked.len() >= usize::from(ch.global) || !ch.waiting.is_empty()) {
+            ch.waiting.push_back(d);
+            return;
         }
-        let (exchange, routing_key) = exchange::from_topic(&d.topic, &d.queue);
-        let deliver = basic::Deliver {
-            consumer_tag,
-            delivery_tag,
-            redelivered: d.redelivered,
-            exchange: short(&exchange),
-            routing_key: short(&routing_key),
-        };
-        out.push(Step::Content {
-            channel,
-            method: AMQPClass::Basic(basic::AMQPMethod::Deliver(deliver)),
-            properties: properties::from_headers(&d.headers),
-            body: d.payload.0,
-        });
+        send_delivery(channel, ch, consumer_tag, d, out);
+    }
+
+    /// Sends what waits for room in `channel`'s shared window, as far as
+    /// there is room. A waiting delivery whose consumer has gone is
+    /// dropped: the engine took it back with the consumer.
+    fn release_waiting(&mut self, channel: u16, out: &mut Vec<Step>) {
+        let Some(ch) = self.channels.get_mut(&channel) else { return };
+        while !ch.waiting.is_empty() && (ch.global == 0 || ch.unacked.len() < usize::from(ch.global)) {
+            let Some(d) = ch.waiting.pop_front() else { break };
+            let Some((_, consumer_tag)) = self.consumers.get(&d.consumer).filter(|(c, _)| *c == channel) else {
+                continue;
+            };
+            send_delivery(channel, ch, consumer_tag.clone(), d, out);
+        }
     }
 
     /// Channels open now.
@@ -1293,8 +1312,32 @@ impl Session {
     /// Deliveries the client holds that the engine counts as unacked (the
     /// fuzz target checks that the two always agree once settled).
     pub fn held(&self) -> usize {
-        self.channels.values().flat_map(|c| c.unacked.values()).filter(|u| u.tag.is_some()).count()
+        let sent = self.channels.values().flat_map(|c| c.unacked.values()).filter(|u| u.tag.is_some()).count();
+        sent + self.channels.values().map(|c| c.waiting.len()).sum::<usize>()
     }
+}
+
+/// Sends `d` to the client on `channel` under the next delivery tag.
+fn send_delivery(channel: u16, ch: &mut Channel, consumer_tag: ShortString, d: Delivery, out: &mut Vec<Step>) {
+    ch.last_tag += 1;
+    let delivery_tag = ch.last_tag;
+    if let Some(tag) = d.tag {
+        ch.unacked.insert(delivery_tag, Unacked { tag: Some(tag), consumer: d.consumer });
+    }
+    let (exchange, routing_key) = exchange::from_topic(&d.topic, &d.queue);
+    let deliver = basic::Deliver {
+        consumer_tag,
+        delivery_tag,
+        redelivered: d.redelivered,
+        exchange: short(&exchange),
+        routing_key: short(&routing_key),
+    };
+    out.push(Step::Content {
+        channel,
+        method: AMQPClass::Basic(basic::AMQPMethod::Deliver(deliver)),
+        properties: properties::from_headers(&d.headers),
+        body: d.payload.0,
+    });
 }
 
 #[cfg(test)]
@@ -1448,6 +1491,41 @@ mod tests {
     }
 
     use amq_protocol::frame::AMQPContentHeader;
+
+    #[test]
+    fn a_global_qos_window_is_shared_by_the_channel_s_consumers() {
+        let mut s = session();
+        open(&mut s, 1);
+        let qos = basic::Qos { prefetch_count: 2, global: true };
+        call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Qos(qos)));
+        consume(&mut s, 1, "a", 10);
+        consume(&mut s, 1, "b", 20);
+        // The engine gives each consumer up to 2; the client sees 2 in all.
+        let sent: usize =
+            [(10, 1), (20, 2), (10, 3), (20, 4)].iter().map(|&(c, t)| reply(&mut s, delivery(c, t)).len()).sum();
+        assert_eq!(sent, 2);
+        assert_eq!(s.held(), 4, "the engine's four unacked are all accounted for");
+        // An ack makes room: the oldest waiting one goes out, as tag 3.
+        let ack = basic::Ack { delivery_tag: 1, multiple: false };
+        let out = call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Ack(ack)));
+        assert_eq!(engine(&out), [ClientFrame::Ack { tag: 1, multiple: false }]);
+        let delivered: Vec<(u64, ShortString)> = out
+            .iter()
+            .filter_map(|step| match step {
+                Step::Content { method: AMQPClass::Basic(basic::AMQPMethod::Deliver(d)), .. } => {
+                    Some((d.delivery_tag, d.consumer_tag.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(delivered, [(3, ShortString::from("a"))]);
+        // Cancelling "b" drops what waited for it: the engine takes it back.
+        let cancel = basic::Cancel { consumer_tag: "b".into(), nowait: true };
+        call(&mut s, 1, AMQPClass::Basic(basic::AMQPMethod::Cancel(cancel)));
+        // Held now: a's delivery 3 only; b's sent one and its waiting one
+        // went back to the engine with the consumer.
+        assert_eq!(s.held(), 1);
+    }
 
     #[test]
     fn messages_arriving_on_many_channels_at_once_are_bounded_together() {

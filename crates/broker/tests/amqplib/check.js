@@ -73,6 +73,25 @@ async function prefetch(conn) {
   await ch2.close();
 }
 
+async function globalPrefetch(conn) {
+  // RabbitMQ's global qos: one window of 3 shared by the channel's consumers.
+  const ch = await conn.createChannel();
+  for (const q of ["am.g1", "am.g2"]) {
+    await ch.assertQueue(q);
+    for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`${q}-${i}`));
+  }
+  await ch.prefetch(3, true);
+  const held = [];
+  for (const q of ["am.g1", "am.g2"]) await ch.consume(q, (msg) => held.push(msg), { noAck: false });
+  await sleep(300);
+  assert.equal(held.length, 3, "three unacked across both consumers");
+  ch.ack(held[0]);
+  ch.ack(held[1]);
+  await sleep(300);
+  assert.equal(held.length, 5, "two acks, two more");
+  await ch.close();
+}
+
 async function nackRequeue(conn) {
   const ch = await conn.createChannel();
   await ch.assertQueue("am.retry");
@@ -178,7 +197,7 @@ async function cancelNotify(conn) {
 
 async function main() {
   const conn = await amqp.connect(url);
-  const checks = { confirms, prefetch, nackRequeue, deadLetters, ttl, propertiesAndMqtt, cancelNotify };
+  const checks = { confirms, prefetch, globalPrefetch, nackRequeue, deadLetters, ttl, propertiesAndMqtt, cancelNotify };
   for (const [name, check] of Object.entries(checks)) {
     await check(conn);
     console.log(`ok ${name}`);
