@@ -10,16 +10,15 @@
 //!   `x-amqp-expiration` to hand back as it was;
 //! * the other properties ↔ `x-amqp-<name>`.
 
+use crate::mqtt::properties::{hex, unhex};
 use amq_protocol::protocol::basic::AMQPProperties;
 use amq_protocol::types::{AMQPValue, FieldTable, LongString, ShortString};
 use queue_core::message::Headers;
-use std::fmt::Write;
 
-const CONTENT_TYPE: &str = "content-type";
-const CORRELATION: &str = "x-mqtt-correlation-data";
-const RESPONSE_TOPIC: &str = "x-mqtt-response-topic";
-const MQTT_EXPIRY: &str = "x-mqtt-message-expiry";
-const MQTT_PREFIX: &str = "x-mqtt-";
+// The MQTT adapter's names, so that MQTT 5 clients see the same properties.
+use crate::mqtt::properties::{
+    CONTENT_TYPE, CORRELATION, EXPIRY as MQTT_EXPIRY, PREFIX as MQTT_PREFIX, RESPONSE_TOPIC,
+};
 const EXPIRATION: &str = "x-amqp-expiration";
 const CONTENT_ENCODING: &str = "x-amqp-content-encoding";
 const DELIVERY_MODE: &str = "x-amqp-delivery-mode";
@@ -160,20 +159,6 @@ fn text(value: &AMQPValue) -> String {
         AMQPValue::Void => String::new(),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

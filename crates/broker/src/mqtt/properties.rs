@@ -16,12 +16,12 @@ use mqtt_codec::{PayloadFormat, Properties, Publish};
 use queue_core::message::Headers;
 use std::fmt::Write;
 
-const PREFIX: &str = "x-mqtt-";
-const CONTENT_TYPE: &str = "content-type";
+pub(crate) const PREFIX: &str = "x-mqtt-";
+pub(crate) const CONTENT_TYPE: &str = "content-type";
 const PAYLOAD_FORMAT: &str = "x-mqtt-payload-format";
-const RESPONSE_TOPIC: &str = "x-mqtt-response-topic";
-const CORRELATION: &str = "x-mqtt-correlation-data";
-const EXPIRY: &str = "x-mqtt-message-expiry";
+pub(crate) const RESPONSE_TOPIC: &str = "x-mqtt-response-topic";
+pub(crate) const CORRELATION: &str = "x-mqtt-correlation-data";
+pub(crate) const EXPIRY: &str = "x-mqtt-message-expiry";
 /// Header set when the message was published with the retain flag.
 pub const RETAIN: &str = "x-mqtt-retain";
 /// Header naming the MQTT client that published the message.
@@ -92,14 +92,16 @@ fn remaining(seconds: u64, published_at: u64, now: u64) -> u32 {
     u32::try_from(left_ms.div_ceil(1000).max(1)).unwrap_or(u32::MAX)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` as lowercase hex (correlation data in a header).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
     })
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+/// The bytes of lowercase or uppercase hex `text`, if it is hex.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
