@@ -111,26 +111,35 @@ fn explain(session: Session, base: &str, failure: &Failure) -> String {
     }
 }
 
-/// A row per connection; a blocked one says so next to its client id.
+/// A row per connection; its protocol, and whether it is blocked, are
+/// marked next to its client id.
 /// Pure: it shows `list` (in the broker's order) and fetches nothing.
 pub fn connection_table(list: Vec<ConnectionRow>) -> impl IntoView {
     view! {
+        // In a half-width panel at 1024 px the table is wider than the
+        // panel: it scrolls inside it rather than widening the page.
+        <div class="table-scroll">
         <table class="queues connections" data-testid="connections">
             <thead><tr>
-                <th scope="col">"Client"</th><th scope="col">"Protocol"</th><th scope="col">"Address"</th>
+                <th scope="col">"Client"</th><th scope="col">"Address"</th>
                 <th scope="col" class="num">"Consumers"</th><th scope="col" class="num">"Unacked"</th>
                 <th scope="col" class="num">"Published"</th>
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|c| view! {
                     <tr data-testid="connection-row">
-                        <th scope="row">{c.client_id}{c.blocked.then(blocked_warning)}</th>
-                        <td data-testid="connection-protocol">{protocol_name(&c.protocol)}</td><td>{c.remote}</td>
+                        <th scope="row">
+                            {c.client_id}" "
+                            <span class="protocol" data-testid="connection-protocol">{protocol_name(&c.protocol)}</span>
+                            {c.blocked.then(blocked_warning)}
+                        </th>
+                        <td>{c.remote}</td>
                         <td class="num">{c.consumers}</td><td class="num">{c.unacked}</td><td class="num">{c.published}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 
