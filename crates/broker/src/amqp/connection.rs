@@ -450,11 +450,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         if self.out.is_empty() {
             return true;
         }
-        let write = async { self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok() };
-        let ok = tokio::select! {
-            ok = write => ok,
-            () = self.outbox.cut_off() => false,
-        };
+        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbox).await;
         if self.out.capacity() > KEPT_WRITE_BUFFER {
             self.out = Vec::new();
         } else {

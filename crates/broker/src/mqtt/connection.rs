@@ -23,7 +23,7 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -567,11 +567,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         if self.out.is_empty() {
             return true;
         }
-        let write = async { self.stream.write_all(&self.out).await.is_ok() && self.stream.flush().await.is_ok() };
-        let ok = tokio::select! {
-            ok = write => ok,
-            () = self.outbox.cut_off() => false,
-        };
+        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbox).await;
         if self.out.capacity() > KEPT_WRITE_BUFFER {
             self.out = BytesMut::new();
         } else {
