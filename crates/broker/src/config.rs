@@ -96,6 +96,9 @@ pub struct Config {
     /// A token `/metrics` asks for (`Authorization: Bearer TOKEN`); none:
     /// `/metrics` is open, as it is today to anyone who reaches the port.
     pub metrics_token: Option<String>,
+    /// Bridges to other MQTT brokers (`[[bridge]]` tables; see `docs/bridges.md`).
+    #[serde(rename = "bridge", skip_serializing_if = "Vec::is_empty")]
+    pub bridges: Vec<crate::bridge::BridgeConfig>,
 }
 
 /// The data directory when none is given.
@@ -132,6 +135,7 @@ impl Default for Config {
             tls_identity_as_username: false,
             mqtts_listen: None,
             metrics_token: None,
+            bridges: Vec::new(),
         }
     }
 }
@@ -206,6 +210,7 @@ impl Config {
         if self.default_prefetch == 0 {
             return Err(ConfigError::Invalid("default_prefetch must be at least 1".into()));
         }
+        crate::bridge::config::validate_all(&self.bridges).map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

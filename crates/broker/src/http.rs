@@ -25,7 +25,8 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .route("/api/overview", get(overview))
         .route("/api/queues", get(queues))
-        .route("/api/connections", get(connections));
+        .route("/api/connections", get(connections))
+        .route("/api/bridges", get(bridges));
     // Pages from the origins the operator allows (a dashboard served by
     // another broker) may read the JSON API; by default only our own pages.
     let allowed: Vec<HeaderValue> =
@@ -161,6 +162,11 @@ async fn connections(State(state): State<AppState>) -> Result<Response, Response
     Ok(Json(snapshot(&state).await?.connections).into_response())
 }
 
+async fn bridges(State(state): State<AppState>) -> Result<Response, Response> {
+    let snapshot = snapshot(&state).await?;
+    Ok(Json(state.bridges.views(&snapshot)).into_response())
+}
+
 async fn prometheus(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, Response> {
     if let Some(token) = &state.config.metrics_token {
         let given =
@@ -175,7 +181,9 @@ async fn prometheus(State(state): State<AppState>, headers: axum::http::HeaderMa
             return Err(refusal.into_response());
         }
     }
-    let mut body = metrics::render(&snapshot(&state).await?);
+    let snapshot = snapshot(&state).await?;
+    let mut body = metrics::render(&snapshot);
+    metrics::render_bridges(&mut body, &state.bridges.views(&snapshot));
     let help = "Connections refused for a wrong or missing login";
     metrics::metric(&mut body, "hearth_logins_refused_total", "counter", help, state.auth.refused());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())

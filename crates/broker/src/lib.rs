@@ -17,6 +17,7 @@
 pub mod amqp;
 pub mod auth;
 pub mod bench;
+pub mod bridge;
 pub mod bench_mqtt;
 pub mod budget;
 pub mod cli;

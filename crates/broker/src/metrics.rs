@@ -74,6 +74,37 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
+/// Each bridge's state, backlog and counts, labelled by bridge (nothing
+/// without bridges).
+pub fn render_bridges(out: &mut String, bridges: &[crate::bridge::BridgeView]) {
+    use crate::bridge::{BridgeView, LinkState};
+    if bridges.is_empty() {
+        return;
+    }
+    type Value = fn(&BridgeView) -> u64;
+    let lines: [(&str, &str, &str, Value); 9] = [
+        ("hearth_bridge_up", "gauge", "1 while the bridge is connected to its remote", |b| {
+            u64::from(b.state == LinkState::Connected)
+        }),
+        ("hearth_bridge_backlog", "gauge", "Messages waiting for the remote, in flight included", |b| b.backlog),
+        ("hearth_bridge_backlog_bytes", "gauge", "Bytes of messages waiting for the remote", |b| b.backlog_bytes),
+        ("hearth_bridge_in_flight", "gauge", "Messages sent and not yet acknowledged by the remote", |b| b.in_flight),
+        ("hearth_bridge_sent_total", "counter", "Messages the remote acknowledged", |b| b.sent),
+        ("hearth_bridge_received_total", "counter", "Messages from the remote published here", |b| b.received),
+        ("hearth_bridge_dropped_total", "counter", "Messages dropped from the full backlog (the oldest)", |b| b.dropped),
+        ("hearth_bridge_loops_stopped_total", "counter", "Messages not sent back to where they came from", |b| {
+            b.loops_stopped
+        }),
+        ("hearth_bridge_connects_total", "counter", "Connections made to the remote", |b| b.connects),
+    ];
+    for (name, kind, help, value) in lines {
+        let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
+        for b in bridges {
+            let _ = writeln!(out, "{name}{{bridge=\"{}\"}} {}", escape(&b.name), value(b));
+        }
+    }
+}
+
 /// The durable store's gauges, counters and histograms.
 fn render_store(out: &mut String, store: &store::Stats) {
     let gauges = [

@@ -59,6 +59,8 @@ pub struct Shared {
     pub cookie: String,
     /// AMQP exchanges (shared by every AMQP connection).
     pub exchanges: Arc<crate::amqp::Exchanges>,
+    /// Bridges to other brokers and their status.
+    pub bridges: crate::bridge::Bridges,
 }
 
 impl Shared {
@@ -202,6 +204,7 @@ pub async fn serve_with(
             "in memory (--in-memory): nothing is kept on disk; durable queues and sessions end with the broker"
         );
     }
+    let bridges = crate::bridge::Bridges::new(&config.bridges);
     let state = AppState(Arc::new(Shared {
         config,
         commands,
@@ -218,6 +221,7 @@ pub async fn serve_with(
         sessions: Default::default(),
         cookie,
         exchanges: Arc::new(exchanges),
+        bridges,
     }));
     let sockets = state.sockets.clone();
     #[cfg(unix)]
@@ -240,6 +244,7 @@ pub async fn serve_with(
     if let (Some(mqtts), Some(tls)) = (mqtts, &tls) {
         sockets.spawn(crate::mqtt::accept_loop(mqtts, state.clone(), Some(tls.clone())));
     }
+    crate::bridge::spawn_all(&state);
     let app = router(state).into_make_service_with_connect_info::<crate::tls::Peer>();
     let stop = token.clone();
     let listener = crate::tls::HttpListener::new(listener, tls);
