@@ -21,6 +21,8 @@ pub struct Local {
     outbox: Outbox,
     rx: OutboundRx,
     state: AppState,
+    /// Frames that came with a request's answer, for the next [`Local::recv`].
+    stash: Vec<ServerFrame>,
 }
 
 impl Local {
@@ -38,7 +40,7 @@ impl Local {
         for command in commands {
             state.commands.send(command).await.ok()?;
         }
-        Some(Self { conn, outbox, rx, state: state.clone() })
+        Some(Self { conn, outbox, rx, state: state.clone(), stash: Vec::new() })
     }
 
     /// Sends one frame; false once the engine is gone.
@@ -48,6 +50,9 @@ impl Local {
 
     /// The next frames from the engine; `None` once the connection is closed or cut.
     pub async fn recv(&mut self) -> Option<Vec<ServerFrame>> {
+        if !self.stash.is_empty() {
+            return Some(std::mem::take(&mut self.stash));
+        }
         loop {
             tokio::select! {
                 item = self.rx.recv() => match item? {
@@ -64,25 +69,34 @@ impl Local {
     }
 
     /// Sends a request and waits for its answer (`ok`, `declared`,
-    /// `subscribed`, or `error` with its id); other frames meanwhile are dropped.
+    /// `subscribed`, or `error` with its id); other frames meanwhile (the
+    /// first deliveries of a consumer) are kept for [`Local::recv`].
     pub async fn request(&mut self, id: u64, frame: ClientFrame) -> Result<ServerFrame, String> {
         if !self.send(frame).await {
             return Err("the broker is shutting down".into());
         }
         let answer = async {
+            let mut kept = Vec::new();
             while let Some(frames) = self.recv().await {
-                for frame in frames {
-                    match &frame {
+                let mut frames = frames.into_iter();
+                while let Some(frame) = frames.next() {
+                    let answer = match &frame {
                         ServerFrame::Ok { id: got }
                         | ServerFrame::Declared { id: got, .. }
                         | ServerFrame::Subscribed { id: got, .. }
                             if *got == id =>
                         {
-                            return Ok(frame);
+                            Ok(frame)
                         }
-                        ServerFrame::Error { id: Some(got), message, .. } if *got == id => return Err(message.clone()),
-                        _ => {}
-                    }
+                        ServerFrame::Error { id: Some(got), message, .. } if *got == id => Err(message.clone()),
+                        _ => {
+                            kept.push(frame);
+                            continue;
+                        }
+                    };
+                    kept.extend(frames);
+                    self.stash = kept;
+                    return answer;
                 }
             }
             Err("the engine closed the bridge's connection".into())

@@ -33,6 +33,10 @@ impl Mosquitto {
     /// Starts one with `extra` config lines (anonymous access unless they say otherwise).
     pub async fn start(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        // Started as root, mosquitto runs as its own user: it must be able to
+        // write its database here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         let text = format!(
