@@ -59,7 +59,7 @@ pub fn browser() -> Result<()> {
 }
 
 /// The programs the broker's tests run as peers, and the Debian package of each.
-const PEERS: [(&str, &str); 6] = [
+const PEERS: [(&str, &str); 8] = [
     (MOSQUITTO_PUB, "mosquitto-clients"),
     (MOSQUITTO_SUB, "mosquitto-clients"),
     // `mosquitto_passwd` makes the password files the auth tests read.
@@ -69,23 +69,30 @@ const PEERS: [(&str, &str); 6] = [
     // ...and fetch over HTTPS with curl.
     ("/usr/bin/curl", "curl"),
     ("/usr/bin/stdbuf", "coreutils"),
+    // The bridge tests' remote brokers: Mosquitto, and NATS with its MQTT listener.
+    ("/usr/sbin/mosquitto", "mosquitto"),
+    ("/usr/sbin/nats-server", "nats-server"),
 ];
 
 /// Installs the Debian packages of the test peers that are missing:
-/// Mosquitto's clients and `mosquitto_passwd`, openssl, curl.
+/// Mosquitto's clients, `mosquitto_passwd` and broker, nats-server, openssl, curl.
 pub fn test_peers() -> Result<()> {
     let mut missing: Vec<&str> =
         PEERS.iter().filter(|(bin, _)| !Path::new(bin).exists()).map(|(_, pkg)| *pkg).collect();
+    missing.sort_unstable();
     missing.dedup();
     if missing.is_empty() {
         return Ok(());
     }
     apt_install(&missing)?;
-    if missing.contains(&"mosquitto") && Path::new("/usr/bin/systemctl").exists() {
-        // Only its tools are wanted: a Mosquitto service on port 1883 would
-        // stand in the way of `cargo xtask run`.
-        println!("stopping the mosquitto service the package started (only mosquitto_passwd is needed)");
-        let _ = Command::new("systemctl").args(["disable", "--now", "mosquitto"]).status();
+    for service in ["mosquitto", "nats-server"] {
+        if missing.contains(&service) && Path::new("/usr/bin/systemctl").exists() {
+            // Only the programs are wanted (the tests start their own, on
+            // free ports): a service on 1883 or 4222 would stand in the way
+            // of `cargo xtask run`.
+            println!("stopping the {service} service the package started (the tests run their own)");
+            let _ = Command::new("systemctl").args(["disable", "--now", service]).status();
+        }
     }
     Ok(())
 }

@@ -199,3 +199,44 @@ pub async fn wait_bridge(broker: &Broker, name: &str, what: &str, ok: impl Fn(&V
 pub async fn connected(broker: &Broker, name: &str) -> Value {
     wait_bridge(broker, name, "connected", |b| b["state"] == "connected").await
 }
+
+/// A `nats-server` with JetStream and its MQTT listener (MQTT 3.1.1, QoS 0
+/// and 1) on free loopback ports, killed when dropped.
+pub struct Nats {
+    _child: Child,
+    /// Its MQTT port.
+    pub mqtt_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nats {
+    /// Starts one and waits until its MQTT listener accepts connections.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (port, mqtt_port) = (free_port(), free_port());
+        let conf = dir.path().join("nats.conf");
+        let text = format!(
+            "server_name: \"hearth_test\"\nlisten: \"127.0.0.1:{port}\"\n\
+             jetstream {{ store_dir: \"{}\" }}\nmqtt {{ listen: \"127.0.0.1:{mqtt_port}\" }}\n",
+            dir.path().join("js").display()
+        );
+        std::fs::write(&conf, text).expect("nats.conf is written");
+        let log = std::fs::File::create(dir.path().join("nats.log")).expect("a log file");
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("nats-server starts (apt-get install nats-server)");
+        within("nats-server's MQTT listener", async move {
+            while tokio::net::TcpStream::connect(("127.0.0.1", mqtt_port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        Self { _child: child, mqtt_port, _dir: dir }
+    }
+}
