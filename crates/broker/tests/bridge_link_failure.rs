@@ -128,3 +128,35 @@ async fn a_full_backlog_drops_its_oldest_and_counts_them() {
     let metrics = hearth.get("/metrics").await.1;
     assert!(metrics.contains("hearth_bridge_dropped_total{bridge=\"small\"} 150"), "{status} {metrics}");
 }
+
+/// A message is acked here only once the remote acknowledged it: with the
+/// remote frozen (written to, answering nothing) the messages stay in the
+/// backlog, in flight, and when it is killed and started again they all
+/// reach it.
+#[tokio::test]
+async fn messages_the_remote_never_acknowledged_are_sent_again() {
+    let mut remote = Mosquitto::start("").await;
+    // A persistent subscriber whose session is on the remote's disk: it
+    // survives the remote being killed later.
+    let far = Sub::start(remote.port, &["-t", "seq/#", "-q", "1", "-c", "-i", "far-frozen"], true).await;
+    remote.stop().await;
+    drop(far);
+    remote.restart().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let hearth = hearth_with(dir.path(), &bridge_table("frozen", remote.port, &["seq/# out 1"], "")).await;
+    connected(&hearth, "frozen").await;
+    remote.signal("STOP");
+    let mut publisher = line_publisher(hearth.mqtt.port(), "seq/n");
+    send_lines(&mut publisher, 1..=30).await;
+    drop(publisher.stdin.take());
+    common::within("mosquitto_pub to finish", publisher.wait()).await.expect("it exits");
+    let held = wait_bridge(&hearth, "frozen", "30 in flight", |b| b["in_flight"] == 30).await;
+    assert_eq!((held["backlog"].as_u64(), held["sent"].as_u64()), (Some(30), Some(0)), "nothing acked: {held}");
+    remote.signal("KILL");
+    remote.wait_exit().await;
+    remote.restart().await;
+    wait_bridge(&hearth, "frozen", "drained", |b| b["backlog"] == 0 && b["sent"] == 30).await;
+    let mut far = resume(remote.port, "far-frozen").await;
+    let mut seen = BTreeMap::new();
+    collect(&mut far, 1..=30, &mut seen).await;
+}

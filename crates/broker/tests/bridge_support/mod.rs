@@ -77,6 +77,20 @@ impl Mosquitto {
         .await;
     }
 
+    /// Sends it `signal` (`STOP` freezes it: its sockets stay open and it
+    /// answers nothing; `KILL` after that loses what it had not saved).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().and_then(Child::id).expect("mosquitto is running");
+        let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
+    }
+
+    /// Waits for it to exit after [`Mosquitto::signal`] `KILL`.
+    pub async fn wait_exit(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        within("mosquitto to exit", child.wait()).await.expect("its status is readable");
+    }
+
     /// Stops it with SIGTERM (it saves its sessions, as a service stop does) and waits.
     pub async fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
