@@ -237,6 +237,7 @@ pub fn reply_id(frame: &ServerFrame) -> Option<u64> {
         | ServerFrame::Subscribed { id, .. }
         | ServerFrame::Confirm { id, .. }
         | ServerFrame::Purged { id, .. }
+        | ServerFrame::Peeked { id, .. }
         | ServerFrame::Got { id, .. } => Some(*id),
         ServerFrame::Welcome { id, .. }
         | ServerFrame::Stats { id, .. }

@@ -62,6 +62,19 @@ pub enum ClientFrame {
         /// Queue name.
         queue: String,
     },
+    /// Reads a queue's first ready messages without taking them: nothing
+    /// is delivered, requeued or marked redelivered (answered by `peeked`).
+    /// Authorized like reading the queue; works on any queue, exclusive ones
+    /// included, since it changes nothing.
+    Peek {
+        /// Request id.
+        id: u64,
+        /// Queue name.
+        queue: String,
+        /// How many messages, at most [`MAX_PEEK`] (default [`DEFAULT_PEEK`]).
+        #[serde(default = "default_peek")]
+        limit: u32,
+    },
     /// Drops every ready message of a queue (unacked ones stay with their
     /// consumers); answered by `purged`.
     Purge {
@@ -277,6 +290,17 @@ pub enum ServerFrame {
     },
     /// A message for a consumer.
     Deliver(Delivery),
+    /// Reply to `peek`: the queue's first ready messages, left where they are.
+    Peeked {
+        /// The `peek`'s id.
+        id: u64,
+        /// The queue.
+        queue: String,
+        /// Ready messages in the queue in all (may exceed `messages.len()`).
+        ready: u64,
+        /// The first ready messages, in delivery order.
+        messages: Vec<PeekedMessage>,
+    },
     /// A queue was purged (reply to `purge`).
     Purged {
         /// The `purge`'s id.
@@ -334,6 +358,44 @@ pub enum ServerFrame {
         /// What went wrong and what to do, for a person.
         message: String,
     },
+}
+
+/// Most messages one `peek` returns.
+pub const MAX_PEEK: u32 = 100;
+/// Messages a `peek` returns when it names no `limit`.
+pub const DEFAULT_PEEK: u32 = 10;
+/// Most payload bytes of one peeked message; a longer payload is cut.
+pub const PEEK_PAYLOAD_BYTES: usize = 4096;
+
+fn default_peek() -> u32 {
+    DEFAULT_PEEK
+}
+
+/// A ready message as `peek` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeekedMessage {
+    /// The message's engine-wide id.
+    pub message_id: u64,
+    /// The topic it was published to.
+    pub topic: Arc<str>,
+    /// Its payload, cut at [`PEEK_PAYLOAD_BYTES`] (at a character boundary
+    /// when it is text).
+    pub payload: Payload,
+    /// The payload's whole size in bytes.
+    pub bytes: u64,
+    /// Whether `payload` was cut.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+    /// Its headers.
+    #[serde(default, skip_serializing_if = "no_headers")]
+    pub headers: SharedHeaders,
+    /// When it was published (broker milliseconds).
+    pub published_at: u64,
+    /// Times it was delivered before (non-zero: its next delivery is a redelivery).
+    pub delivery_count: u32,
+    /// When it expires in this queue, if it does (broker milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 /// One message delivered to one consumer.
@@ -472,6 +534,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "declare",
     "delete",
     "inspect",
+    "peek",
     "purge",
     "get",
     "bind",

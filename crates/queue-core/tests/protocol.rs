@@ -4,9 +4,10 @@
 
 use bytes::Bytes;
 use queue_core::protocol::{
-    AckMode, ClientFrame, Delivery, ErrorCode, FrameError, ServerFrame, Will, decode_client, encode_server,
+    AckMode, ClientFrame, Delivery, ErrorCode, FrameError, PeekedMessage, ServerFrame, Will, decode_client,
+    encode_server,
 };
-use queue_core::{Engine, Headers, Input, Overflow, Payload, QueueOptions};
+use queue_core::{Engine, Headers, Input, Overflow, Payload, QueueOptions, SharedHeaders};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -32,6 +33,7 @@ fn client_type(frame: &ClientFrame) -> &'static str {
         ClientFrame::Declare { .. } => "declare",
         ClientFrame::Delete { .. } => "delete",
         ClientFrame::Inspect { .. } => "inspect",
+        ClientFrame::Peek { .. } => "peek",
         ClientFrame::Purge { .. } => "purge",
         ClientFrame::Get { .. } => "get",
         ClientFrame::Bind { .. } => "bind",
@@ -54,6 +56,7 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::Welcome { .. } => "welcome",
         ServerFrame::Ok { .. } => "ok",
         ServerFrame::Declared { .. } => "declared",
+        ServerFrame::Peeked { .. } => "peeked",
         ServerFrame::Purged { .. } => "purged",
         ServerFrame::Got { .. } => "got",
         ServerFrame::Subscribed { .. } => "subscribed",
@@ -72,6 +75,7 @@ const SERVER_FRAME_TYPES: &[&str] = &[
     "welcome",
     "ok",
     "declared",
+    "peeked",
     "purged",
     "got",
     "subscribed",
@@ -118,6 +122,7 @@ fn client_frames() -> Vec<ClientFrame> {
         ClientFrame::Bind { id: 3, queue: "jobs".into(), filter: "home/+/temp".into() },
         ClientFrame::Unbind { id: 3, queue: "jobs".into(), filter: "home/#".into() },
         ClientFrame::Inspect { id: 3, queue: "jobs".into() },
+        ClientFrame::Peek { id: 3, queue: "jobs".into(), limit: 10 },
         ClientFrame::Purge { id: 3, queue: "jobs".into() },
         ClientFrame::Get { id: 3, queue: "jobs".into(), ack: AckMode::Auto },
         publish(binary(), true),
@@ -209,6 +214,36 @@ fn server_frames() -> Vec<ServerFrame> {
         ServerFrame::Welcome { id: None, connection: 8, client_id: "conn-8".into(), protocol: 1, keep_alive_ms: 0 },
         ServerFrame::Ok { id: 2 },
         ServerFrame::Declared { id: 3, queue: "hearth.gen.1".into(), ready: 4, consumers: 1 },
+        ServerFrame::Peeked { id: 3, queue: "jobs".into(), ready: 0, messages: vec![] },
+        ServerFrame::Peeked {
+            id: 3,
+            queue: "jobs".into(),
+            ready: 7,
+            messages: vec![
+                PeekedMessage {
+                    message_id: 4,
+                    topic: "home/a".into(),
+                    payload: binary(),
+                    bytes: 9000,
+                    truncated: true,
+                    headers: SharedHeaders::default(),
+                    published_at: 12,
+                    delivery_count: 1,
+                    expires_at: Some(99),
+                },
+                PeekedMessage {
+                    message_id: 5,
+                    topic: "home/b".into(),
+                    payload: Payload::from("on"),
+                    bytes: 2,
+                    truncated: false,
+                    headers: SharedHeaders::default(),
+                    published_at: 13,
+                    delivery_count: 0,
+                    expires_at: None,
+                },
+            ],
+        },
         ServerFrame::Purged { id: 3, messages: 12 },
         ServerFrame::Got { id: 3, delivery: None, ready: 0 },
         ServerFrame::Subscribed { id: 5, consumer: 3, queue: "jobs".into() },

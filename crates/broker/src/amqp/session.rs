@@ -1162,7 +1162,10 @@ impl Session {
                 }
             }
             ServerFrame::Error { id, code, message } => self.on_error(id, code, &message, out),
-            ServerFrame::Welcome { .. } | ServerFrame::Stats { .. } | ServerFrame::Pong { .. } => {}
+            ServerFrame::Welcome { .. }
+            | ServerFrame::Stats { .. }
+            | ServerFrame::Pong { .. }
+            | ServerFrame::Peeked { .. } => {}
         }
     }
 

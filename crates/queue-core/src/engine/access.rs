@@ -183,7 +183,9 @@ impl Engine {
             }
             ClientFrame::Publish { topic: Some(topic), .. } => self.check_topic(conn, TopicAccess::Write, topic),
             ClientFrame::Publish { queue: Some(queue), .. } => self.check_queue(conn, QueueAccess::Write, queue),
-            ClientFrame::Subscribe { queue: Some(queue), .. } | ClientFrame::Get { queue, .. } => {
+            ClientFrame::Subscribe { queue: Some(queue), .. }
+            | ClientFrame::Get { queue, .. }
+            | ClientFrame::Peek { queue, .. } => {
                 self.check_queue(conn, QueueAccess::Read, queue)
             }
             ClientFrame::Subscribe { topic: Some(filter), .. } => {

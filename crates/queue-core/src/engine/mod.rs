@@ -6,6 +6,7 @@ mod connection;
 mod consume;
 mod inspect;
 mod memory;
+mod peek;
 mod policy;
 mod publish;
 mod queues;
@@ -395,6 +396,7 @@ impl Engine {
             ClientFrame::Declare { id, queue, options } => self.declare(conn, id, queue, options, now),
             ClientFrame::Delete { id, queue, if_empty } => self.delete(conn, id, &queue, if_empty, now),
             ClientFrame::Inspect { id, queue } => self.inspect_queue(conn, id, &queue),
+            ClientFrame::Peek { id, queue, limit } => self.peek(conn, id, &queue, limit),
             ClientFrame::Purge { id, queue } => self.purge(conn, id, &queue),
             ClientFrame::Get { id, queue, ack } => self.get(conn, id, &queue, ack, now),
             ClientFrame::Bind { id, queue, filter } => self.bind(conn, id, &queue, filter),
@@ -457,6 +459,7 @@ fn request_id(frame: &ClientFrame) -> Option<u64> {
         ClientFrame::Declare { id, .. }
         | ClientFrame::Delete { id, .. }
         | ClientFrame::Inspect { id, .. }
+        | ClientFrame::Peek { id, .. }
         | ClientFrame::Purge { id, .. }
         | ClientFrame::Get { id, .. }
         | ClientFrame::Bind { id, .. }
