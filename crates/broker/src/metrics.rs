@@ -82,7 +82,7 @@ pub fn render_bridges(out: &mut String, bridges: &[crate::bridge::BridgeView]) {
         return;
     }
     type Value = fn(&BridgeView) -> u64;
-    let lines: [(&str, &str, &str, Value); 9] = [
+    let lines: [(&str, &str, &str, Value); 10] = [
         ("hearth_bridge_up", "gauge", "1 while the bridge is connected to its remote", |b| {
             u64::from(b.state == LinkState::Connected)
         }),
@@ -91,11 +91,19 @@ pub fn render_bridges(out: &mut String, bridges: &[crate::bridge::BridgeView]) {
         ("hearth_bridge_in_flight", "gauge", "Messages sent and not yet acknowledged by the remote", |b| b.in_flight),
         ("hearth_bridge_sent_total", "counter", "Messages the remote acknowledged", |b| b.sent),
         ("hearth_bridge_received_total", "counter", "Messages from the remote published here", |b| b.received),
-        ("hearth_bridge_dropped_total", "counter", "Messages dropped from the full backlog (the oldest)", |b| b.dropped),
+        ("hearth_bridge_dropped_total", "counter", "Messages dropped from the full backlog (the oldest)", |b| {
+            b.dropped
+        }),
         ("hearth_bridge_loops_stopped_total", "counter", "Messages not sent back to where they came from", |b| {
             b.loops_stopped
         }),
         ("hearth_bridge_connects_total", "counter", "Connections made to the remote", |b| b.connects),
+        (
+            "hearth_bridge_in_dropped_total",
+            "counter",
+            "QoS 0 messages from the remote dropped while publishers were blocked",
+            |b| b.in_dropped,
+        ),
     ];
     for (name, kind, help, value) in lines {
         let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");

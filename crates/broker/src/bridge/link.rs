@@ -24,6 +24,7 @@ use queue_core::queue::{Overflow, QueueOptions};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Runs bridge `bridge` until the broker shuts down.
 pub async fn run(state: AppState, bridge: Arc<Bridge>) {
@@ -233,6 +234,8 @@ async fn connect_and_run(
         in_flight: HashMap::new(),
         confirms: HashMap::new(),
         next_confirm: 1,
+        blocked: state.blocked.clone(),
+        parked: VecDeque::new(),
     };
     for event in early {
         if let Some(error) = link.on_remote(event, ctl, out.as_ref()).await {
@@ -256,6 +259,8 @@ enum Step {
     Remote(Option<RemoteEvent>),
     Out(Option<Vec<ServerFrame>>),
     Ctl(Option<Vec<ServerFrame>>),
+    /// The memory budget's gate changed (false: it is gone).
+    Gate(bool),
 }
 
 /// One connection's state.
@@ -270,6 +275,11 @@ struct Link<'a> {
     /// Confirm id → remote message awaiting the engine's confirm.
     confirms: HashMap<u64, Box<Incoming>>,
     next_confirm: u64,
+    /// The memory budget blocks publishers (the broker's gate).
+    blocked: watch::Receiver<bool>,
+    /// QoS 1 and 2 messages from the remote held, unacknowledged, while
+    /// publishers are blocked (the remote's window bounds them).
+    parked: VecDeque<Box<Incoming>>,
 }
 
 impl Link<'_> {
@@ -281,10 +291,12 @@ impl Link<'_> {
         mut out: Option<&mut Local>,
     ) -> String {
         loop {
+            let parked = !self.parked.is_empty();
             let step = tokio::select! {
                 event = events.recv() => Step::Remote(event),
                 frames = recv_or_pending(out.as_deref_mut()) => Step::Out(frames),
                 frames = ctl.recv() => Step::Ctl(frames),
+                changed = self.blocked.changed(), if parked => Step::Gate(changed.is_ok()),
             };
             let error = match step {
                 Step::Remote(Some(event)) => self.on_remote(event, ctl, out.as_deref()).await,
@@ -293,6 +305,8 @@ impl Link<'_> {
                 Step::Out(None) => Some("the engine closed the bridge's consumer".to_owned()),
                 Step::Ctl(Some(frames)) => self.on_confirms(frames),
                 Step::Ctl(None) => Some("the engine closed the bridge's connection".to_owned()),
+                Step::Gate(true) => self.unpark(ctl).await,
+                Step::Gate(false) => Some("the broker is shutting down".to_owned()),
             };
             if let Some(error) = error {
                 return error;
@@ -315,7 +329,7 @@ impl Link<'_> {
                     self.acked(tag, out).await;
                 }
             }
-            RemoteEvent::Message(message) => return self.on_message(message, ctl).await,
+            RemoteEvent::Message(message) => return self.on_arrival(message, ctl).await,
             RemoteEvent::Failed(err) => return Some(err),
             RemoteEvent::Connected { .. } | RemoteEvent::Subscribed { .. } => {}
         }
@@ -327,6 +341,37 @@ impl Link<'_> {
         if let Some(out) = out {
             out.send(ClientFrame::Ack { tag, multiple: false }).await;
         }
+    }
+
+    /// A remote message: published now, or, while the memory budget blocks
+    /// publishers, held unacknowledged (QoS 1 and 2: the remote keeps the
+    /// rest of its window) or dropped and counted (QoS 0, as the remote
+    /// itself may drop them).
+    async fn on_arrival(&mut self, message: Box<Incoming>, ctl: &Local) -> Option<String> {
+        if !*self.blocked.borrow() && self.parked.is_empty() {
+            return self.on_message(message, ctl).await;
+        }
+        if message.qos == 0 {
+            Bridge::count(&self.bridge.in_dropped);
+            return None;
+        }
+        let window = self.remote.in_window();
+        if self.parked.len() + self.confirms.len() >= window {
+            return Some(format!("the remote sent more than {window} messages without their acknowledgements"));
+        }
+        self.parked.push_back(message);
+        None
+    }
+
+    /// Publishes what was held, once publishers are let go.
+    async fn unpark(&mut self, ctl: &Local) -> Option<String> {
+        while !*self.blocked.borrow() {
+            let message = self.parked.pop_front()?;
+            if let Some(error) = self.on_message(message, ctl).await {
+                return Some(error);
+            }
+        }
+        None
     }
 
     /// A remote message, published locally by the first `in` rule it matches.

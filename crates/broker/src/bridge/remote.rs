@@ -77,8 +77,8 @@ pub struct Subscription {
 pub enum Remote {
     /// MQTT 3.1.1.
     V4(rumqttc::AsyncClient),
-    /// MQTT 5.
-    V5(rumqttc::v5::AsyncClient),
+    /// MQTT 5, and the receive maximum it announced.
+    V5(rumqttc::v5::AsyncClient, usize),
 }
 
 /// Why a request could not be queued: the connection is gone or its
@@ -179,7 +179,7 @@ impl Remote {
                         }
                     }
                 });
-                (Self::V5(client), rx, task)
+                (Self::V5(client, usize::from(config.max_in_flight)), rx, task)
             }
         }
     }
@@ -191,7 +191,7 @@ impl Remote {
             Self::V4(client) => {
                 client.try_publish(topic, v4_qos(qos), retain, payload.to_vec()).map_err(|e| Refused(e.to_string()))
             }
-            Self::V5(client) => {
+            Self::V5(client, _) => {
                 client.try_publish(topic, v5_qos(qos), retain, payload).map_err(|e| Refused(e.to_string()))
             }
         }
@@ -209,7 +209,7 @@ impl Remote {
                     subscriptions.iter().map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), v4_qos(s.qos)));
                 client.try_subscribe_many(filters).map_err(|e| Refused(e.to_string()))
             }
-            Self::V5(client) => {
+            Self::V5(client, _) => {
                 let filters = subscriptions.iter().map(|s| {
                     let mut filter = rumqttc::v5::mqttbytes::v5::Filter::new(s.filter.clone(), v5_qos(s.qos));
                     filter.nolocal = true;
@@ -221,11 +221,21 @@ impl Remote {
         }
     }
 
+    /// Most QoS 1 and 2 messages the remote may send before the bridge
+    /// acknowledges them: the receive maximum announced with MQTT 5; with
+    /// 3.1.1, which announces none, the packet id space.
+    pub fn in_window(&self) -> usize {
+        match self {
+            Self::V4(_) => usize::from(u16::MAX),
+            Self::V5(_, window) => *window,
+        }
+    }
+
     /// Acknowledges a message from the remote (PUBACK for QoS 1; nothing for QoS 0).
     pub fn ack(&self, message: &Incoming) -> Result<(), Refused> {
         match (self, &message.token) {
             (Self::V4(client), Token::V4(publish)) => client.try_ack(publish).map_err(|e| Refused(e.to_string())),
-            (Self::V5(client), Token::V5(publish)) => client.try_ack(publish).map_err(|e| Refused(e.to_string())),
+            (Self::V5(client, _), Token::V5(publish)) => client.try_ack(publish).map_err(|e| Refused(e.to_string())),
             _ => Ok(()),
         }
     }

@@ -41,6 +41,8 @@ pub struct Bridge {
     pub loops_stopped: AtomicU64,
     /// Connections made to the remote.
     pub connects: AtomicU64,
+    /// QoS 0 messages from the remote dropped while publishers were blocked.
+    pub in_dropped: AtomicU64,
 }
 
 impl Bridge {
@@ -55,6 +57,7 @@ impl Bridge {
             received: AtomicU64::new(0),
             loops_stopped: AtomicU64::new(0),
             connects: AtomicU64::new(0),
+            in_dropped: AtomicU64::new(0),
         }
     }
 
@@ -100,6 +103,7 @@ impl Bridge {
             received: self.received.load(Ordering::Relaxed),
             loops_stopped: self.loops_stopped.load(Ordering::Relaxed),
             connects: self.connects.load(Ordering::Relaxed),
+            in_dropped: self.in_dropped.load(Ordering::Relaxed),
         }
     }
 }
@@ -143,6 +147,9 @@ pub struct BridgeView {
     pub loops_stopped: u64,
     /// Connections made to the remote since start.
     pub connects: u64,
+    /// QoS 0 messages from the remote dropped while the memory budget
+    /// blocked publishers (QoS 1 and 2 ones wait unacknowledged instead).
+    pub in_dropped: u64,
 }
 
 /// Every configured bridge (none: an empty list).

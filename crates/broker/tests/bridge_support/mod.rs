@@ -162,7 +162,7 @@ impl Sub {
     pub async fn drain(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         while let Ok(Ok(Some(line))) = tokio::time::timeout(QUIET, self.lines.next_line()).await {
-            if !line.starts_with("Client ") {
+            if !line.starts_with("Client ") && !line.starts_with("Subscribed") {
                 lines.push(line);
             }
         }
