@@ -160,3 +160,29 @@ async fn messages_the_remote_never_acknowledged_are_sent_again() {
     let mut seen = BTreeMap::new();
     collect(&mut far, 1..=30, &mut seen).await;
 }
+
+/// The backlog is on disk: messages waiting for a dead link survive the
+/// local broker being killed (kill -9) and go out after it restarts.
+#[tokio::test]
+async fn the_backlog_survives_a_crash_of_the_local_broker() {
+    let mut remote = Mosquitto::start("").await;
+    let far = Sub::start(remote.port, &["-t", "seq/#", "-q", "1", "-c", "-i", "far-crash"], true).await;
+    remote.stop().await;
+    drop(far);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = bridge_table("edge", remote.port, &["seq/# out 1"], "");
+    let mut hearth = hearth_with(dir.path(), &config).await;
+    wait_bridge(&hearth, "edge", "down", |b| b["last_error"].is_string()).await;
+    let mut publisher = line_publisher(hearth.mqtt.port(), "seq/n");
+    send_lines(&mut publisher, 1..=50).await;
+    drop(publisher.stdin.take());
+    common::within("mosquitto_pub to finish", publisher.wait()).await.expect("it exits");
+    wait_bridge(&hearth, "edge", "50 waiting", |b| b["backlog"] == 50).await;
+    hearth.kill9().await;
+    remote.restart().await;
+    let hearth = hearth_with(dir.path(), &config).await;
+    wait_bridge(&hearth, "edge", "drained", |b| b["backlog"] == 0 && b["sent"] == 50).await;
+    let mut far = resume(remote.port, "far-crash").await;
+    let mut seen = BTreeMap::new();
+    collect(&mut far, 1..=50, &mut seen).await;
+}
