@@ -65,6 +65,10 @@ pub struct BenchArgs {
     /// RabbitMQ's MQTT plugin).
     #[arg(long)]
     pub persistent: bool,
+    /// MQTT only: subscribers connect to this broker (host:port) instead of
+    /// `--url`'s, to measure forwarding through a bridge between the two.
+    #[arg(long)]
+    pub subscribe_to: Option<String>,
 }
 
 impl BenchArgs {

@@ -48,7 +48,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let done = CancellationToken::new();
     let mut consumers = Vec::new();
     for i in 0..subscribers {
-        let mut conn = Conn::open(&addr, &format!("bench-{run}-c{i}"), !args.persistent).await?;
+        let at = args.subscribe_to.as_deref().unwrap_or(&addr);
+        let mut conn = Conn::open(at, &format!("bench-{run}-c{i}"), !args.persistent).await?;
         conn.subscribe(&filter, qos).await?;
         let shared = (delivered.clone(), done.clone());
         consumers.push(tokio::spawn(consume(conn, epoch, shared, expected)));
