@@ -236,12 +236,14 @@ async fn connect_and_run(
         next_confirm: 1,
         blocked: state.blocked.clone(),
         parked: VecDeque::new(),
+        acks: Vec::new(),
     };
     for event in early {
-        if let Some(error) = link.on_remote(event, ctl, out.as_ref()).await {
+        if let Some(error) = link.on_remote(event, ctl).await {
             return Outcome::Lost(error);
         }
     }
+    link.flush_acks(out.as_ref()).await;
     let error = link.run(&mut events, ctl, out.as_mut()).await;
     Outcome::Lost(error)
 }
@@ -280,7 +282,12 @@ struct Link<'a> {
     /// QoS 1 and 2 messages from the remote held, unacknowledged, while
     /// publishers are blocked (the remote's window bounds them).
     parked: VecDeque<Box<Incoming>>,
+    /// Acks for the engine, sent together after each wake-up.
+    acks: Vec<ClientFrame>,
 }
+
+/// Remote events handled in one go before the acks they make are sent.
+const EVENT_BATCH: usize = 256;
 
 impl Link<'_> {
     /// Moves messages until the link fails; returns why.
@@ -299,34 +306,66 @@ impl Link<'_> {
                 changed = self.blocked.changed(), if parked => Step::Gate(changed.is_ok()),
             };
             let error = match step {
-                Step::Remote(Some(event)) => self.on_remote(event, ctl, out.as_deref()).await,
+                Step::Remote(Some(event)) => self.on_remote_batch(event, events, ctl).await,
                 Step::Remote(None) => Some("the MQTT client stopped".to_owned()),
-                Step::Out(Some(frames)) => self.on_deliveries(frames, out.as_deref()).await,
+                Step::Out(Some(frames)) => self.on_deliveries(frames),
                 Step::Out(None) => Some("the engine closed the bridge's consumer".to_owned()),
                 Step::Ctl(Some(frames)) => self.on_confirms(frames),
                 Step::Ctl(None) => Some("the engine closed the bridge's connection".to_owned()),
                 Step::Gate(true) => self.unpark(ctl).await,
                 Step::Gate(false) => Some("the broker is shutting down".to_owned()),
             };
+            self.flush_acks(out.as_deref()).await;
             if let Some(error) = error {
                 return error;
             }
         }
     }
 
-    async fn on_remote(&mut self, event: RemoteEvent, ctl: &Local, out: Option<&Local>) -> Option<String> {
+    /// `event` and the events already waiting behind it (up to
+    /// [`EVENT_BATCH`]): their acks go to the engine in one command.
+    async fn on_remote_batch(
+        &mut self,
+        event: RemoteEvent,
+        events: &mut tokio::sync::mpsc::Receiver<RemoteEvent>,
+        ctl: &Local,
+    ) -> Option<String> {
+        let mut next = Some(event);
+        let mut handled = 0;
+        while let Some(event) = next {
+            if let Some(error) = self.on_remote(event, ctl).await {
+                return Some(error);
+            }
+            handled += 1;
+            next = if handled < EVENT_BATCH { events.try_recv().ok() } else { None };
+        }
+        None
+    }
+
+    /// Sends the acks gathered so far, as one command.
+    async fn flush_acks(&mut self, out: Option<&Local>) {
+        if self.acks.is_empty() {
+            return;
+        }
+        let acks = std::mem::take(&mut self.acks);
+        if let Some(out) = out {
+            out.send_all(acks).await;
+        }
+    }
+
+    async fn on_remote(&mut self, event: RemoteEvent, ctl: &Local) -> Option<String> {
         match event {
             RemoteEvent::Written(pkid) => {
                 let (tag, qos) = self.written.pop_front()?;
                 if qos == 0 {
-                    self.acked(tag, out).await;
+                    self.acked(tag);
                 } else {
                     self.in_flight.insert(pkid, tag);
                 }
             }
             RemoteEvent::Acked(pkid) => {
                 if let Some(tag) = self.in_flight.remove(&pkid) {
-                    self.acked(tag, out).await;
+                    self.acked(tag);
                 }
             }
             RemoteEvent::Message(message) => return self.on_arrival(message, ctl).await,
@@ -336,11 +375,11 @@ impl Link<'_> {
         None
     }
 
-    async fn acked(&self, tag: u64, out: Option<&Local>) {
+    /// The remote has the message delivered with `tag`: ack it here (with
+    /// the next [`Link::flush_acks`]).
+    fn acked(&mut self, tag: u64) {
         Bridge::count(&self.bridge.sent);
-        if let Some(out) = out {
-            out.send(ClientFrame::Ack { tag, multiple: false }).await;
-        }
+        self.acks.push(ClientFrame::Ack { tag, multiple: false });
     }
 
     /// A remote message: published now, or, while the memory budget blocks
@@ -433,7 +472,7 @@ impl Link<'_> {
 
     /// Deliveries from the backlog queue: each goes out by the first `out`
     /// rule it matches; one that came in by this bridge is not sent back.
-    async fn on_deliveries(&mut self, frames: Vec<ServerFrame>, out: Option<&Local>) -> Option<String> {
+    fn on_deliveries(&mut self, frames: Vec<ServerFrame>) -> Option<String> {
         for frame in frames {
             let ServerFrame::Deliver(delivery) = frame else { continue };
             let Some(tag) = delivery.tag else { continue };
@@ -444,11 +483,7 @@ impl Link<'_> {
                     }
                     self.written.push_back((tag, qos));
                 }
-                None => {
-                    if let Some(out) = out {
-                        out.send(ClientFrame::Ack { tag, multiple: false }).await;
-                    }
-                }
+                None => self.acks.push(ClientFrame::Ack { tag, multiple: false }),
             }
         }
         None

@@ -48,6 +48,11 @@ impl Local {
         self.state.commands.send(Command::frame(self.conn, frame, &self.state.buffered)).await.is_ok()
     }
 
+    /// Sends several frames as one command; false once the engine is gone.
+    pub async fn send_all(&self, frames: Vec<ClientFrame>) -> bool {
+        self.state.commands.send(Command::frames(self.conn, frames, &self.state.buffered)).await.is_ok()
+    }
+
     /// The next frames from the engine; `None` once the connection is closed or cut.
     pub async fn recv(&mut self) -> Option<Vec<ServerFrame>> {
         if !self.stash.is_empty() {
