@@ -147,7 +147,7 @@ pub fn hop_class(hop: &Hop) -> &'static str {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;

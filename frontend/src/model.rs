@@ -20,6 +20,8 @@ pub struct QueueInfo {
     /// Bytes of its records on disk, for a durable queue when the admin
     /// API said (`None`: not durable, or not known).
     pub disk_bytes: Option<u64>,
+    /// One of this page's own subscriptions (the live monitor's queues).
+    pub own: bool,
 }
 
 /// What the dashboard knows about its link to the broker.

@@ -6,7 +6,7 @@ use crate::live::format_bytes;
 use crate::model::QueueInfo;
 
 /// A row per queue: name (with a "durable" mark and its bytes on disk when
-/// known), ready, unacked, consumers, rates in and out.
+/// known, and a note on this page's own subscriptions), ready, unacked, consumers, rates in and out.
 ///
 /// Pure: it shows whatever `queues` holds and fetches nothing.
 #[component]
@@ -43,9 +43,12 @@ pub fn QueueTable(
 /// of rows once a second, cheaper in code than a keyed list).
 fn queue_row(queue: QueueInfo) -> impl IntoView {
     let mark = durable_mark(&queue);
+    let own = queue.own.then(|| {
+        view! { <div class="note" data-testid="queue-own" title="made by this page's live view (client hearth-dashboard)">"this page's own subscription"</div> }
+    });
     view! {
         <tr data-testid="queue-row">
-            <th scope="row"><span data-testid="queue-name">{queue.name}</span>{mark}</th>
+            <th scope="row"><span data-testid="queue-name">{queue.name}</span>{mark}{own}</th>
             <td class="num" data-testid="queue-ready">{queue.ready}</td>
             <td class="num" data-testid="queue-unacked">{queue.unacked}</td>
             <td class="num" data-testid="queue-consumers">{queue.consumers}</td>

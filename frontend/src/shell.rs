@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::handle::SimHandle;
-use crate::live::Live;
+use crate::live::{Live, LiveKeep};
 use crate::simulator::Simulator;
 
 /// Where the theme choice is remembered.
@@ -21,6 +21,8 @@ enum Mode {
 pub fn App() -> impl IntoView {
     let sim = SimHandle::from_location();
     let mode = RwSignal::new(Mode::Simulator);
+    // Made once: the live session and its simulated devices outlive a tab switch.
+    let keep = LiveKeep::new();
     let tab = move |which: Mode, label: &'static str, id: &'static str| {
         view! {
             <button role="tab" class="tab" data-testid=id aria-selected=move || (mode.get() == which).to_string()
@@ -44,7 +46,7 @@ pub fn App() -> impl IntoView {
             <main class="hearth">
                 {move || match mode.get() {
                     Mode::Simulator => view! { <Simulator sim=sim /> }.into_any(),
-                    Mode::Live => view! { <Live /> }.into_any(),
+                    Mode::Live => view! { <Live keep=keep /> }.into_any(),
                 }}
             </main>
         </div>

@@ -311,12 +311,18 @@ async fn a_blocked_connection_says_so_and_each_row_names_its_protocol() {
 
 #[wasm_bindgen_test]
 fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
-    let message = Message { consumer: 1, topic: "home/a".into(), payload: r#"{"on":true}"#.into(), retained: true };
+    let message = Message {
+        consumer: 1,
+        topic: "home/a".into(),
+        payload: r#"{"on":true}"#.into(),
+        retained: true,
+        binary: false,
+    };
     assert_eq!(delivery("home/a", r#"{"on":true}"#, true), message);
     let mut binary = protocol_delivery("home/a", "", false);
     binary.payload = vec![0xff, 0, 1, 2, 3].into();
     match through_the_wire(ServerFrame::Deliver(binary)) {
-        Incoming::Deliver(m) => assert_eq!(m.payload, "<5 bytes of binary>"),
+        Incoming::Deliver(m) => assert_eq!((m.payload.as_str(), m.binary), ("ff 00 01 02 03", true)),
         other => panic!("{other:?}"),
     }
     let stats = snapshot(1_000, 10, 5);
@@ -330,13 +336,16 @@ fn frames_the_broker_sends_decode_to_what_live_mode_reads() {
         enqueued: 5,
         delivered: 5,
         acked: 0,
+        bindings: Vec::new(),
+        policy: Vec::new(),
+        losses: vec![("redelivered", 0), ("dropped", 0), ("refused", 0), ("expired", 0), ("dead_lettered", 0)],
     };
     assert_eq!(stats.queues, [queue]);
     assert_eq!(stats.memory, Some(Memory::default()), "a broker with no budget and nothing held");
     let frames = [
         (
             ServerFrame::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
-            Incoming::Subscribed { id: 4, consumer: 2 },
+            Incoming::Subscribed { id: 4, consumer: 2, queue: "hearth.sub.3".into() },
         ),
         (ServerFrame::Confirm { id: 6, routed: 1 }, Incoming::Confirm { id: 6, routed: 1 }),
         (

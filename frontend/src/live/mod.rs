@@ -17,15 +17,20 @@ mod charts;
 mod conn;
 mod connections;
 mod devices;
+pub mod discovery;
 mod fleet;
 mod login;
 mod memory;
 mod origin;
 mod panels;
+mod payload;
 mod pubsub;
+mod queue_details;
 mod queue_disk;
 mod session;
 mod state;
+pub mod topics;
+mod tree;
 pub mod wire;
 
 use leptos::prelude::*;
@@ -43,12 +48,14 @@ pub use state::{CHART_SAMPLES, DeviceState, HISTORY, LiveState, Received, Sample
 use crate::queue_table::QueueTable;
 use charts::LiveCharts;
 use connections::Connections;
-use fleet::Fleet;
+use fleet::{Fleet, FleetHandle};
 use login::{Gate, LoginForm, UserBar, checking};
 use origin::{OriginHint, is_own};
 use panels::{Devices, TotalsBar};
 use pubsub::{LivePublish, Subscribe};
+use queue_details::QueueDetails;
 use session::Session;
+use tree::TopicTreePanel;
 
 /// The filter the subscribe panel starts with: everything.
 const DEFAULT_FILTER: &str = "#";
@@ -61,19 +68,51 @@ pub fn default_url() -> String {
     format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
 }
 
+/// What live mode keeps while another tab is shown: the session (what was
+/// collected, the link), the simulated devices, and which broker it follows.
+/// The app shell makes one for the page's life.
+#[derive(Clone, Copy)]
+pub struct LiveKeep {
+    session: Session,
+    fleet: FleetHandle,
+    /// The URL field.
+    url: RwSignal<String>,
+    /// The broker the view follows.
+    target: RwSignal<String>,
+}
+
+impl LiveKeep {
+    /// Nothing connected yet: the link opens when the Live tab is first shown.
+    pub fn new() -> Self {
+        Self {
+            session: Session::new(DEFAULT_FILTER),
+            fleet: FleetHandle::new(),
+            url: RwSignal::new(default_url()),
+            target: RwSignal::new(default_url()),
+        }
+    }
+}
+
+impl Default for LiveKeep {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The live view. Following this page's own broker, it waits for the
 /// broker's word on logins and shows the login form while one is needed;
-/// otherwise (or following another broker) its panels connect on mount and
-/// disconnect on unmount.
+/// otherwise (or following another broker) its panels connect when first
+/// shown and stay connected, collecting, while another tab is open.
 #[component]
-pub fn Live() -> impl IntoView {
+pub fn Live(
+    /// What live mode keeps across tab switches.
+    #[prop(optional)]
+    keep: Option<LiveKeep>,
+) -> impl IntoView {
     let gate = Gate::new();
     gate.check();
     provide_context(gate);
-    let session = Session::new(DEFAULT_FILTER);
-    // `url` is the field; `target` the broker the view follows.
-    let url = RwSignal::new(default_url());
-    let target = RwSignal::new(default_url());
+    let LiveKeep { session, fleet, url, target } = keep.unwrap_or_default();
     let locked = Memo::new(move |_| target.with(|t| is_own(t)) && gate.locked());
     let connect = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -108,7 +147,7 @@ pub fn Live() -> impl IntoView {
                 <OriginHint session=session />
             </section>
             {move || match (locked.get(), gate.known()) {
-                (false, _) => view! { <LivePanels session=session url=url target=target /> }.into_any(),
+                (false, _) => view! { <LivePanels session=session fleet=fleet url=url target=target /> }.into_any(),
                 (true, false) => checking().into_any(),
                 (true, true) => view! { <LoginForm gate=gate /> }.into_any(),
             }}
@@ -116,11 +155,11 @@ pub fn Live() -> impl IntoView {
     }
 }
 
-/// Everything live mode shows of a broker; connected to `target` while mounted.
+/// Everything live mode shows of a broker; connected to `target` from its
+/// first mount on (a later mount finds the session still linked).
 #[component]
-fn LivePanels(session: Session, url: RwSignal<String>, target: RwSignal<String>) -> impl IntoView {
-    session.connect(target.get_untracked());
-    on_cleanup(move || session.disconnect());
+fn LivePanels(session: Session, fleet: FleetHandle, url: RwSignal<String>, target: RwSignal<String>) -> impl IntoView {
+    session.ensure(target.get_untracked());
     let disk_bytes = queue_disk::poll(session);
     let queues = Signal::derive(move || {
         session.version.track();
@@ -138,14 +177,19 @@ fn LivePanels(session: Session, url: RwSignal<String>, target: RwSignal<String>)
             <section class="panel" aria-labelledby="live-queues-h">
                 <h2 id="live-queues-h">"Queues"</h2>
                 {move || if has_stats.get() {
-                    view! { <QueueTable queues=queues /><LiveCharts session=session /> }.into_any()
+                    view! { <QueueTable queues=queues /><QueueDetails session=session /><LiveCharts session=session /> }
+                        .into_any()
                 } else {
                     no_list_yet().into_any()
                 }}
             </section>
             <section class="panel" aria-labelledby="live-devices-h">
-                <h2 id="live-devices-h">"Devices " <small>"retained state of home/#"</small></h2>
+                <h2 id="live-devices-h">"Devices " <small>"home/#, Home Assistant, zigbee2mqtt, Tasmota, Shelly"</small></h2>
                 <Devices session=session />
+            </section>
+            <section class="panel wide" aria-labelledby="live-tree-h">
+                <h2 id="live-tree-h">"Topics " <small>"everything this page saw, kept across tabs"</small></h2>
+                <TopicTreePanel session=session />
             </section>
             <section class="panel" aria-labelledby="live-pub-h">
                 <h2 id="live-pub-h">"Publish"</h2>
@@ -157,7 +201,7 @@ fn LivePanels(session: Session, url: RwSignal<String>, target: RwSignal<String>)
             </section>
             <section class="panel" aria-labelledby="live-fleet-h">
                 <h2 id="live-fleet-h">"Simulated devices"</h2>
-                <Fleet url=url />
+                <Fleet url=url fleet=fleet />
             </section>
             <section class="panel wide" aria-labelledby="live-sub-h">
                 <h2 id="live-sub-h">"Subscribe"</h2>

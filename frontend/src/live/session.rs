@@ -1,11 +1,15 @@
 //! One live session: the link, what it subscribed to, and the state it feeds.
 //!
 //! [`Session`] is the glue between [`Link`] and [`LiveState`]: after every
-//! (re)connect it asks for stats and subscribes to `home/#` (device cards)
-//! and to the subscribe panel's filter; it routes each frame into the state
-//! and marks it dirty. Views redraw from a version signal bumped at most a
-//! few times a second, so thousands of messages a second cost a few redraws.
+//! (re)connect it asks for stats and subscribes to `#` (the topic tree,
+//! discovered devices and the `home/…` cards) and to the subscribe panel's
+//! filter; it routes each frame into the state and marks it dirty. Views
+//! redraw from a version signal bumped at most a few times a second, so
+//! thousands of messages a second cost a few redraws. The page keeps one
+//! session for its whole life (the app shell makes it), so what it collected
+//! survives a visit to the Simulator tab.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use leptos::leptos_dom::helpers::{IntervalHandle, set_interval_with_handle};
@@ -13,12 +17,15 @@ use leptos::prelude::*;
 
 use super::conn::{Link, LinkState};
 use super::state::LiveState;
-use super::wire::{self, Incoming};
+use super::wire::{self, Incoming, Peeked};
 
-/// The topics device cards are built from.
-pub const DEVICE_FILTER: &str = "home/#";
+/// What the page's own monitor subscription follows: everything, for the
+/// topic tree and the device cards.
+pub const MONITOR_FILTER: &str = "#";
 /// How often views may redraw while frames arrive.
 const REDRAW: Duration = Duration::from_millis(250);
+/// How many messages a peek asks for.
+pub const PEEK: u32 = 10;
 /// How often the broker sends stats.
 const STATS_MS: u64 = 1000;
 
@@ -28,6 +35,10 @@ enum Purpose {
     Devices,
     Panel,
     Publish,
+    Command,
+    Peek,
+    Purge,
+    Delete,
 }
 
 #[derive(Default)]
@@ -37,10 +48,21 @@ struct Book {
     pending: Vec<(u64, Purpose)>,
     devices: Option<u64>,
     panel: Option<u64>,
+    /// What each publish, purge or delete awaiting its answer was about
+    /// (a topic, a queue).
+    about: Vec<(u64, String)>,
+    /// The URL the link was opened to.
+    url: Option<String>,
     dirty: bool,
 }
 
 impl Book {
+    /// Removes and returns what request `id` was about, if it was about something.
+    fn about(&mut self, id: u64) -> Option<String> {
+        let at = self.about.iter().position(|(p, _)| *p == id)?;
+        Some(self.about.swap_remove(at).1)
+    }
+
     /// Removes and returns what request `id` was for, if still pending.
     fn take(&mut self, id: u64) -> Option<Purpose> {
         let at = self.pending.iter().position(|&(p, _)| p == id)?;
@@ -62,12 +84,22 @@ pub struct Session {
     pub filter: RwSignal<String>,
     /// The last publish's outcome, for the form.
     pub feedback: RwSignal<Option<Result<String, String>>>,
+    /// The last command from a device card: what was sent, or why not.
+    pub command_feedback: RwSignal<Option<Result<String, String>>>,
+    /// The last peek's answer: the queue, its ready count, its first messages.
+    pub peeked: RwSignal<Option<(String, u64, Vec<Peeked>)>>,
+    /// The last purge's or delete's outcome.
+    pub queue_feedback: RwSignal<Option<Result<String, String>>>,
     /// The broker's HTTP base (`http://HOST`), derived from the WebSocket URL.
     pub http_base: StoredValue<String, LocalStorage>,
     /// Whether the link opened since the last [`Session::connect`].
     pub reached: RwSignal<bool>,
     /// Whether the broker answers HTTP, once asked (see [`super::origin`]).
     pub answers: RwSignal<Option<bool>>,
+    /// The topic tree's open branches (kept across tab switches).
+    pub open_topics: RwSignal<BTreeSet<String>>,
+    /// The topic whose details the tree shows.
+    pub selected_topic: RwSignal<Option<String>>,
     book: StoredValue<Book, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     redraw: StoredValue<Option<IntervalHandle>, LocalStorage>,
@@ -82,12 +114,25 @@ impl Session {
             link_state: RwSignal::new(LinkState::Connecting(1)),
             filter: RwSignal::new(filter.to_string()),
             feedback: RwSignal::new(None),
+            command_feedback: RwSignal::new(None),
+            peeked: RwSignal::new(None),
+            queue_feedback: RwSignal::new(None),
             http_base: StoredValue::new_local(String::new()),
             reached: RwSignal::new(false),
             answers: RwSignal::new(None),
+            open_topics: RwSignal::new(BTreeSet::new()),
+            selected_topic: RwSignal::new(None),
             book: StoredValue::new_local(Book::default()),
             link: StoredValue::new_local(None),
             redraw: StoredValue::new_local(None),
+        }
+    }
+
+    /// Connects to `url` unless already linked to it (what was collected stays).
+    pub fn ensure(&self, url: String) {
+        let linked = self.link.with_value(Option::is_some);
+        if !linked || self.book.with_value(|b| b.url.as_deref() != Some(url.as_str())) {
+            self.connect(url);
         }
     }
 
@@ -95,7 +140,7 @@ impl Session {
     pub fn connect(&self, url: String) {
         self.disconnect();
         self.state.set_value(LiveState::default());
-        self.book.set_value(Book::default());
+        self.book.set_value(Book { url: Some(url.clone()), ..Book::default() });
         self.http_base.set_value(http_base(&url));
         self.reached.set(false);
         self.answers.set(None);
@@ -119,9 +164,55 @@ impl Session {
     /// Publishes from the form; the outcome lands in [`Session::feedback`].
     pub fn publish(&self, topic: String, payload: String, retain: bool) {
         let id = self.request(Purpose::Publish);
+        self.book.update_value(|b| b.about.push((id, topic.clone())));
         if !self.send(&wire::publish(Some(id), &topic, &payload, retain)) {
             self.feedback.set(Some(Err("not connected: the message was not sent".to_string())));
         }
+    }
+
+    /// Sends a device card's command (not retained, as Home Assistant sends them).
+    pub fn command(&self, topic: &str, payload: &str) {
+        let id = self.request(Purpose::Command);
+        let said = if self.send(&wire::publish(Some(id), topic, payload, false)) {
+            Ok(format!("sent {payload} to {topic}"))
+        } else {
+            Err("not connected: the command was not sent".to_string())
+        };
+        self.command_feedback.set(Some(said));
+    }
+
+    /// Peeks at a queue's first [`PEEK`] ready messages; the answer lands in [`Session::peeked`].
+    pub fn peek(&self, queue: &str) {
+        let id = self.request(Purpose::Peek);
+        if !self.send(&wire::peek(id, queue, PEEK)) {
+            self.queue_feedback.set(Some(Err("not connected".to_string())));
+        }
+    }
+
+    /// Purges a queue's ready messages (the page asked for a confirmation first).
+    pub fn purge(&self, queue: &str) {
+        self.queue_request(Purpose::Purge, queue, wire::purge);
+    }
+
+    /// Deletes a queue (the page asked for a confirmation first).
+    pub fn delete(&self, queue: &str) {
+        self.queue_request(Purpose::Delete, queue, wire::delete);
+    }
+
+    fn queue_request(&self, purpose: Purpose, queue: &str, frame: fn(u64, &str) -> String) {
+        let id = self.request(purpose);
+        self.book.update_value(|b| b.about.push((id, queue.to_string())));
+        if !self.send(&frame(id, queue)) {
+            self.queue_feedback.set(Some(Err("not connected".to_string())));
+        }
+    }
+
+    /// Forgets a dismissed card while its device stays offline.
+    pub fn dismiss(&self, key: String) {
+        self.state.update_value(|s| {
+            s.dismissed.insert(key);
+        });
+        self.version.update(|v| *v += 1);
     }
 
     /// Follows `filter` in the subscribe panel instead (history restarts).
@@ -145,29 +236,60 @@ impl Session {
         self.state.update_value(LiveState::reset_rates);
         self.book.update_value(|book| {
             book.pending.clear();
+            book.about.clear();
             book.devices = None;
             book.panel = None;
         });
+        self.state.update_value(|s| s.own_queues.clear());
         link.send(&wire::hello("hearth-dashboard", None));
         link.send(&wire::watch(self.next_id(), STATS_MS));
         let id = self.request(Purpose::Devices);
-        link.send(&wire::subscribe(id, DEVICE_FILTER));
+        link.send(&wire::subscribe(id, MONITOR_FILTER));
         self.subscribe_panel_on(link);
     }
 
     fn on_frame(&self, frame: Incoming) {
         match frame {
             Incoming::Stats(stats) => self.state.update_value(|s| s.apply_stats(&stats)),
-            Incoming::Subscribed { id, consumer } => self.book.update_value(|book| match book.take(id) {
-                Some(Purpose::Devices) => book.devices = Some(consumer),
-                Some(Purpose::Panel) => book.panel = Some(consumer),
-                _ => {}
-            }),
+            Incoming::Subscribed { id, consumer, queue } => {
+                let purpose = self.book.try_update_value(|book| {
+                    let purpose = book.take(id);
+                    match purpose {
+                        Some(Purpose::Devices) => book.devices = Some(consumer),
+                        Some(Purpose::Panel) => book.panel = Some(consumer),
+                        _ => {}
+                    }
+                    purpose
+                });
+                if matches!(purpose, Some(Some(Purpose::Devices | Purpose::Panel))) {
+                    self.state.update_value(|s| s.own_queues.push(queue));
+                }
+            }
+            Incoming::Peeked { id, queue, ready, messages } => {
+                self.book.update_value(|b| {
+                    b.take(id);
+                });
+                self.peeked.set(Some((queue, ready, messages)));
+            }
+            Incoming::Purged { id, messages } => {
+                let queue = self.book.try_update_value(|b| b.take(id).and(b.about(id))).flatten();
+                let text = format!("purged {messages} ready messages from {}", queue.unwrap_or_default());
+                self.queue_feedback.set(Some(Ok(text)));
+            }
+            Incoming::Done { id } => {
+                let done = self.book.try_update_value(|b| (b.take(id), b.about(id)));
+                if let Some((Some(Purpose::Delete), Some(queue))) = done {
+                    if self.peeked.with_untracked(|p| p.as_ref().is_some_and(|(q, _, _)| *q == queue)) {
+                        self.peeked.set(None);
+                    }
+                    self.queue_feedback.set(Some(Ok(format!("deleted {queue}"))));
+                }
+            }
             Incoming::Deliver(delivery) => {
                 let (devices, panel) = self.book.with_value(|b| (b.devices, b.panel));
                 self.state.update_value(|state| {
                     if devices == Some(delivery.consumer) {
-                        state.apply_device(&delivery);
+                        state.apply_monitor(&delivery, js_sys::Date::now());
                     }
                     if panel == Some(delivery.consumer) {
                         state.apply_message(&delivery);
@@ -175,24 +297,36 @@ impl Session {
                 });
             }
             Incoming::Confirm { id, routed } => {
-                self.book.update_value(|b| {
-                    b.take(id);
-                });
-                let text = match routed {
-                    0 => "published; no queue took it (no subscriber matched)".to_string(),
-                    1 => "published, routed to 1 queue".to_string(),
-                    n => format!("published, routed to {n} queues"),
-                };
-                self.feedback.set(Some(Ok(text)));
+                let (purpose, own) = self
+                    .book
+                    .try_update_value(|b| {
+                        let own = b.about(id).map_or(0, |t| self.own_queues(b, &t));
+                        (b.take(id), own)
+                    })
+                    .unwrap_or((None, 0));
+                if purpose == Some(Purpose::Publish) {
+                    self.feedback.set(Some(Ok(routed_text(routed.saturating_sub(own)))));
+                }
             }
             Incoming::Error { id, message } => {
                 let purpose = id.and_then(|id| self.book.try_update_value(|b| b.take(id)).flatten());
-                if purpose == Some(Purpose::Publish) || purpose == Some(Purpose::Panel) {
-                    self.feedback.set(Some(Err(message)));
+                match purpose {
+                    Some(Purpose::Publish | Purpose::Panel) => self.feedback.set(Some(Err(message))),
+                    Some(Purpose::Command) => self.command_feedback.set(Some(Err(message))),
+                    Some(Purpose::Peek | Purpose::Purge | Purpose::Delete) => {
+                        self.queue_feedback.set(Some(Err(message)));
+                    }
+                    _ => {}
                 }
             }
         }
         self.book.update_value(|b| b.dirty = true);
+    }
+
+    /// How many of this page's own subscriptions a publish on `topic` reached.
+    fn own_queues(&self, book: &Book, topic: &str) -> u64 {
+        let panel = book.panel.is_some() && self.filter.with_untracked(|f| queue_core::topic::matches(f, topic));
+        u64::from(book.devices.is_some()) + u64::from(panel)
     }
 
     fn flush(&self) {
@@ -235,6 +369,16 @@ impl Session {
             b.pending.push((id, purpose));
         });
         id
+    }
+}
+
+/// What the publish form says after a confirm, counting other clients'
+/// queues only (the page's own subscriptions are left out).
+pub fn routed_text(routed: u64) -> String {
+    match routed {
+        0 => "published; no other subscriber's queue took it".to_string(),
+        1 => "published, routed to 1 queue (not counting this page's own)".to_string(),
+        n => format!("published, routed to {n} queues (not counting this page's own)"),
     }
 }
 

@@ -2,13 +2,17 @@
 //!
 //! [`LiveState`] is fed the broker's frames in order and keeps: the queues
 //! with rates from two successive `stats` snapshots, the broker-wide totals
-//! and rates, the last state of every `home/…` topic (device cards), and a
+//! and rates, the last state of every `home/…` topic (device cards), the
+//! topic tree of everything the page's `#` subscription saw with what
+//! discovery payloads said ([`TopicTree`], [`Discovery`]), and a
 //! bounded history of the messages the subscribe panel received. No IO here:
 //! the connection module feeds it, tests can too.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::wire::{Memory, Message, Stats};
+use super::discovery::{self, Card, Discovery};
+use super::topics::TopicTree;
+use super::wire::{Memory, Message, QueueStat, Stats};
 use crate::model::QueueInfo;
 
 /// How many received messages the subscribe panel keeps (oldest go first).
@@ -109,6 +113,16 @@ pub struct LiveState {
     pub messages: VecDeque<Received>,
     /// Messages the subscribe panel received in all.
     pub received: u64,
+    /// Every topic the page saw, with its history.
+    pub tree: TopicTree,
+    /// What discovery payloads (Home Assistant, zigbee2mqtt) said.
+    pub discovery: Discovery,
+    /// Cards a person dismissed: hidden while their device stays offline.
+    pub dismissed: BTreeSet<String>,
+    /// The queues of this page's own subscriptions (named as such in the table).
+    pub own_queues: Vec<String>,
+    /// Every queue of the last `stats` frame, with its bindings, policy and counters.
+    pub queue_stats: Vec<QueueStat>,
     previous: Option<Previous>,
 }
 
@@ -143,6 +157,7 @@ impl LiveState {
                     rate_out: format_rate(rate(q.delivered, before.map(|b| b.1))),
                     durable: q.durable,
                     disk_bytes: None,
+                    own: self.own_queues.contains(&q.name),
                 }
             })
             .collect();
@@ -150,6 +165,7 @@ impl LiveState {
             self.add_samples(stats, prev.as_ref().map(|p| p.queues.as_slice()), seconds);
         }
         self.has_stats = true;
+        self.queue_stats.clone_from(&stats.queues);
         self.previous = Some(Previous {
             now: stats.now,
             published: c.published,
@@ -178,10 +194,28 @@ impl LiveState {
         }
     }
 
-    /// A delivery for the device cards: the topic's state becomes its payload.
+    /// A delivery of the page's `#` subscription, arrived at `at` (ms since
+    /// the epoch): into the topic tree, discovery, and the `home/…` cards.
+    pub fn apply_monitor(&mut self, delivery: &Message, at: f64) {
+        self.tree.record(&delivery.topic, &delivery.payload, delivery.retained, delivery.binary, at);
+        self.discovery.observe(&delivery.topic, &delivery.payload);
+        if delivery.topic.starts_with("home/") {
+            self.apply_device(delivery);
+        }
+    }
+
+    /// The discovered devices' cards, less those dismissed while offline.
+    pub fn discovered(&self) -> Vec<Card> {
+        let mut cards = discovery::cards(&self.discovery, &self.tree);
+        cards.retain(|c| !(c.online == Some(false) && self.dismissed.contains(&c.key)));
+        cards
+    }
+
+    /// A delivery for the device cards: the topic's state becomes its payload;
+    /// an empty one (a cleared retained topic) removes it.
     pub fn apply_device(&mut self, delivery: &Message) {
         let payload = delivery.payload.clone();
-        if delivery.retained && payload.is_empty() {
+        if payload.is_empty() {
             self.devices.remove(&delivery.topic);
             return;
         }

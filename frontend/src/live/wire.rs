@@ -16,12 +16,37 @@ pub enum Incoming {
     Deliver(Message),
     /// A stats snapshot.
     Stats(Stats),
-    /// A subscribe request (`id`) gave `consumer`.
+    /// A subscribe request (`id`) gave `consumer`, on `queue`.
     Subscribed {
         /// The request's id.
         id: u64,
         /// The consumer it created.
         consumer: u64,
+        /// The queue it consumes (for a topic filter, one made for it).
+        queue: String,
+    },
+    /// A `peek` (`id`) read these first ready messages of `queue`.
+    Peeked {
+        /// The request's id.
+        id: u64,
+        /// The queue.
+        queue: String,
+        /// Ready messages in all.
+        ready: u64,
+        /// The first ones.
+        messages: Vec<Peeked>,
+    },
+    /// A `purge` (`id`) dropped `messages`.
+    Purged {
+        /// The request's id.
+        id: u64,
+        /// How many ready messages went.
+        messages: u64,
+    },
+    /// A request (`id`) was done (a `delete`, say).
+    Done {
+        /// The request's id.
+        id: u64,
     },
     /// A publish (`id`) went to `routed` queues.
     Confirm {
@@ -46,10 +71,32 @@ pub struct Message {
     pub consumer: u64,
     /// Its topic.
     pub topic: String,
-    /// The payload as text, or a note on its size when it is binary.
+    /// The payload as text; binary payloads as hex bytes (`ff 00 1a`, at most [`MAX_HEX_BYTES`]).
     pub payload: String,
     /// Whether it is a retained replay.
     pub retained: bool,
+    /// Whether the payload was binary (then `payload` is hex).
+    pub binary: bool,
+}
+
+/// Most bytes of a binary payload shown as hex.
+pub const MAX_HEX_BYTES: usize = 4096;
+
+/// A message a `peek` showed, left in its queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peeked {
+    /// Its engine-wide id.
+    pub message_id: u64,
+    /// Its topic.
+    pub topic: String,
+    /// Its payload (hex when binary), cut by the broker if long.
+    pub payload: String,
+    /// Whether it is binary.
+    pub binary: bool,
+    /// Its whole size in bytes.
+    pub bytes: u64,
+    /// Times it was delivered before.
+    pub delivery_count: u64,
 }
 
 /// A `stats` snapshot: the numbers live mode shows.
@@ -117,6 +164,12 @@ pub struct QueueStat {
     pub delivered: u64,
     /// Acks of its messages.
     pub acked: u64,
+    /// The topic filters bound to it.
+    pub bindings: Vec<String>,
+    /// Its policy: the options it was declared with that are set, as `(name, value)`.
+    pub policy: Vec<(String, String)>,
+    /// Its other counters, as `(name, value)`: redelivered, dropped, refused, expired, dead-lettered.
+    pub losses: Vec<(&'static str, u64)>,
 }
 
 fn number(value: &Value, key: &str) -> Option<u64> {
@@ -132,27 +185,72 @@ pub fn decode(frame: &str) -> Option<Incoming> {
     let value: Value = serde_json::from_str(frame).ok()?;
     let id = number(&value, "id");
     Some(match value.get("type")?.as_str()? {
-        "deliver" => Incoming::Deliver(Message {
-            consumer: number(&value, "consumer")?,
-            topic: text(&value, "topic")?,
-            payload: payload(value.get("payload")?)?,
-            retained: value.get("retained").and_then(Value::as_bool).unwrap_or(false),
-        }),
+        "deliver" => {
+            let (payload, binary) = payload(value.get("payload")?)?;
+            Incoming::Deliver(Message {
+                consumer: number(&value, "consumer")?,
+                topic: text(&value, "topic")?,
+                payload,
+                retained: value.get("retained").and_then(Value::as_bool).unwrap_or(false),
+                binary,
+            })
+        }
         "stats" => Incoming::Stats(stats(value.get("stats")?)?),
-        "subscribed" => Incoming::Subscribed { id: id?, consumer: number(&value, "consumer")? },
+        "subscribed" => Incoming::Subscribed {
+            id: id?,
+            consumer: number(&value, "consumer")?,
+            queue: text(&value, "queue").unwrap_or_default(),
+        },
+        "peeked" => Incoming::Peeked {
+            id: id?,
+            queue: text(&value, "queue")?,
+            ready: number(&value, "ready")?,
+            messages: value.get("messages")?.as_array()?.iter().filter_map(peeked).collect(),
+        },
+        "purged" => Incoming::Purged { id: id?, messages: number(&value, "messages")? },
+        "ok" => Incoming::Done { id: id? },
         "confirm" => Incoming::Confirm { id: id?, routed: number(&value, "routed")? },
         "error" => Incoming::Error { id, message: text(&value, "message")? },
         _ => return None,
     })
 }
 
-/// A payload is a string, or `{"base64": "…"}` for binary data.
-fn payload(value: &Value) -> Option<String> {
+/// A payload is a string, or `{"base64": "…"}` for binary data (given as
+/// hex, and `true`).
+fn payload(value: &Value) -> Option<(String, bool)> {
     if let Some(text) = value.as_str() {
-        return Some(text.to_string());
+        return Some((text.to_string(), false));
     }
-    let encoded = value.get("base64")?.as_str()?.trim_end_matches('=');
-    Some(format!("<{} bytes of binary>", encoded.len() * 3 / 4))
+    let bytes = unbase64(value.get("base64")?.as_str()?)?;
+    let mut hex: Vec<String> = bytes.iter().take(MAX_HEX_BYTES).map(|b| format!("{b:02x}")).collect();
+    if bytes.len() > MAX_HEX_BYTES {
+        hex.push(format!("… ({} bytes in all)", bytes.len()));
+    }
+    Some((hex.join(" "), true))
+}
+
+/// Standard base64 (padding optional); `None` on a character outside it.
+pub fn unbase64(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.trim_end_matches('=').bytes() {
+        acc = (acc << 6) | u32::from(digit(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 fn stats(value: &Value) -> Option<Stats> {
@@ -187,8 +285,35 @@ fn memory(value: &Value) -> Option<Memory> {
     })
 }
 
+fn peeked(value: &Value) -> Option<Peeked> {
+    let (payload, binary) = payload(value.get("payload")?)?;
+    Some(Peeked {
+        message_id: number(value, "message_id")?,
+        topic: text(value, "topic")?,
+        payload,
+        binary,
+        bytes: number(value, "bytes").unwrap_or_default(),
+        delivery_count: number(value, "delivery_count").unwrap_or_default(),
+    })
+}
+
+/// The options a queue was declared with that say something (not false,
+/// null or empty; the overflow policy only with a length limit).
+fn policy(options: Option<&Value>) -> Vec<(String, String)> {
+    let Some(Value::Object(options)) = options else { return Vec::new() };
+    let limited = options.contains_key("max_length") || options.contains_key("max_length_bytes");
+    options
+        .iter()
+        .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some(""))
+        .filter(|(k, _)| limited || k.as_str() != "overflow")
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect()
+}
+
 fn queue(value: &Value) -> Option<QueueStat> {
     let counters = value.get("counters")?;
+    let bindings = value.get("bindings").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let losses = ["redelivered", "dropped", "refused", "expired", "dead_lettered"];
     Some(QueueStat {
         name: text(value, "name")?,
         ready: number(value, "ready")?,
@@ -198,6 +323,9 @@ fn queue(value: &Value) -> Option<QueueStat> {
         enqueued: number(counters, "enqueued")?,
         delivered: number(counters, "delivered")?,
         acked: number(counters, "acked")?,
+        bindings: bindings.iter().filter_map(|b| Some(b.as_str()?.to_string())).collect(),
+        policy: policy(value.get("options")),
+        losses: losses.iter().map(|k| (*k, number(counters, k).unwrap_or_default())).collect(),
     })
 }
 
@@ -234,7 +362,51 @@ pub fn publish(id: Option<u64>, topic: &str, payload: &str, retain: bool) -> Str
     frame.to_string()
 }
 
+/// `peek` at a queue's first `limit` ready messages.
+pub fn peek(id: u64, queue: &str, limit: u32) -> String {
+    json!({"type": "peek", "id": id, "queue": queue, "limit": limit}).to_string()
+}
+
+/// `purge` a queue's ready messages.
+pub fn purge(id: u64, queue: &str) -> String {
+    json!({"type": "purge", "id": id, "queue": queue}).to_string()
+}
+
+/// `delete` a queue.
+pub fn delete(id: u64, queue: &str) -> String {
+    json!({"type": "delete", "id": id, "queue": queue}).to_string()
+}
+
 /// `bye`: a clean goodbye (the will is discarded).
 pub fn bye() -> String {
     json!({"type": "bye"}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_with_or_without_padding_and_refuses_garbage() {
+        assert_eq!(unbase64("/wABAgM="), Some(vec![0xff, 0, 1, 2, 3]));
+        assert_eq!(unbase64("/wABAgM"), Some(vec![0xff, 0, 1, 2, 3]));
+        assert_eq!(unbase64(""), Some(vec![]));
+        assert_eq!(unbase64("aGk="), Some(b"hi".to_vec()));
+        assert_eq!(unbase64("a b"), None);
+    }
+
+    #[test]
+    fn a_binary_delivery_is_hex_and_bounded() {
+        let frame =
+            r#"{"type":"deliver","consumer":1,"tag":null,"topic":"t","payload":{"base64":"/wAB"},"retained":false}"#;
+        let Some(Incoming::Deliver(m)) = decode(frame) else { panic!("a delivery") };
+        assert_eq!((m.payload.as_str(), m.binary), ("ff 00 01", true));
+        let (hex, binary) = payload(&json!({"base64": "AAAA".repeat(MAX_HEX_BYTES)})).unwrap();
+        assert!(binary);
+        assert_eq!(
+            hex.split(' ').filter(|h| h.len() == 2 && h.bytes().all(|b| b.is_ascii_hexdigit())).count(),
+            MAX_HEX_BYTES
+        );
+        assert!(hex.ends_with(&format!("({} bytes in all)", MAX_HEX_BYTES * 3)));
+    }
 }
