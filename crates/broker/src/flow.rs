@@ -61,12 +61,15 @@ impl Gate {
     }
 
     /// Waits until the broker unblocks publishers (pending while it is not
-    /// blocked or holds nothing; cancel-safe).
+    /// blocked or holds nothing; cancel-safe). The wait itself is boxed,
+    /// and only made while frames are held: every idle connection's task
+    /// carries this future, and the watch's wait is 160 bytes.
     pub async fn unblocked(&mut self) {
         if self.held.is_empty() {
             return std::future::pending().await;
         }
-        if self.blocked.wait_for(|blocked| !*blocked).await.is_err() {
+        let wait = Box::pin(self.blocked.wait_for(|blocked| !*blocked));
+        if wait.await.is_err() {
             // The broker is gone; whatever waits for it ends on its own.
             std::future::pending::<()>().await;
         }

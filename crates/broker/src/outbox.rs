@@ -5,7 +5,7 @@
 
 use queue_core::protocol::{ClientFrame, ServerFrame};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Notify;
 
@@ -76,15 +76,47 @@ struct Mailbox {
     senders: AtomicUsize,
     /// The writer's [`OutboundRx`] is gone: sends are refused.
     closed: AtomicBool,
-    /// The broker cut the connection ([`Outbox::cut`]).
-    cut: AtomicBool,
-    /// Wakes every task waiting in [`Outbox::cut_off`].
-    cut_wake: Notify,
+    /// How the connection was ended from outside: [`OPEN`] (not), [`CUT`]
+    /// by the broker, or [`KICKED`] by a successor.
+    end: AtomicU8,
+    /// The connection left after it was kicked ([`Kicker::leave`]).
+    gone: AtomicBool,
+    /// Wakes every task waiting in [`Outbox::cut_off`] or [`Kicker::gone`].
+    end_wake: Notify,
 }
+
+/// [`Mailbox::end`]: still open.
+const OPEN: u8 = 0;
+/// [`Mailbox::end`]: cut as a slow consumer.
+const CUT: u8 = 1;
+/// [`Mailbox::end`]: another connection took the session over.
+const KICKED: u8 = 2;
 
 impl Mailbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Ends the connection `how` (the first end wins), waking its writer
+    /// and every task waiting for the end.
+    fn end(&self, how: u8) {
+        let _ = self.end.compare_exchange(OPEN, how, Ordering::AcqRel, Ordering::Acquire);
+        self.end_wake.notify_waiters();
+        self.wake.notify_one();
+    }
+
+    /// Resolves once `done` holds, checked whenever the end or the leaving changes.
+    async fn wait_until(&self, done: impl Fn(&Self) -> bool) {
+        loop {
+            let notified = self.end_wake.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a change between the two still wakes it.
+            notified.as_mut().enable();
+            if done(self) {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -106,26 +138,46 @@ impl Clone for Outbox {
 impl Outbox {
     /// Cuts the connection (a slow consumer): every task waiting in
     /// [`Outbox::cut_off`] wakes, ends at once whatever it was doing, and
-    /// drops the backlog. (A flag and a `Notify` in the mailbox rather than
-    /// a `CancellationToken`: that is one more allocation of ~110 bytes on
-    /// every idle connection.)
+    /// drops the backlog; the writer's [`OutboundRx::recv`] ends. (Flags
+    /// and a `Notify` in the mailbox rather than `CancellationToken`s: each
+    /// is one more allocation of ~110 bytes on every idle connection.)
     pub fn cut(&self) {
-        self.mailbox.cut.store(true, Ordering::Release);
-        self.mailbox.cut_wake.notify_waiters();
+        self.mailbox.end(CUT);
     }
 
     /// Resolves once the connection is cut.
     pub async fn cut_off(&self) {
-        loop {
-            let notified = self.mailbox.cut_wake.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a cut between the two still wakes it.
-            notified.as_mut().enable();
-            if self.mailbox.cut.load(Ordering::Acquire) {
-                return;
-            }
-            notified.await;
-        }
+        self.mailbox.wait_until(|m| m.end.load(Ordering::Acquire) == CUT).await;
+    }
+
+    /// A handle with which another connection can end this one and learn
+    /// when it has left (an MQTT session taken over).
+    pub fn kicker(&self) -> Kicker {
+        Kicker(self.mailbox.clone())
+    }
+}
+
+/// Ends a connection for a successor ([`Kicker::kick`]), and tells the
+/// successor when it has left ([`Kicker::leave`], [`Kicker::gone`]).
+#[derive(Debug, Clone)]
+pub struct Kicker(Arc<Mailbox>);
+
+impl Kicker {
+    /// Asks the connection to leave: its writer's [`OutboundRx::recv`]
+    /// ends (after any write under way), and [`OutboundRx::kicked`] says why.
+    pub fn kick(&self) {
+        self.0.end(KICKED);
+    }
+
+    /// The connection has left: whoever waits in [`Kicker::gone`] goes on.
+    pub fn leave(&self) {
+        self.0.gone.store(true, Ordering::Release);
+        self.0.end_wake.notify_waiters();
+    }
+
+    /// Resolves once the connection has left.
+    pub async fn gone(&self) {
+        self.0.wait_until(|m| m.gone.load(Ordering::Acquire)).await;
     }
 }
 
@@ -147,9 +199,13 @@ pub struct OutboundRx {
 }
 
 impl OutboundRx {
-    /// The next item; `None` once every sender is gone and the queue is empty.
+    /// The next item; `None` once the connection was cut or kicked, or
+    /// every sender is gone and the queue is empty.
     pub async fn recv(&mut self) -> Option<Outbound> {
         loop {
+            if self.mailbox.end.load(Ordering::Acquire) != OPEN {
+                return None;
+            }
             if let Some(item) = self.mailbox.lock().pop_front() {
                 return Some(item);
             }
@@ -162,9 +218,23 @@ impl OutboundRx {
         }
     }
 
+    /// Whether another connection took the session over ([`Kicker::kick`]).
+    pub fn kicked(&self) -> bool {
+        self.mailbox.end.load(Ordering::Acquire) == KICKED
+    }
+
     /// Whether nothing is waiting now.
     pub fn is_empty(&self) -> bool {
         self.mailbox.lock().is_empty()
+    }
+
+    /// Gives back the queue's room if nothing waits (an idle connection's
+    /// queue keeps the capacity of its busiest moment otherwise).
+    pub fn shrink(&self) {
+        let mut queue = self.mailbox.lock();
+        if queue.is_empty() {
+            *queue = VecDeque::new();
+        }
     }
 }
 

@@ -347,6 +347,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                         let text = format!("closed by the broker: {reason}");
                         self.session.connection_error(320, &text, (0, 0), &mut steps);
                     }
+                    // Cut as a slow consumer (the backlog dropped unwritten),
+                    // or the engine task is gone.
                     None => return,
                 },
                 () = self.gate.unblocked() => {
@@ -356,7 +358,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 () = self.state.shutdown.cancelled(), if closing_since.is_none() => {
                     self.session.connection_error(320, "broker shutting down", (0, 0), &mut steps);
                 }
-                () = self.outbox.cut_off() => return,
             }
             if self.session.closing && closing_since.is_none() {
                 closing_since = Some(Instant::now());

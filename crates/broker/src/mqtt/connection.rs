@@ -70,32 +70,43 @@ struct Opened<S> {
 ///
 /// Everything up to CONNACK runs in a future of its own, boxed and freed
 /// once answered: an idle connection's task keeps only its [`Link`], its
-/// [`Claim`] and what waiting needs (issue 9's idle bound).
-pub async fn serve_connection<S>(stream: S, state: AppState, remote: SocketAddr, cert_user: Option<String>)
+/// [`Claim`] and what waiting needs (issue 9's idle bound). (Not an
+/// `async fn`: its arguments would keep their 96 bytes in the task for
+/// the connection's life, moved out or not.)
+pub fn serve_connection<S>(
+    stream: S,
+    state: AppState,
+    remote: SocketAddr,
+    cert_user: Option<String>,
+) -> impl Future<Output = ()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
-    let _slot = Slot(state.clone());
-    let Some(Opened { mut link, claim, ready }) = Box::pin(accept(stream, state, remote, cert_user, live)).await else {
-        return;
-    };
-    if ready {
-        tokio::select! {
-            () = link.run() => {}
-            () = claim.kicked.cancelled() => Box::pin(link.close(Some(ReasonCode::SessionTakenOver))).await,
+    let slot = Slot(state.clone());
+    let accepting = Box::pin(accept(stream, state, remote, cert_user, live));
+    async move {
+        let _slot = slot;
+        // Destructured here, not passed on: an `async fn`'s argument would
+        // be held twice, as the argument and as these.
+        let Some(Opened { mut link, claim, ready }) = accepting.await else { return };
+        if ready {
+            link.run().await;
+            if link.outbound.kicked() {
+                Box::pin(link.close(Some(ReasonCode::SessionTakenOver))).await;
+            }
         }
+        Box::pin(link.finish()).await;
+        let conn = link.conn;
+        let _ = link.state.commands.send(Command::Disconnect { conn }).await;
+        if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, link.outbound.kicked()) {
+            // The session's lifetime now: a DISCONNECT may have shortened it.
+            let delay = will_delay(asked, link.session.lifetime);
+            publish_will_later(&link.state, link.session.client_id.clone(), conn, *will, delay);
+        }
+        drop(claim);
+        tracing::debug!(conn, "MQTT disconnected");
     }
-    Box::pin(link.finish()).await;
-    let conn = link.conn;
-    let _ = link.state.commands.send(Command::Disconnect { conn }).await;
-    if let (Some((will, asked)), false, false) = (link.delayed_will.take(), link.goodbye, claim.kicked.is_cancelled()) {
-        // The session's lifetime now: a DISCONNECT may have shortened it.
-        let delay = will_delay(asked, link.session.lifetime);
-        publish_will_later(&link.state, link.session.client_id.clone(), conn, *will, delay);
-    }
-    drop(claim);
-    tracing::debug!(conn, "MQTT disconnected");
 }
 
 /// Reads the CONNECT, checks the login, claims the client id, sets the
@@ -160,8 +171,8 @@ where
             return None;
         }
     }
-    let claim = state.mqtt_sessions.claim(&client_id, conn).await;
     let (outbox, outbound) = Outbox::new(&state.buffered);
+    let claim = state.mqtt_sessions.claim(&client_id, conn, outbox.kicker()).await;
     let identify = Command::Identify { conn, user: connect.username.clone(), role: Role::Adapter };
     for command in [Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Mqtt }, identify] {
         state.commands.send(command).await.ok()?;
@@ -381,6 +392,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         // never gets the 4 KiB an active reader is given (allocated and
         // freed later, such buffers leave holes that RSS keeps).
         let mut idle = true;
+        // Work was done since the steps buffer, the session's tables and the
+        // outbound queue last gave back their room (they keep the capacity
+        // of their busiest moment: about 1.3 KiB on a connection that only
+        // ever saw its CONNACK). Given back after IDLE_AFTER without work.
+        let mut untidy = true;
+        let mut last_busy = Instant::now();
         loop {
             // One buffer for the whole connection: a batch of deliveries
             // makes many steps, and growing a fresh Vec each time moves them.
@@ -395,8 +412,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
             // One timer for both the buffer's return and the keep-alive: a
             // tokio `Sleep` is ~100 bytes of every idle connection's task.
             let give_back = holding.then(|| last_read + IDLE_AFTER);
+            let tidy = untidy.then(|| last_busy + IDLE_AFTER);
             let silent = deadline.filter(|_| reading);
-            let wake = [give_back, silent].into_iter().flatten().min();
+            let wake = [give_back, tidy, silent].into_iter().flatten().min();
             tokio::select! {
                 read = self.stream.read_buf(&mut self.inbox), if reading => {
                     if !matches!(read, Ok(n) if n > 0) {
@@ -404,15 +422,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                     }
                     deadline = self.next_deadline();
                     last_read = Instant::now();
+                    last_busy = last_read;
                     idle = false;
+                    untidy = true;
                     self.decode_packets(&mut steps);
                 }
                 () = sleep_until(wake) => {
                     let now = Instant::now();
                     if give_back.is_some_and(|at| now >= at) {
                         self.inbox = BytesMut::new();
-                        steps = Vec::new();
                         idle = true;
+                    }
+                    if tidy.is_some_and(|at| now >= at) {
+                        steps = Vec::new();
+                        self.session.shrink();
+                        self.outbound.shrink();
+                        untidy = false;
                     }
                     // A client not read for want of memory is not silent.
                     if silent.is_some_and(|at| now >= at) {
@@ -423,19 +448,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                     Some(Outbound::Frames(frames, bytes)) => {
                         self.outbox.taken(bytes);
                         self.session.on_frames(frames, &mut steps);
+                        last_busy = Instant::now();
+                        untidy = true;
                     }
                     Some(Outbound::Ping) => {}
                     Some(Outbound::Close(code, _)) => steps.push(Step::Close(close_reason(code))),
+                    // Cut as a slow consumer (the backlog dropped unwritten),
+                    // kicked by a successor, or the engine task is gone.
                     None => return,
                 },
                 () = self.gate.unblocked() => {
                     let held = self.gate.release();
-                    self.past_gate(held).await;
+                    // Boxed: the wait above is what every idle connection holds.
+                    Box::pin(self.past_gate(held)).await;
                     deadline = self.next_deadline();
                 }
                 () = self.state.shutdown.cancelled() => steps.push(Step::Close(Some(ReasonCode::ServerShuttingDown))),
-                // Cut as a slow consumer: end now, dropping the backlog unwritten.
-                () = self.outbox.cut_off() => return,
             }
             // Boxed: while the connection waits, its task holds the wait's
             // futures only, not the largest state of carrying steps out.

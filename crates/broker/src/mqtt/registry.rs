@@ -4,6 +4,7 @@
 //! session remembers between connections besides its queue: the
 //! subscriptions' options and the QoS 2 packet ids not yet released.
 
+use crate::outbox::Kicker;
 use mqtt_codec::SubscriptionOptions;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -131,10 +132,9 @@ pub fn saved_wills(kv: &BTreeMap<String, Vec<u8>>) -> Vec<(String, KeptWill)> {
 #[derive(Debug, Clone)]
 struct Entry {
     conn: u64,
-    /// Cancelled to ask the holder to leave.
-    kick: CancellationToken,
-    /// Cancelled by the holder once the engine has its disconnect.
-    gone: CancellationToken,
+    /// Asks the holder to leave, and says when it has (once the engine has
+    /// its disconnect).
+    kicker: Kicker,
 }
 
 /// A connection's hold on its client id. Dropping it (after the engine was
@@ -144,9 +144,9 @@ pub struct Claim {
     registry: Registry,
     client_id: String,
     conn: u64,
-    /// Cancelled when another connection takes the session over.
-    pub kicked: CancellationToken,
-    gone: CancellationToken,
+    /// The holder's mailbox: kicked when another connection takes the
+    /// session over, told when the holder has left.
+    kicker: Kicker,
 }
 
 impl Default for Registry {
@@ -177,10 +177,11 @@ impl Registry {
             self.store.write(vec![Change::Delete(session_key(client_id))]);
         }
     }
-    /// Claims `client_id` for `conn`, taking it from any connection holding
-    /// it: that one is asked to leave, and this waits (bounded) until it has.
-    pub async fn claim(&self, client_id: &str, conn: u64) -> Claim {
-        let entry = Entry { conn, kick: CancellationToken::new(), gone: CancellationToken::new() };
+    /// Claims `client_id` for `conn` (whose mailbox `kicker` ends it),
+    /// taking it from any connection holding it: that one is asked to
+    /// leave, and this waits (bounded) until it has.
+    pub async fn claim(&self, client_id: &str, conn: u64, kicker: Kicker) -> Claim {
+        let entry = Entry { conn, kicker };
         let previous = {
             let mut claims = self.lock();
             if let Some((_, will)) = self.wills.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id) {
@@ -191,12 +192,12 @@ impl Registry {
             claims.insert(client_id.to_owned(), entry.clone())
         };
         if let Some(previous) = previous {
-            previous.kick.cancel();
-            if tokio::time::timeout(TAKEOVER_WAIT, previous.gone.cancelled()).await.is_err() {
+            previous.kicker.kick();
+            if tokio::time::timeout(TAKEOVER_WAIT, previous.kicker.gone()).await.is_err() {
                 tracing::warn!(client_id, "the session's previous connection did not leave in time");
             }
         }
-        Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicked: entry.kick, gone: entry.gone }
+        Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicker: entry.kicker }
     }
 
     /// Registers a delayed will of `conn`, which held `client_id`; returns
@@ -266,7 +267,7 @@ impl Drop for Claim {
         if map.get(&self.client_id).is_some_and(|e| e.conn == self.conn) {
             map.remove(&self.client_id);
         }
-        self.gone.cancel();
+        self.kicker.leave();
     }
 }
 

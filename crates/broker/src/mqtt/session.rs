@@ -218,6 +218,20 @@ impl Session {
         id
     }
 
+    /// Gives back the room of the tables that are empty now (an idle
+    /// session keeps none of its busiest moment's capacity).
+    pub fn shrink(&mut self) {
+        if self.pending.is_empty() {
+            self.pending = HashMap::default();
+        }
+        if self.outgoing.is_empty() {
+            self.outgoing = HashMap::default();
+        }
+        if self.unacked_qos0.is_empty() {
+            self.unacked_qos0 = Vec::new();
+        }
+    }
+
     /// Translates one packet from the client.
     pub fn on_packet(&mut self, packet: Packet, out: &mut Vec<Step>) {
         match packet {
