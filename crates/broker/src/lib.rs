@@ -17,8 +17,8 @@
 pub mod amqp;
 pub mod auth;
 pub mod bench;
-pub mod bridge;
 pub mod bench_mqtt;
+pub mod bridge;
 pub mod budget;
 pub mod cli;
 pub mod client;

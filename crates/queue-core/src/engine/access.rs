@@ -185,9 +185,7 @@ impl Engine {
             ClientFrame::Publish { queue: Some(queue), .. } => self.check_queue(conn, QueueAccess::Write, queue),
             ClientFrame::Subscribe { queue: Some(queue), .. }
             | ClientFrame::Get { queue, .. }
-            | ClientFrame::Peek { queue, .. } => {
-                self.check_queue(conn, QueueAccess::Read, queue)
-            }
+            | ClientFrame::Peek { queue, .. } => self.check_queue(conn, QueueAccess::Read, queue),
             ClientFrame::Subscribe { topic: Some(filter), .. } => {
                 self.check_topic(conn, TopicAccess::Subscribe, filter)
             }
