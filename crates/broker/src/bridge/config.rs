@@ -14,6 +14,12 @@ pub struct BridgeConfig {
     /// The remote broker, `host:port`; with several, the next is tried when
     /// one cannot be reached (Mosquitto's `address a:1883 b:1883`).
     pub addresses: Vec<String>,
+    /// False (the default, as Mosquitto's `round_robin false`): the first
+    /// address is the main one, and every reconnection after a lost link
+    /// starts from it again. True: the addresses are equals, and after a
+    /// lost link the next one is tried first.
+    #[serde(default)]
+    pub round_robin: bool,
     /// `mqttv50` (the default: no-local keeps `both` rules from looping) or
     /// `mqttv311` (Mosquitto's `bridge_protocol_version`).
     #[serde(default)]

@@ -11,6 +11,7 @@
 //! the remote once the engine confirmed it (after the store synced it).
 
 use super::config::{BridgeConfig, TopicRule};
+use super::failover::Addresses;
 use super::local::Local;
 use super::remote::{Incoming, Remote, RemoteEvent, Subscription};
 use super::status::{Bridge, LinkState};
@@ -37,24 +38,26 @@ pub async fn run(state: AppState, bridge: Arc<Bridge>) {
         bridge.set(LinkState::Down, "", Some(format!("backlog queue: {err}")));
         return;
     }
-    let hosts = config.hosts();
+    let mut addresses = Addresses::new(config.hosts(), config.round_robin);
     let mut backoff = Backoff::new(config.reconnect_min_ms, config.reconnect_max_ms);
-    let mut next = 0;
     loop {
-        let (host, port) = &hosts[next % hosts.len()];
+        let (host, port) = addresses.current();
         let address = format!("{host}:{port}");
+        tracing::info!(bridge = %config.name, %address, "bridge: connecting");
         bridge.set(LinkState::Connecting, &address, None);
+        bridge.tried(&address);
         let outcome = tokio::select! {
-            outcome = connect_and_run(&state, &bridge, &rules, &mut ctl, host, *port) => outcome,
+            outcome = connect_and_run(&state, &bridge, &rules, &mut ctl, &host, port) => outcome,
             () = state.shutdown.cancelled() => return,
         };
         let error = match outcome {
             Outcome::Failed(error) => {
-                next += 1;
+                addresses.failed();
                 error
             }
             Outcome::Lost(error) => {
                 backoff.reset();
+                addresses.lost();
                 error
             }
         };

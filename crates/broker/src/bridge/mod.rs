@@ -26,6 +26,7 @@
 
 pub mod backoff;
 pub mod config;
+pub mod failover;
 pub mod link;
 pub mod local;
 pub mod remote;

@@ -25,7 +25,11 @@ struct Now {
     last_error: Option<String>,
     address: Option<String>,
     since_ms: u64,
+    tried: std::collections::VecDeque<String>,
 }
+
+/// Connection attempts kept for `tried` in `/api/bridges`.
+const TRIED: usize = 16;
 
 /// One bridge: its settings and its live status.
 #[derive(Debug)]
@@ -48,8 +52,13 @@ pub struct Bridge {
 impl Bridge {
     /// A bridge not yet started.
     pub fn new(config: BridgeConfig) -> Self {
-        let now =
-            Now { state: LinkState::Connecting, last_error: None, address: None, since_ms: crate::driver::now_ms() };
+        let now = Now {
+            state: LinkState::Connecting,
+            last_error: None,
+            address: None,
+            since_ms: crate::driver::now_ms(),
+            tried: std::collections::VecDeque::new(),
+        };
         Self {
             config,
             now: Mutex::new(now),
@@ -74,6 +83,15 @@ impl Bridge {
         }
     }
 
+    /// Records a connection attempt to `address` (the last [`TRIED`] are kept).
+    pub fn tried(&self, address: &str) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        if now.tried.len() == TRIED {
+            now.tried.pop_front();
+        }
+        now.tried.push_back(address.to_owned());
+    }
+
     /// Counts one more.
     pub fn count(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -91,6 +109,8 @@ impl Bridge {
             last_error: now.last_error.clone(),
             address: now.address.clone(),
             addresses: self.config.addresses.clone(),
+            round_robin: self.config.round_robin,
+            tried: now.tried.iter().cloned().collect(),
             client_id: self.config.remote_client_id(),
             queue,
             backlog: stats.map_or(0, |q| q.ready + q.unacked),
@@ -121,8 +141,13 @@ pub struct BridgeView {
     pub last_error: Option<String>,
     /// The address in use or last tried.
     pub address: Option<String>,
-    /// Every address configured, in the order tried.
+    /// Every address configured.
     pub addresses: Vec<String>,
+    /// Whether a lost link moves on to the next address (true) or starts
+    /// again from the first (false).
+    pub round_robin: bool,
+    /// The last connection attempts' addresses, oldest first (at most 16).
+    pub tried: Vec<String>,
     /// Its client id on the remote.
     pub client_id: String,
     /// The local queue holding its backlog.
