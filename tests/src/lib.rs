@@ -5,7 +5,7 @@
 
 use fantoccini::{Client, ClientBuilder};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -223,9 +223,16 @@ impl Browser {
         panic!("`{css}` never showed what was expected; last text: {last:?}")
     }
 
-    /// Clicks the first element matching `css`.
+    /// Clicks the first element matching `css`, scrolled to the middle of the
+    /// window first as a person would: chromedriver's own scrolling can leave
+    /// it under the sticky top bar, and the bar would take the click.
     pub async fn click(&self, css: &str) {
         let element = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no `{css}`"));
+        let arg = serde_json::to_value(&element).expect("an element is JSON");
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})", vec![arg])
+            .await
+            .unwrap_or_else(|err| panic!("`{css}` cannot be scrolled into view: {err}"));
         element.click().await.unwrap_or_else(|err| panic!("`{css}` cannot be clicked: {err}"));
     }
 

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::payload::PayloadView;
-use super::session::{PEEK, Session};
+use super::session::{Session, PEEK};
 use super::wire::{Peeked, QueueStat};
 
 /// A destructive action waiting for its confirmation.
@@ -30,6 +30,7 @@ pub fn QueueDetails(session: Session) -> impl IntoView {
         session.version.track();
         chosen.with(|c| session.state.with_value(|s| s.queue_stats.iter().find(|q| q.name == *c).cloned()))
     });
+    let shown = Memo::new(move |_| stat.with(|q| q.as_ref().map(|q| q.name.clone())));
     let pick = move |ev: leptos::ev::Event| {
         chosen.set(event_target_value(&ev));
         confirm.set(None);
@@ -45,7 +46,9 @@ pub fn QueueDetails(session: Session) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            {move || stat.get().map(|q| details(q, session, confirm))}
+            // Built once per chosen queue; the stats that change every tick
+            // are text inside it, so a button is never replaced under a click.
+            {move || shown.get().map(|name| details(name, stat, session, confirm))}
             {move || session.queue_feedback.get().map(|f| {
                 let (class, text) = match f {
                     Ok(text) => ("status ok", text),
@@ -61,23 +64,37 @@ pub fn QueueDetails(session: Session) -> impl IntoView {
     }
 }
 
-fn details(q: QueueStat, session: Session, confirm: RwSignal<Option<Pending>>) -> impl IntoView {
-    let QueueStat { name, ready, unacked, bindings, policy, losses, .. } = q;
-    let bindings = if bindings.is_empty() { "none".to_string() } else { bindings.join(", ") };
-    let policy = if policy.is_empty() {
-        "defaults".to_string()
-    } else {
-        policy.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
-    };
-    let losses = losses.iter().map(|(k, v)| format!("{} {v}", k.replace('_', "-"))).collect::<Vec<_>>().join(", ");
-    let (peek_name, yes_name) = (name.clone(), name.clone());
+fn details(
+    name: String,
+    stat: Memo<Option<QueueStat>>,
+    session: Session,
+    confirm: RwSignal<Option<Pending>>,
+) -> impl IntoView {
+    let text = move |show: fn(&QueueStat) -> String| move || stat.with(|q| q.as_ref().map(show).unwrap_or_default());
+    let bindings = text(|q| if q.bindings.is_empty() { "none".to_string() } else { q.bindings.join(", ") });
+    let policy = text(|q| {
+        if q.policy.is_empty() {
+            "defaults".to_string()
+        } else {
+            q.policy.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        }
+    });
+    let losses =
+        text(|q| q.losses.iter().map(|(k, v)| format!("{} {v}", k.replace('_', "-"))).collect::<Vec<_>>().join(", "));
+    let counts = move || stat.with(|q| q.as_ref().map_or((0, 0), |q| (q.ready, q.unacked)));
+    let (peek_name, yes_name) = (name.clone(), name);
     let ask = move |what: Pending| move |_| confirm.set(Some(what));
     let question = move || {
         confirm.get().map(|what| {
-            let yes_name = yes_name.clone();
-            let text = match what {
-                Pending::Purge => format!("Drop the {ready} ready messages of {yes_name}? Unacked ones stay."),
-                Pending::Delete => format!("Delete {yes_name} and its {} messages? Its consumers are cancelled.", ready + unacked),
+            let (asked_name, yes_name) = (yes_name.clone(), yes_name.clone());
+            let text = move || {
+                let (ready, unacked) = counts();
+                match what {
+                    Pending::Purge => format!("Drop the {ready} ready messages of {asked_name}? Unacked ones stay."),
+                    Pending::Delete => {
+                        format!("Delete {asked_name} and its {} messages? Its consumers are cancelled.", ready + unacked)
+                    }
+                }
             };
             view! {
                 <p class="confirm" data-testid="queue-confirm">{text}" "
