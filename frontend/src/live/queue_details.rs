@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use super::payload::PayloadView;
-use super::session::{Session, PEEK};
+use super::session::{PEEK, Session};
 use super::wire::{Peeked, QueueStat};
 
 /// A destructive action waiting for its confirmation.

@@ -158,6 +158,20 @@ impl Sub {
         .await
     }
 
+    /// The next line containing `needle`, debug lines included (`-d`
+    /// prints `Client … received PUBLISH (d0, q2, r0, m1, 'topic', …)`).
+    pub async fn line_with(&mut self, needle: &str) -> String {
+        within(&format!("a line with {needle} at mosquitto_sub"), async {
+            loop {
+                let line = self.raw().await;
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+    }
+
     /// Lines until none comes for [`QUIET`].
     pub async fn drain(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
