@@ -76,8 +76,7 @@ async fn a_busy_session_and_a_day_long_one_open_from_their_links() {
         assert!(Instant::now() < deadline, "no checkpoint in the link: {}", fragment(&browser).await);
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let pause = browser.client.find(Locator::Css("[data-testid=play]")).await.expect("play");
-    pause.click().await.expect("pause");
+    browser.click("[data-testid=play]").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Read again once paused: at 10× a stress scene takes a checkpoint
     // about every second, so the one seen above may be stale already.
