@@ -1,7 +1,6 @@
 //! The served dashboard, loaded in headless Chromium from the real broker,
 //! shows the broker's queues as they change (Live tab).
 
-use fantoccini::Locator;
 use hearth_e2e::{Broker, Browser};
 use serde_json::json;
 
@@ -23,8 +22,7 @@ async fn the_served_dashboard_lists_the_brokers_queues_live() {
     // The page opens on the simulator; the broker's queues are under Live.
     // The wasm mounts the page after `load`: wait for the tab to exist.
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
-    let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
-    live.click().await.expect("Live tab clicks");
+    browser.click("[data-testid=tab-live]").await;
     browser.wait_for_text("[data-testid=queue-name]", |t| t == "e2e-jobs").await;
     let rows = browser.texts("[data-testid=queue-row]").await;
     assert!(rows.iter().any(|r| r.contains("e2e-jobs") && r.contains('2')), "rows: {rows:?}");

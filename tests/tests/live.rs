@@ -28,8 +28,7 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     browser.client.goto(&broker.url()).await.expect("page loads");
     // The wasm mounts the page after `load`: wait for the tab to exist.
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
-    let live = browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("a Live tab");
-    live.click().await.expect("Live tab clicks");
+    browser.click("[data-testid=tab-live]").await;
     browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected to ws://")).await;
 
     browser.wait_for_text(&device(LOCK, "live-device-fields"), |t| words(t) == "locked false").await;
@@ -74,7 +73,7 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
     let count = browser.client.find(Locator::Css("[data-testid=fleet-count]")).await.expect("device count");
     count.clear().await.expect("clear count");
     count.send_keys("3").await.expect("type count");
-    browser.client.find(Locator::Css("[data-testid=fleet-start]")).await.expect("start").click().await.expect("click");
+    browser.click("[data-testid=fleet-start]").await;
     browser.wait_for_text("[data-testid=fleet-status]", |t| t == "3 of 3 simulated devices connected").await;
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("sim-sensor-2")).await;
     // The queues' charts: the page's `home/#` queue takes the devices' traffic.
@@ -82,7 +81,7 @@ async fn live_mode_shows_what_hearth_pub_publishes() {
         .await;
     browser.wait_for_text(&device("home/sim/sensor-1", "live-device-online"), |t| t == "online").await;
     browser.wait_for_text(&device("home/sim/sensor-1", "live-device-fields"), |t| t.starts_with("celsius")).await;
-    browser.client.find(Locator::Css("[data-testid=fleet-stop]")).await.expect("stop").click().await.expect("click");
+    browser.click("[data-testid=fleet-stop]").await;
     browser.wait_for_text("[data-testid=fleet-status]", |t| t == "0 of 0 simulated devices connected").await;
     browser.wait_for_text(&device("home/sim/sensor-1", "live-device-online"), |t| t == "offline").await;
     browser.close().await;
@@ -128,7 +127,7 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     let browser = Browser::start().await;
     browser.client.goto(&broker.url()).await.expect("page loads");
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
-    browser.client.find(Locator::Css("[data-testid=tab-live]")).await.expect("Live tab").click().await.expect("click");
+    browser.click("[data-testid=tab-live]").await;
     browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "no status").await;
     let card = format!("[data-device=\"{PLUG}\"]");

@@ -288,7 +288,7 @@ async fn the_topic_tree_keeps_its_history_across_filters_and_tabs_and_pauses() {
     let sensor = "home/sim/sensor-1/temperature";
     browser.click("[data-testid=tree-expand]").await;
     let before: u64 =
-        browser.wait_for_text(&row(sensor, "tree-count"), |t| t.parse::<u64>().is_ok()).await.parse().unwrap();
+        browser.wait_for_text(&row(sensor, "tree-count"), |t| t.parse::<u64>().is_ok()).await.parse().expect("a count");
     assert!(before >= 2, "the simulated devices published while the Simulator tab was shown ({before})");
 
     // Pause freezes what is shown; Resume catches up.
