@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub struct Counters {
     /// Messages accepted from publishers (wills included).
     pub published: u64,
-    /// Copies placed in queues by routing (one publish may make several).
+    /// Copies placed in queues by routing (one publish may make several, and
+    /// so may a dead letter whose `dead_letter_topic` reaches several queues:
+    /// the first of those is the moved copy, the others count here).
     pub routed: u64,
     /// Publishes that matched no queue.
     pub unroutable: u64,
@@ -28,7 +30,8 @@ pub struct Counters {
     pub dropped: u64,
     /// Copies refused by a full `reject-publish` queue (never entered it).
     pub refused: u64,
-    /// Copies moved to a dead-letter queue.
+    /// Copies moved to a dead-letter queue (once per copy, however many
+    /// queues its dead-letter topic reaches).
     pub dead_lettered: u64,
     /// Copies discarded by TTL (with no dead-letter queue to go to).
     pub expired: u64,

@@ -228,23 +228,32 @@ impl Engine {
         let q = self.queues.get_mut(&qid).expect("queue looked up above");
         q.forget(&envelope);
         self.queued_bytes -= envelope.bytes;
-        match dead.filter(|_| !targets.is_empty()) {
-            Some(dead) => {
+        // How many dead-letter queues took the copy: entering one can make
+        // another full (its overflow dead-letters into it), so count, not assume.
+        let mut took = 0;
+        if let Some(dead) = dead {
+            for dlq in targets {
+                let to = self.queues[&dlq].name.clone();
+                let queue = queue.clone();
+                self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
+                took += u64::from(self.enqueue(dlq, dead.clone(), now));
+            }
+        }
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        match took {
+            // Moved: the first copy is this one; a dead-letter topic that
+            // reaches several queues routes the others as new copies.
+            1.. => {
                 q.counters.dead_lettered += 1;
                 self.counters.dead_lettered += 1;
-                for dlq in targets {
-                    let to = self.queues[&dlq].name.clone();
-                    let queue = queue.clone();
-                    self.emit(|| Event::DeadLettered { queue, to, message_id, reason });
-                    self.enqueue(dlq, dead.clone(), now);
-                }
+                self.counters.routed += took - 1;
             }
-            None if reason == DeathReason::Expired => {
+            0 if reason == DeathReason::Expired => {
                 q.counters.expired += 1;
                 self.counters.expired += 1;
                 self.emit(|| Event::Dropped { queue, message_id, reason });
             }
-            None => {
+            0 => {
                 q.counters.dropped += 1;
                 self.counters.dropped += 1;
                 self.emit(|| Event::Dropped { queue, message_id, reason });
