@@ -137,6 +137,22 @@ impl Command {
 
 pub use crate::outbox::{Buffered, Outbound, OutboundRx, Outbox, inbound_cost, outbound_cost};
 
+/// Hands `command` to the engine task; the future says whether it took it
+/// (false: the engine task is gone). Without waiting when the channel has
+/// room, the usual case; only a full channel makes a waiting send, boxed.
+/// So a connection's future does not carry a waiting send's state (the
+/// command twice, ~500 bytes) while it sits idle, nor move the command.
+pub fn submit(commands: &mpsc::Sender<Command>, command: Command) -> impl Future<Output = bool> + Send + '_ {
+    use futures_util::future::{Either, FutureExt, ready};
+    match commands.try_send(command) {
+        Ok(()) => Either::Left(ready(true)),
+        Err(mpsc::error::TrySendError::Closed(_)) => Either::Left(ready(false)),
+        Err(mpsc::error::TrySendError::Full(command)) => {
+            Either::Right(Box::pin(commands.send(command)).map(|sent| sent.is_ok()))
+        }
+    }
+}
+
 /// How a connection speaks to the broker (shown by the API and dashboard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

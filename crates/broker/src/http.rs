@@ -65,10 +65,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Bytes a WebSocket reads at a time, held by every connection for its
 /// life (tungstenite's read buffer). The library's default, 128 KiB, made
-/// an idle connection cost 120 KiB; 4 KiB cost 8.7 KiB, 1 KiB costs 5.7
-/// KiB (10 000 idle `/ws`), for 3–4 % of small-message throughput and 7 %
-/// with 4 KiB messages (docs/benchmarks.md). Larger frames take several reads.
-const WS_READ_BUFFER: usize = 1024;
+/// an idle connection cost 120 KiB; 1 KiB cost 5.7 KiB (10 000 idle
+/// `/ws`). The reads come from [`LazyRead`](crate::lazy_read::LazyRead)'s
+/// 4 KiB buffer, which exists only while bytes arrive: a small one here
+/// costs copies, not system calls (docs/benchmarks.md).
+const WS_READ_BUFFER: usize = 256;
 
 async fn upgrade(
     ws: WebSocketUpgrade,

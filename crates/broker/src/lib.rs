@@ -2,8 +2,7 @@
 //!
 //! A thin tokio driver around [`queue_core`]. One task owns the engine
 //! ([`driver`]); each WebSocket connection has a task that decodes client
-//! frames and forwards them, and a writer that encodes what comes back
-//! ([`ws`]). HTTP ([`http`]) serves the dashboard at `/`, the protocol at
+//! frames, forwards them and encodes what comes back ([`ws`]). HTTP ([`http`]) serves the dashboard at `/`, the protocol at
 //! `/ws`, JSON under `/api`, Prometheus text at `/metrics` and `/healthz`.
 //! MQTT 3.1.1 and 5.0 clients connect on a second listener ([`mqtt`]); their
 //! connection tasks translate packets into the same engine frames, so MQTT
@@ -27,6 +26,7 @@ pub mod denials;
 pub mod driver;
 pub mod flow;
 pub mod http;
+pub mod lazy_read;
 pub mod login;
 pub mod metrics;
 pub mod mqtt;

@@ -223,6 +223,11 @@ impl OutboundRx {
         self.mailbox.end.load(Ordering::Acquire) == KICKED
     }
 
+    /// Whether the broker cut the connection ([`Outbox::cut`]: a slow consumer).
+    pub fn cut(&self) -> bool {
+        self.mailbox.end.load(Ordering::Acquire) == CUT
+    }
+
     /// Whether nothing is waiting now.
     pub fn is_empty(&self) -> bool {
         self.mailbox.lock().is_empty()

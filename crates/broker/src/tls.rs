@@ -7,6 +7,7 @@
 //! (on SIGHUP): new connections get the new certificate, connected ones keep
 //! theirs.
 
+use crate::lazy_read::LazyRead;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use rustls_pki_types::pem::PemObject;
@@ -199,13 +200,13 @@ async fn accept_tcp(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 impl Listener for HttpListener {
     // Boxed: a TLS stream is over a kilobyte, and every plain connection
     // would otherwise carry that much room for one.
-    type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+    type Io = Either<LazyRead<TcpStream>, Box<TlsStream<TcpStream>>>;
     type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let Some(tls) = self.tls.clone() else {
             let (tcp, addr) = accept_tcp(&self.tcp).await;
-            return (Either::Left(tcp), Peer { addr, cert_user: None });
+            return (Either::Left(LazyRead::new(tcp)), Peer { addr, cert_user: None });
         };
         loop {
             tokio::select! {

@@ -1,9 +1,11 @@
-//! One WebSocket connection: the only code that touches its socket. The
-//! reader decodes frames and forwards them to the engine task; the writer
-//! encodes what the engine task sends back.
+//! One WebSocket connection: the only code that touches its socket. One
+//! task does it all: it reads frames and forwards them to the engine task,
+//! and writes what the engine task sends back. (No second task for writing
+//! and no split socket: an idle connection holds one future, no more; issue
+//! 9's bound of 3 KiB per idle connection.)
 
 use crate::auth::Verdict;
-use crate::driver::{Command, Outbound, OutboundRx, Outbox, Protocol};
+use crate::driver::{Command, Outbound, OutboundRx, Outbox, Protocol, submit};
 use crate::flow::Gate;
 use crate::server::AppState;
 use crate::tls::Peer;
@@ -13,59 +15,280 @@ use queue_core::Role;
 use queue_core::protocol::{ClientFrame, ErrorCode, ServerFrame, decode_client, encode_server};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
 
-/// Decrements the live-connection count when a connection ends, however it ends.
-struct Slot<'a>(&'a AppState);
+/// How long a refused connection may take to write its last frames (the
+/// error, the close frame) before it is dropped regardless.
+const LAST_WORDS: Duration = Duration::from_secs(2);
 
-impl Drop for Slot<'_> {
+/// Why a connection's loop ended.
+enum End {
+    /// The peer left, the socket failed, the connection was cut as a slow
+    /// consumer (its backlog dropped unwritten), or the engine task is gone.
+    Gone,
+    /// The login was refused: the error and the close frame, queued in the
+    /// outbox, go out first.
+    Refused,
+}
+
+/// One upgraded WebSocket and what serving it needs.
+struct Link {
+    socket: WebSocket,
+    state: AppState,
+    conn: u64,
+    remote: SocketAddr,
+    outbox: Outbox,
+    outbound: OutboundRx,
+    /// Holds publishes while the memory budget blocks publishers.
+    gate: Gate,
+    /// Frames read and not yet handed to the engine task.
+    now: Vec<ClientFrame>,
+    /// Not yet if the broker needs a login (then it must come first),
+    /// unless the client's certificate or cookie said who it is.
+    logged_in: bool,
+}
+
+impl Drop for Link {
+    /// The live-connection count goes down however the connection ends.
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::Relaxed);
+        self.state.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// Serves one upgraded WebSocket until either side closes.
 /// A client certificate's name (`peer.cert_user`) logs it in as that user.
-pub async fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) {
-    let remote = peer.addr;
+///
+/// Not an `async fn`: its arguments (the socket alone is ~440 bytes) would
+/// stay in the connection's future for its life, moved out or not; here
+/// the future holds the [`Link`] they are moved into, once.
+pub fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) -> impl Future<Output = ()> {
     let live = state.live.fetch_add(1, Ordering::Relaxed) + 1;
-    let _slot = Slot(&state);
-    if live > state.config.max_connections {
-        refuse(socket, state.config.max_connections).await;
-        return;
-    }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (outbox, outbound) = Outbox::new(&state.buffered);
-    if state
-        .commands
-        .send(Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Ws })
-        .await
-        .is_err()
-    {
-        return;
-    }
-    tracing::debug!(conn, %remote, "connected");
-    let (sink, stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, outbound, outbox.clone()));
-    tokio::select! {
-        refused = read_loop(stream, &state, conn, &outbox, remote, peer.cert_user) => if refused {
-            // A refused login: the error and the close frame go out first.
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
-        },
-        _ = &mut writer => {}
-        // Cut as a slow consumer: end now, dropping the backlog unwritten.
-        () = outbox.cut_off() => tracing::info!(conn, "slow consumer cut"),
-        () = state.shutdown.cancelled() => {
-            let _ = outbox.send(Outbound::Close(1001, "broker shutting down".into()));
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+    let gate = Gate::new(state.blocked.clone(), state.buffered.clone());
+    let logged_in = peer.cert_user.is_some();
+    let mut link = Link { socket, state, conn, remote: peer.addr, outbox, outbound, gate, now: Vec::new(), logged_in };
+    let user = peer.cert_user;
+    async move {
+        let max = link.state.config.max_connections;
+        if live > max {
+            Box::pin(refuse(&mut link.socket, max)).await;
+            return;
         }
+        link.serve(user).await;
     }
-    let _ = state.commands.send(Command::Disconnect { conn }).await;
-    writer.abort();
-    tracing::debug!(conn, "disconnected");
 }
 
-async fn refuse(mut socket: WebSocket, max: usize) {
+impl Link {
+    /// Tells the engine task about the connection, runs it, and says goodbye.
+    async fn serve(&mut self, user: Option<String>) {
+        let (conn, remote, outbox) = (self.conn, self.remote, self.outbox.clone());
+        let state = self.state.clone();
+        if !submit(&state.commands, Command::Connect { conn, outbox, remote, protocol: Protocol::Ws }).await {
+            return;
+        }
+        tracing::debug!(conn, %remote, "connected");
+        let identified = match user {
+            Some(user) => {
+                submit(&state.commands, Command::Identify { conn, user: Some(user), role: Role::Client }).await
+            }
+            None => true,
+        };
+        let end = if identified { self.run().await } else { End::Gone };
+        if let End::Refused = end {
+            self.last_words().await;
+        }
+        // What a departing peer sent before it went is handled, held or not.
+        let held = self.gate.release();
+        self.now.extend(held);
+        self.forward().await;
+        submit(&state.commands, Command::Disconnect { conn }).await;
+        tracing::debug!(conn, "disconnected");
+    }
+
+    /// The connection's loop: frames in, frames out, pings, the login deadline.
+    /// Writes wait for the peer; while they do, a cut as a slow consumer
+    /// still ends the connection at once.
+    async fn run(&mut self) -> End {
+        let ping_every = Duration::from_millis(self.state.config.ping_interval_ms);
+        let login_by = (self.state.auth.required() && !self.logged_in).then(|| Instant::now() + LOGIN_WAIT);
+        let mut next_ping = Instant::now() + ping_every;
+        let mut last_heard = Instant::now();
+        loop {
+            // One timer for pings and the login deadline: a tokio `Sleep`
+            // is ~100 bytes of every idle connection's future.
+            let wake = match login_by {
+                Some(at) if !self.logged_in => at.min(next_ping),
+                _ => next_ping,
+            };
+            tokio::select! {
+                message = self.socket.next(), if self.gate.reading() => {
+                    let Some(Ok(message)) = message else { return End::Gone };
+                    last_heard = Instant::now();
+                    if let Some(end) = self.on_message(message).await {
+                        return end;
+                    }
+                }
+                item = self.outbound.recv() => match item {
+                    // Boxed: while the connection waits, its future holds
+                    // the wait's futures only, not those of a write.
+                    Some(item) => if !Box::pin(self.write(item)).await {
+                        return End::Gone;
+                    },
+                    // Cut as a slow consumer (the backlog dropped unwritten),
+                    // or the engine task is gone.
+                    None => {
+                        if self.outbound.cut() {
+                            tracing::info!(conn = self.conn, "slow consumer cut");
+                        }
+                        return End::Gone;
+                    }
+                },
+                () = self.gate.unblocked() => self.now = self.gate.release(),
+                () = sleep_until(wake) => {
+                    let now = Instant::now();
+                    if !self.logged_in && login_by.is_some_and(|at| now >= at) {
+                        return self.refuse_login(not_authorized());
+                    }
+                    if now >= next_ping {
+                        next_ping = now + ping_every;
+                        // A connection not read for want of memory is not silent.
+                        if !self.gate.reading() {
+                            last_heard = now;
+                        }
+                        if now.duration_since(last_heard) > ping_every * 2 {
+                            tracing::info!(conn = self.conn, "peer silent for two ping intervals; treating it as lost");
+                            return End::Gone;
+                        }
+                        // Idle: the outbound queue gives back the room of its busiest moment.
+                        self.outbound.shrink();
+                        self.outbox.send(Outbound::Ping);
+                    }
+                }
+                // No arm for the broker's shutdown: the engine task then
+                // sends every connection a close (1001), which ends this.
+            }
+            if !self.forward().await {
+                return End::Gone;
+            }
+        }
+    }
+
+    /// Handles one message from the peer; `Some` ends the connection.
+    async fn on_message(&mut self, message: Message) -> Option<End> {
+        match message {
+            Message::Text(text) => {
+                let text = if self.logged_in {
+                    text
+                } else {
+                    // Boxed: a login is checked once, and its future is large.
+                    match Box::pin(self.log_in(text.as_str())).await {
+                        Ok(rest) => rest.into(),
+                        Err(end) => return Some(end),
+                    }
+                };
+                match decode_client(text.as_str(), self.state.config.max_frame_bytes) {
+                    Ok(frame) => self.gate.admit([frame], &mut self.now),
+                    Err(err) => {
+                        self.outbox.send_frames(vec![err.to_frame()]);
+                    }
+                }
+            }
+            Message::Binary(_) => {
+                let message = "binary frames are not part of this protocol; send JSON text frames".to_owned();
+                self.outbox.send_frames(vec![ServerFrame::Error { id: None, code: ErrorCode::Malformed, message }]);
+            }
+            Message::Close(_) => return Some(End::Gone),
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+        None
+    }
+
+    /// Checks the login the first text frame may carry, and identifies the
+    /// user to the engine task; the frame to pass on, or how to end.
+    async fn log_in(&mut self, text: &str) -> Result<String, End> {
+        match login(text, &self.state, self.remote).await {
+            Ok((Some(user), rest)) => {
+                let identify = Command::Identify { conn: self.conn, user: Some(user), role: Role::Client };
+                if !submit(&self.state.commands, identify).await {
+                    return Err(End::Gone);
+                }
+                self.logged_in = true;
+                Ok(rest)
+            }
+            Ok((None, rest)) => {
+                self.logged_in = true;
+                Ok(rest)
+            }
+            Err(refusal) => Err(self.refuse_login(refusal)),
+        }
+    }
+
+    /// Queues a login refusal and a close with 1008 (policy violation).
+    fn refuse_login(&self, refusal: ServerFrame) -> End {
+        self.outbox.send_frames(vec![refusal]);
+        self.outbox.send(Outbound::Close(1008, "not authorized".into()));
+        End::Refused
+    }
+
+    /// Writes what is queued, up to its close frame, for at most
+    /// [`LAST_WORDS`]: a peer that does not read does not hold the end.
+    async fn last_words(&mut self) {
+        let drain = async {
+            while let Some(item) = self.outbound.recv().await {
+                if !Box::pin(self.write(item)).await {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LAST_WORDS, drain).await;
+    }
+
+    /// Writes one item from the engine task; false once the socket is done
+    /// with: closed (a close frame was the item), failed, or the connection
+    /// was cut as a slow consumer while the write waited.
+    async fn write(&mut self, item: Outbound) -> bool {
+        let Self { socket, outbox, outbound, .. } = self;
+        let write = async {
+            match item {
+                Outbound::Frames(frames, bytes) => {
+                    // Out of the queue: from here the socket's buffer holds them.
+                    outbox.taken(bytes);
+                    for frame in &frames {
+                        if socket.feed(Message::Text(encode_server(frame).into())).await.is_err() {
+                            return false;
+                        }
+                    }
+                    // Flush only when nothing else is waiting: one syscall for a burst.
+                    !outbound.is_empty() || socket.flush().await.is_ok()
+                }
+                Outbound::Ping => socket.send(Message::Ping(Default::default())).await.is_ok(),
+                Outbound::Close(code, reason) => {
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    false
+                }
+            }
+        };
+        tokio::select! {
+            ok = write => ok,
+            () = outbox.cut_off() => false,
+        }
+    }
+
+    /// Hands the frames read to the engine task (one command); false once it is gone.
+    async fn forward(&mut self) -> bool {
+        let buffered = &self.state.buffered;
+        let command = match self.now.len() {
+            0 => return true,
+            1 => Command::frame(self.conn, self.now.remove(0), buffered),
+            _ => Command::frames(self.conn, std::mem::take(&mut self.now), buffered),
+        };
+        submit(&self.state.commands, command).await
+    }
+}
+
+async fn refuse(socket: &mut WebSocket, max: usize) {
     let message = format!("this broker accepts at most {max} connections; try again later");
     let frame = ServerFrame::Error { id: None, code: ErrorCode::TooManyConnections, message };
     let _ = socket.send(Message::Text(encode_server(&frame).into())).await;
@@ -120,145 +343,4 @@ fn credentials(text: &str) -> Option<(Option<String>, Option<String>, String)> {
     let user = take(&mut frame, "username");
     let password = take(&mut frame, "password");
     Some((user, password, serde_json::Value::Object(frame).to_string()))
-}
-
-async fn read_loop(
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
-    state: &AppState,
-    conn: u64,
-    outbox: &Outbox,
-    remote: SocketAddr,
-    cert_user: Option<String>,
-) -> bool {
-    // Logged in: not yet if the broker needs a login (then it must come first),
-    // unless the client's certificate said who it is.
-    let mut logged_in = cert_user.is_some();
-    if let Some(user) = cert_user {
-        let identify = Command::Identify { conn, user: Some(user), role: Role::Client };
-        if state.commands.send(identify).await.is_err() {
-            return false;
-        }
-    }
-    let login_by = (state.auth.required() && !logged_in).then(|| tokio::time::Instant::now() + LOGIN_WAIT);
-    let ping_every = Duration::from_millis(state.config.ping_interval_ms);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    let mut last_heard = Instant::now();
-    let mut gate = Gate::new(state.blocked.clone(), state.buffered.clone());
-    let mut now = Vec::new();
-    loop {
-        tokio::select! {
-            message = stream.next(), if gate.reading() => {
-                let Some(Ok(message)) = message else { break };
-                last_heard = Instant::now();
-                match message {
-                    Message::Text(text) => {
-                        let text = if logged_in {
-                            text.as_str().to_owned()
-                        } else {
-                            match login(text.as_str(), state, remote).await {
-                                Ok((Some(user), rest)) => {
-                                    let identify = Command::Identify { conn, user: Some(user), role: Role::Client };
-                                    if state.commands.send(identify).await.is_err() {
-                                        return false;
-                                    }
-                                    rest
-                                }
-                                Ok((None, rest)) => rest,
-                                Err(refusal) => return refuse_login(outbox, refusal),
-                            }
-                        };
-                        logged_in = true;
-                        match decode_client(&text, state.config.max_frame_bytes) {
-                            Ok(frame) => gate.admit([frame], &mut now),
-                            Err(err) => {
-                                outbox.send_frames(vec![err.to_frame()]);
-                            }
-                        }
-                    }
-                    Message::Binary(_) => {
-                        let message = "binary frames are not part of this protocol; send JSON text frames".to_owned();
-                        outbox.send_frames(vec![ServerFrame::Error { id: None, code: ErrorCode::Malformed, message }]);
-                    }
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => {}
-                }
-            }
-            () = gate.unblocked() => now = gate.release(),
-            () = login_deadline(login_by), if !logged_in => return refuse_login(outbox, not_authorized()),
-            _ = ping.tick() => {
-                // A connection not read for want of memory is not silent.
-                if !gate.reading() {
-                    last_heard = Instant::now();
-                }
-                if last_heard.elapsed() > ping_every * 2 {
-                    tracing::info!(conn, "peer silent for two ping intervals; treating it as lost");
-                    return false;
-                }
-                let _ = outbox.send(Outbound::Ping);
-            }
-        }
-        if !forward(state, conn, &mut now).await {
-            return false;
-        }
-    }
-    // What a departing peer sent before it went is handled, held or not.
-    now.extend(gate.release());
-    forward(state, conn, &mut now).await;
-    false
-}
-
-/// Sends a login refusal and closes with 1008 (policy violation); true.
-fn refuse_login(outbox: &Outbox, refusal: ServerFrame) -> bool {
-    outbox.send_frames(vec![refusal]);
-    let _ = outbox.send(Outbound::Close(1008, "not authorized".into()));
-    true
-}
-
-async fn login_deadline(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Hands `frames` to the engine task (one command); false once it is gone.
-async fn forward(state: &AppState, conn: u64, frames: &mut Vec<ClientFrame>) -> bool {
-    let command = match frames.len() {
-        0 => return true,
-        1 => Command::frame(conn, frames.remove(0), &state.buffered),
-        _ => Command::frames(conn, std::mem::take(frames), &state.buffered),
-    };
-    state.commands.send(command).await.is_ok()
-}
-
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut outbound: OutboundRx,
-    outbox: Outbox,
-) {
-    while let Some(item) = outbound.recv().await {
-        let result = match item {
-            Outbound::Frames(frames, bytes) => {
-                // Out of the queue: from here the socket's buffer holds them.
-                outbox.taken(bytes);
-                let mut result = Ok(());
-                for frame in &frames {
-                    result = sink.feed(Message::Text(encode_server(frame).into())).await;
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                // Flush only when nothing else is waiting: one syscall for a burst.
-                if result.is_ok() && outbound.is_empty() { sink.flush().await } else { result }
-            }
-            Outbound::Ping => sink.send(Message::Ping(Default::default())).await,
-            Outbound::Close(code, reason) => {
-                let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-                return;
-            }
-        };
-        if result.is_err() {
-            return;
-        }
-    }
 }

@@ -41,6 +41,10 @@ impl Session {
                 }
             }
             ServerFrame::Cancelled { .. } => out.push(Step::Close(Some(ReasonCode::AdministrativeAction))),
+            // Binds, unbinds, declares: answered, so no longer pending.
+            ServerFrame::Ok { id } | ServerFrame::Declared { id, .. } => {
+                self.pending.remove(&id);
+            }
             _ => {}
         }
     }
@@ -77,7 +81,11 @@ impl Session {
                 }
                 out.push(Step::Send(Packet::PubRec(ack(pid, reason))));
             }
-            Some(Pending::Nothing | Pending::Consumer(_)) | None => {}
+            Some(Pending::Session) if reason.is_error() => {
+                tracing::warn!(client = %self.client_id, ?reason, "the engine refused the session queue; closing");
+                out.push(Step::Close(Some(reason)));
+            }
+            Some(Pending::Nothing | Pending::Consumer(_) | Pending::Session) | None => {}
         }
     }
 
@@ -230,6 +238,87 @@ mod tests {
             _ => None,
         });
         acks.collect()
+    }
+
+    fn subscribe(packet_id: u16, filter: &str) -> Packet {
+        Packet::Subscribe(mqtt_codec::Subscribe {
+            packet_id,
+            subscriptions: vec![mqtt_codec::Subscription {
+                filter: filter.into(),
+                options: SubscriptionOptions::default(),
+            }],
+            properties: Default::default(),
+        })
+    }
+
+    /// The engine's answer to each request among `steps`, as it gives them.
+    fn answers(steps: &[Step]) -> Vec<ServerFrame> {
+        let answer = |s: &Step| match s {
+            Step::Engine(ClientFrame::Bind { id, .. } | ClientFrame::Unbind { id, .. }) => {
+                Some(ServerFrame::Ok { id: *id })
+            }
+            Step::Engine(ClientFrame::Declare { id, queue, .. }) => {
+                Some(ServerFrame::Declared { id: *id, queue: queue.clone(), ready: 0, consumers: 0 })
+            }
+            Step::Engine(ClientFrame::Subscribe { id, queue, .. }) => {
+                Some(ServerFrame::Subscribed { id: *id, consumer: 1, queue: queue.clone().unwrap_or_default() })
+            }
+            _ => None,
+        };
+        steps.iter().filter_map(answer).collect()
+    }
+
+    fn engine_frames(steps: &[Step]) -> Vec<&ClientFrame> {
+        steps.iter().filter_map(|s| if let Step::Engine(frame) = s { Some(frame) } else { None }).collect()
+    }
+
+    #[test]
+    fn the_session_queue_is_made_at_the_first_subscription_and_answered_requests_are_forgotten() {
+        let mut session = Session::new(ProtocolVersion::V311, "c".into());
+        let mut steps = Vec::new();
+        session.on_packet(subscribe(1, "a/#"), &mut steps);
+        let frames = engine_frames(&steps);
+        assert!(
+            matches!(
+                frames[..],
+                [ClientFrame::Declare { .. }, ClientFrame::Subscribe { .. }, ClientFrame::Bind { .. }]
+            ),
+            "{frames:?}"
+        );
+        let replies = answers(&steps);
+        steps.clear();
+        session.on_frames(replies, &mut steps);
+        assert!(session.pending.is_empty(), "every answered request is forgotten: {:?}", session.pending);
+
+        // The second subscription binds only; a thousand subscribe and
+        // unsubscribe rounds leave nothing pending (they once stayed for ever).
+        for round in 0..1000u16 {
+            steps.clear();
+            session.on_packet(subscribe(round + 2, "b"), &mut steps);
+            assert!(matches!(engine_frames(&steps)[..], [ClientFrame::Bind { .. }]));
+            let unsubscribe = mqtt_codec::Unsubscribe {
+                packet_id: round + 2,
+                filters: vec!["b".into()],
+                properties: Default::default(),
+            };
+            session.on_packet(Packet::Unsubscribe(unsubscribe), &mut steps);
+            let replies = answers(&steps);
+            session.on_frames(replies, &mut steps);
+        }
+        assert!(session.pending.is_empty(), "{} requests still pending", session.pending.len());
+    }
+
+    #[test]
+    fn a_refused_session_queue_closes_the_connection() {
+        let mut session = Session::new(ProtocolVersion::V5, "c".into());
+        let mut steps = Vec::new();
+        session.on_packet(subscribe(1, "a"), &mut steps);
+        let Some(ClientFrame::Declare { id, .. }) = engine_frames(&steps).first().copied() else { panic!("{steps:?}") };
+        let refused =
+            ServerFrame::Error { id: Some(*id), code: ErrorCode::ResourceLocked, message: "queue in use".into() };
+        steps.clear();
+        session.on_frames(vec![refused], &mut steps);
+        assert!(steps.iter().any(|s| matches!(s, Step::Close(Some(_)))), "{steps:?}");
     }
 
     #[test]

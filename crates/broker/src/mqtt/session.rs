@@ -21,7 +21,7 @@ use mqtt_codec::{
 use queue_core::acl::{Acl, TopicAccess, Who};
 use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
-use queue_core::protocol::{ClientFrame, WILL_TTL_HEADER, Will};
+use queue_core::protocol::{AckMode, ClientFrame, WILL_TTL_HEADER, Will};
 use queue_core::topic::validate_filter;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sha2::Digest;
@@ -65,6 +65,9 @@ pub(super) enum Pending {
     PubRec(u16),
     /// Nothing to answer (binds, unbinds).
     Nothing,
+    /// The session queue's own declare or consumer, made at the first
+    /// subscription: if the engine refuses it, the session cannot work.
+    Session,
     /// The consumer of the shared subscription to this filter.
     Consumer(String),
 }
@@ -98,6 +101,10 @@ pub struct Session {
     pub client_id: String,
     /// The session queue's name.
     pub queue: String,
+    /// The session queue and its consumer exist in the engine. A clean
+    /// session that no old one was found for makes them at its first
+    /// subscription (an idle device that only publishes needs neither).
+    pub queue_open: bool,
     /// Subscriptions: topic filter → options.
     pub(super) subs: BTreeMap<String, SubscriptionOptions>,
     /// Shared subscriptions: `$share/…` filter → its group's queue.
@@ -112,19 +119,16 @@ pub struct Session {
     pub(super) incoming_qos2: HashSet<u16>,
     /// Those of `incoming_qos2` a previous connection of the session took:
     /// the Receive Maximum counts only this connection's (MQTT 5 §4.9).
-    restored_qos2: HashSet<u16>,
+    restored_qos2: Option<Box<HashSet<u16>>>,
     /// What [`Self::saved`] returns changed since the flag was cleared: a
     /// persistent session keeps it in the store.
     pub dirty: bool,
     /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
     pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
-    /// Topic aliases the client set up on this connection: alias → topic.
-    aliases_in: HashMap<u16, String>,
+    /// Topic aliases of this connection, both ways (none until one is used).
+    aliases: Option<Box<Aliases>>,
     /// The client's Topic Alias Maximum: how many aliases the broker may use.
     pub peer_alias_max: u16,
-    /// Topic aliases the broker set up on this connection: topic → alias.
-    pub(super) aliases_out: HashMap<String, u16>,
-    pub(super) next_alias: u16,
     /// How long the session outlives its connection; a v5 DISCONNECT may change it.
     pub lifetime: Lifetime,
     /// The bounds of the session's queues.
@@ -144,12 +148,26 @@ pub struct Session {
     pub access: Option<Arc<Access>>,
 }
 
+/// The topic aliases of one connection (MQTT 5), made when the first is
+/// used: most connections use none, and each table is 32 bytes of every
+/// idle connection's task.
+#[derive(Debug, Default)]
+struct Aliases {
+    /// Set up by the client: alias → topic.
+    inbound: HashMap<u16, String>,
+    /// Set up by the broker: topic → alias.
+    outbound: HashMap<String, u16>,
+    /// Aliases the broker has given (1 to `given`).
+    given: u16,
+}
+
 impl Session {
     /// A fresh session for `client_id`, speaking `version`.
     pub fn new(version: ProtocolVersion, client_id: String) -> Self {
         Self {
             version,
             queue: queue_name(&client_id),
+            queue_open: false,
             client_id,
             subs: BTreeMap::new(),
             shared: BTreeMap::new(),
@@ -159,13 +177,11 @@ impl Session {
             outgoing: HashMap::default(),
             next_packet_id: 1,
             incoming_qos2: HashSet::default(),
-            restored_qos2: HashSet::default(),
+            restored_qos2: None,
             dirty: false,
             sub_ids: BTreeMap::new(),
-            aliases_in: HashMap::default(),
+            aliases: None,
             peer_alias_max: 0,
-            aliases_out: HashMap::default(),
-            next_alias: 1,
             lifetime: Lifetime::Transient,
             queue_limits: QueueLimits::default(),
             receive_max: u16::MAX,
@@ -182,7 +198,7 @@ impl Session {
     /// CONNACK (MQTT 5 §4.4, 3.1.1 §4.4), and their packet ids stay taken.
     pub fn restore(&mut self, saved: Saved, out: &mut Vec<Step>) {
         self.subs = saved.subs;
-        self.restored_qos2.clone_from(&saved.incoming_qos2);
+        self.restored_qos2 = (!saved.incoming_qos2.is_empty()).then(|| Box::new(saved.incoming_qos2.clone()));
         self.incoming_qos2 = saved.incoming_qos2;
         self.sub_ids = saved.sub_ids;
         for (pid, message) in saved.released {
@@ -294,7 +310,8 @@ impl Session {
     /// QoS 1 until PUBACK, QoS 2 until PUBCOMP). 3.1.1 has no such limit.
     fn receive_max_reached(&self) -> bool {
         self.version == ProtocolVersion::V5
-            && self.inbound_qos1 + self.incoming_qos2.len() - self.restored_qos2.len() >= usize::from(self.receive_max)
+            && self.inbound_qos1 + self.incoming_qos2.len() - self.restored_qos2.as_ref().map_or(0, |r| r.len())
+                >= usize::from(self.receive_max)
     }
 
     /// A QoS 1 PUBLISH was answered: one less in flight.
@@ -330,9 +347,10 @@ impl Session {
             return Err(ReasonCode::TopicAliasInvalid);
         }
         if publish.topic.is_empty() {
-            publish.topic = self.aliases_in.get(&alias.get()).ok_or(ReasonCode::ProtocolError)?.clone();
+            let known = self.aliases.as_ref().and_then(|a| a.inbound.get(&alias.get()));
+            publish.topic = known.ok_or(ReasonCode::ProtocolError)?.clone();
         } else {
-            self.aliases_in.insert(alias.get(), publish.topic.clone());
+            self.aliases.get_or_insert_default().inbound.insert(alias.get(), publish.topic.clone());
         }
         Ok(())
     }
@@ -344,22 +362,24 @@ impl Session {
         if self.peer_alias_max == 0 {
             return;
         }
-        if let Some(&alias) = self.aliases_out.get(&publish.topic) {
+        let aliases = self.aliases.get_or_insert_default();
+        if let Some(&alias) = aliases.outbound.get(&publish.topic) {
             publish.topic.clear();
             publish.properties.topic_alias = NonZeroU16::new(alias);
-        } else if self.next_alias <= self.peer_alias_max {
-            let alias = self.next_alias;
-            self.next_alias += 1;
-            self.aliases_out.insert(publish.topic.clone(), alias);
-            publish.properties.topic_alias = NonZeroU16::new(alias);
+        } else if aliases.given < self.peer_alias_max {
+            aliases.given += 1;
+            aliases.outbound.insert(publish.topic.clone(), aliases.given);
+            publish.properties.topic_alias = NonZeroU16::new(aliases.given);
         }
     }
 
     /// A PUBLISH that set up an alias was not sent (over the client's
     /// maximum packet size): the client never learnt the alias, so forget it.
     pub fn alias_not_sent(&mut self, publish: &Publish) {
-        if publish.properties.topic_alias.is_some() && !publish.topic.is_empty() {
-            self.aliases_out.remove(&publish.topic);
+        if let (Some(_), false, Some(aliases)) =
+            (publish.properties.topic_alias, publish.topic.is_empty(), &mut self.aliases)
+        {
+            aliases.outbound.remove(&publish.topic);
         }
     }
 
@@ -387,7 +407,9 @@ impl Session {
 
     /// PUBREL: the client releases a QoS 2 message it sent; complete it.
     fn release(&mut self, pid: u16, out: &mut Vec<Step>) {
-        self.restored_qos2.remove(&pid);
+        if let Some(restored) = &mut self.restored_qos2 {
+            restored.remove(&pid);
+        }
         let reason = if self.incoming_qos2.remove(&pid) {
             self.dirty = true;
             ReasonCode::Success
@@ -450,10 +472,28 @@ impl Session {
         let existed = self.subs.insert(filter.to_owned(), options).is_some();
         self.dirty = true;
         if !existed {
+            self.open_queue(out);
             let id = self.request(Pending::Nothing);
             out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
         }
         (granted(options.qos), !existed)
+    }
+
+    /// Declares the session queue and subscribes its consumer, unless done.
+    fn open_queue(&mut self, out: &mut Vec<Step>) {
+        if std::mem::replace(&mut self.queue_open, true) {
+            return;
+        }
+        let options = self.lifetime.queue_options(self.queue_limits);
+        let declare = ClientFrame::Declare { id: self.request(Pending::Session), queue: self.queue.clone(), options };
+        let subscribe = ClientFrame::Subscribe {
+            id: self.request(Pending::Session),
+            queue: Some(self.queue.clone()),
+            topic: None,
+            prefetch: Some(self.prefetch),
+            ack: AckMode::Manual,
+        };
+        out.extend([Step::Engine(declare), Step::Engine(subscribe)]);
     }
 
     /// Whether the ACL (if any) lets this client do `access` on `topic`.
