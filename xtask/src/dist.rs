@@ -33,14 +33,22 @@ const OUT_NAME: &str = "frontend";
 const SERVED: [&str; 3] = ["index.html", "frontend.js", "frontend_bg.wasm"];
 /// Rust flags for the wasm target only (host tools and proc macros keep theirs).
 const RUSTFLAGS_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
-/// Leptos' switch to type-erase component views: fewer monomorphised copies.
-const ERASE_COMPONENTS: &str = "--cfg erase_components";
+/// Our flags for the wasm target: Leptos' switch to type-erase component views
+/// (fewer monomorphised copies), and LLVM's inliner held to call sites where
+/// the body costs no more than the call (`opt-level = "z"` alone still copies
+/// small bodies into many callers).
+const WASM_FLAGS: &str = "--cfg erase_components -Cllvm-args=-inline-threshold=0";
+/// What `wasm-opt` runs: its smallest output, told that the low 1 KiB of
+/// memory is unused (Rust puts its stack below the data and it grows down from
+/// 1 MiB, so only a stack about to overflow reaches it), which lets it fold
+/// address arithmetic into load and store offsets.
+const WASM_OPT_ARGS: [&str; 2] = ["-Oz", "--low-memory-unused"];
 
-/// The caller's wasm-target flags, plus [`ERASE_COMPONENTS`].
+/// The caller's wasm-target flags, plus [`WASM_FLAGS`].
 fn wasm_rustflags() -> String {
     match std::env::var(RUSTFLAGS_VAR) {
-        Ok(flags) if !flags.trim().is_empty() => format!("{flags} {ERASE_COMPONENTS}"),
-        _ => ERASE_COMPONENTS.to_string(),
+        Ok(flags) if !flags.trim().is_empty() => format!("{flags} {WASM_FLAGS}"),
+        _ => WASM_FLAGS.to_string(),
     }
 }
 
@@ -126,13 +134,13 @@ fn bindgen(input: &Path, dist: &Path) -> Result<()> {
         .context("wasm-bindgen")
 }
 
-/// Shrinks the bound wasm in place with npm binaryen's `wasm-opt -Oz`, if available.
+/// Shrinks the bound wasm in place with npm binaryen's `wasm-opt` ([`WASM_OPT_ARGS`]), if available.
 fn optimise(wasm: &Path) -> Result<()> {
     let Some(wasm_opt) = install::wasm_opt() else {
         return Ok(());
     };
     let tmp = wasm.with_extension("opt.wasm");
-    proc::run(Command::new(wasm_opt).arg("-Oz").arg(wasm).arg("-o").arg(&tmp))?;
+    proc::run(Command::new(wasm_opt).args(WASM_OPT_ARGS).arg(wasm).arg("-o").arg(&tmp))?;
     let size = |path: &Path| fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     println!("wasm-opt: {} B -> {} B", size(wasm), size(&tmp));
     fs::rename(&tmp, wasm).context("replacing the wasm with its optimised version")
