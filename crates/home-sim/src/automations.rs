@@ -77,7 +77,7 @@ impl Rule {
 
     /// The commands a trigger `payload` calls for, given the house's retained state.
     pub fn react(self, payload: &[u8], state: StateLookup<'_>) -> Vec<Command> {
-        let Ok(msg) = serde_json::from_slice::<Value>(payload) else { return Vec::new() };
+        let Some(msg) = crate::devices::parse_json(payload) else { return Vec::new() };
         let cmd = |topic: &str, payload: Value| Command { topic: topic.into(), payload: payload.to_string() };
         match self {
             Self::DoorLight if msg["locked"] == json!(false) => vec![cmd(HALL_LIGHT_SET, json!({"on": true}))],

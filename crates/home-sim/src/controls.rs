@@ -214,7 +214,7 @@ impl Simulation {
     /// The retained payload of `topic`, parsed as JSON.
     pub(crate) fn retained_json(&self, topic: &str) -> Option<serde_json::Value> {
         let message = self.engine.retained().find(|m| &*m.topic == topic)?;
-        serde_json::from_slice(message.payload.as_bytes()).ok()
+        crate::devices::parse_json(message.payload.as_bytes())
     }
 }
 

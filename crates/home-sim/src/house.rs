@@ -229,7 +229,7 @@ impl Simulation {
             let options = self.current_options(&spec.id);
             self.declare(conn, &spec.id, options)?;
             self.bind(conn, &spec.id, &spec.command_topic())?;
-            self.device_queues.insert(spec.id.as_str().into());
+            self.device_queues.insert(spec.id.as_str().into(), ());
             let settings = self.devices[i].consumer;
             let worker = self.spawn_worker(&spec.id, Role::Device(spec.id.clone()), &spec.id, Some(conn), settings)?;
             self.devices[i].worker = Some(worker);

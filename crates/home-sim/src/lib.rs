@@ -35,6 +35,8 @@
 //! observe it, and [`journey`](mod@journey) follows one message through them; [`lessons`](mod@lessons) teach with it, one at a time in the [`tour`]; [`hash`] writes its set-up, time
 //! and journal in a URL that replays to the same state, from its latest
 //! [`checkpoint`] in long sessions.
+//! [`vecmap`] is the small sorted map that holds its workers, connections
+//! and device topics.
 
 pub mod automations;
 pub mod checkpoint;
@@ -57,6 +59,7 @@ pub mod simulation;
 mod summary;
 mod teacher;
 pub mod tour;
+pub mod vecmap;
 pub mod views;
 pub mod workers;
 

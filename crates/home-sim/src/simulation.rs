@@ -12,10 +12,11 @@ use crate::history::History;
 use crate::log::{Context, EventLog, LogKind};
 use crate::rng::Rng;
 use crate::scenario::Scenario;
+use crate::vecmap::VecMap;
 use crate::workers::{Worker, WorkerId};
 use queue_core::protocol::{ClientFrame, ServerFrame, Will};
 use queue_core::{ConnId, Engine, EngineConfig, Event, Input, Output, QueueOptions};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Most wake-ups at one virtual instant before the loop moves on (a guard
@@ -47,7 +48,7 @@ pub struct Facts {
     pub policy_dead_letters: u64,
     /// Messages a crashed consumer held unacked (message id, its label),
     /// until another consumer gets them again.
-    pub crash_unacked: BTreeMap<u64, String>,
+    pub crash_unacked: VecMap<u64, String>,
     /// Such messages redelivered to another consumer.
     pub crash_redeliveries: u64,
 }
@@ -64,9 +65,10 @@ pub struct Simulation {
     pub(crate) rng: Rng,
     pub(crate) devices: Vec<Device>,
     pub(crate) automations: Vec<Automation>,
-    pub(crate) workers: BTreeMap<WorkerId, Worker>,
-    pub(crate) conns: BTreeMap<ConnId, ConnInfo>,
-    pub(crate) device_queues: BTreeSet<Arc<str>>,
+    pub(crate) workers: VecMap<WorkerId, Worker>,
+    pub(crate) conns: VecMap<ConnId, ConnInfo>,
+    /// Device queue names (a set: the values are `()`).
+    pub(crate) device_queues: VecMap<Arc<str>, ()>,
     pub(crate) console: ConnId,
     pub(crate) log: EventLog,
     pub(crate) history: History,
@@ -81,7 +83,7 @@ pub struct Simulation {
     /// Bumped when a device or a queue comes or goes.
     layout_version: u64,
     /// Status and state topics → the device that owns them.
-    pub(crate) device_topics: BTreeMap<Arc<str>, Arc<str>>,
+    pub(crate) device_topics: VecMap<Arc<str>, Arc<str>>,
     next_conn: ConnId,
     pub(crate) next_worker: WorkerId,
     next_request: u64,
@@ -108,9 +110,9 @@ impl Simulation {
             rng: Rng::new(seed),
             devices: Vec::new(),
             automations: Vec::new(),
-            workers: BTreeMap::new(),
-            conns: BTreeMap::new(),
-            device_queues: BTreeSet::new(),
+            workers: VecMap::new(),
+            conns: VecMap::new(),
+            device_queues: VecMap::new(),
             console: 0,
             log: EventLog::default(),
             history: History::default(),
@@ -120,7 +122,7 @@ impl Simulation {
             lessons_done: vec![false; crate::lessons::lessons().len()],
             epoch: 0,
             layout_version: 0,
-            device_topics: BTreeMap::new(),
+            device_topics: VecMap::new(),
             next_conn: 1,
             next_worker: 1,
             next_request: 1,
@@ -433,8 +435,9 @@ impl Simulation {
             ConsumerAdded { queue, .. } | ConsumerRemoved { queue, .. } => Some(queue),
             _ => None,
         };
-        let device =
-            info.and_then(|i| i.device.clone()).or_else(|| queue.and_then(|q| self.device_queues.get(q).cloned()));
+        let device = info
+            .and_then(|i| i.device.clone())
+            .or_else(|| queue.and_then(|q| self.device_queues.get_key_value(q).map(|(k, ())| k.clone())));
         let note = match event {
             DeadLettered { queue, reason: queue_core::DeathReason::Expired, .. }
             | Dropped { queue, reason: queue_core::DeathReason::Expired, .. } => self.ttl_note(queue),

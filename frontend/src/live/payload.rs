@@ -32,10 +32,10 @@ pub fn shape(payload: &str, binary: bool) -> Shape {
         return Shape::Empty;
     }
     let trimmed = payload.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(value) = serde_json::from_str::<Value>(payload) {
-            return Shape::Json(value);
-        }
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<Value>(payload)
+    {
+        return Shape::Json(value);
     }
     Shape::Text(payload.to_string())
 }
