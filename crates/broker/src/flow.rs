@@ -19,15 +19,23 @@ pub const HOLD_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Gate {
     blocked: watch::Receiver<bool>,
-    held: Vec<ClientFrame>,
-    held_bytes: usize,
+    /// Boxed, and only while frames are held: every connection has a gate,
+    /// few ever hold anything.
+    held: Option<Box<Held>>,
     buffered: Buffered,
+}
+
+/// The frames a gate holds, in order, and their cost in bytes.
+#[derive(Debug, Default)]
+struct Held {
+    frames: Vec<ClientFrame>,
+    bytes: usize,
 }
 
 impl Gate {
     /// A gate following the broker's `blocked` state; held bytes count in `buffered`.
     pub fn new(blocked: watch::Receiver<bool>, buffered: Buffered) -> Self {
-        Self { blocked, held: Vec::new(), held_bytes: 0, buffered }
+        Self { blocked, held: None, buffered }
     }
 
     /// Sorts frames read from the peer: those to hand to the engine now go
@@ -38,12 +46,13 @@ impl Gate {
         for frame in frames {
             let overtakes =
                 matches!(frame, ClientFrame::Ack { .. } | ClientFrame::Nack { .. } | ClientFrame::Ping { .. });
-            let holds = (blocked && matches!(frame, ClientFrame::Publish { .. })) || !self.held.is_empty();
+            let holds = (blocked && matches!(frame, ClientFrame::Publish { .. })) || self.holding();
             if holds && !overtakes {
                 let bytes = inbound_cost(&frame);
-                self.held_bytes += bytes;
                 self.buffered.add(bytes);
-                self.held.push(frame);
+                let held = self.held.get_or_insert_default();
+                held.bytes += bytes;
+                held.frames.push(frame);
             } else {
                 now.push(frame);
             }
@@ -52,12 +61,12 @@ impl Gate {
 
     /// Whether the connection's socket may be read: not while the gate is full.
     pub fn reading(&self) -> bool {
-        self.held_bytes < HOLD_BYTES
+        self.held.as_ref().is_none_or(|held| held.bytes < HOLD_BYTES)
     }
 
     /// Whether frames are held.
     pub fn holding(&self) -> bool {
-        !self.held.is_empty()
+        self.held.is_some()
     }
 
     /// Waits until the broker unblocks publishers (pending while it is not
@@ -65,7 +74,7 @@ impl Gate {
     /// and only made while frames are held: every idle connection's task
     /// carries this future, and the watch's wait is 160 bytes.
     pub async fn unblocked(&mut self) {
-        if self.held.is_empty() {
+        if !self.holding() {
             return std::future::pending().await;
         }
         let wait = Box::pin(self.blocked.wait_for(|blocked| !*blocked));
@@ -78,15 +87,17 @@ impl Gate {
     /// Takes every held frame, in order (after [`Self::unblocked`], or
     /// when the connection ends: what it sent before it went is handled).
     pub fn release(&mut self) -> Vec<ClientFrame> {
-        self.buffered.sub(self.held_bytes);
-        self.held_bytes = 0;
-        std::mem::take(&mut self.held)
+        let Some(held) = self.held.take() else { return Vec::new() };
+        self.buffered.sub(held.bytes);
+        held.frames
     }
 }
 
 impl Drop for Gate {
     fn drop(&mut self) {
-        self.buffered.sub(self.held_bytes);
+        if let Some(held) = &self.held {
+            self.buffered.sub(held.bytes);
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 //! and the bytes buffered for all of them ([`Buffered`]), which count in
 //! the memory budget.
 
+use futures_util::task::AtomicWaker;
 use queue_core::protocol::{ClientFrame, ServerFrame};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use tokio::sync::Notify;
 
 /// What the engine task sends to a connection's writer.
@@ -68,8 +70,10 @@ impl Buffered {
 #[derive(Debug, Default)]
 struct Mailbox {
     queue: Mutex<VecDeque<Outbound>>,
-    /// Wakes the writer: a send, or the last sender gone.
-    wake: Notify,
+    /// Wakes the writer: a send, an end, or the last sender gone. (One
+    /// writer, so one waker, kept here: a `Notify`'s wait would be 64
+    /// bytes of every idle connection's task.)
+    wake: AtomicWaker,
     /// Bytes queued and not yet taken by the writer.
     pending: AtomicUsize,
     /// Live [`Outbox`]es.
@@ -102,7 +106,7 @@ impl Mailbox {
     fn end(&self, how: u8) {
         let _ = self.end.compare_exchange(OPEN, how, Ordering::AcqRel, Ordering::Acquire);
         self.end_wake.notify_waiters();
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// Resolves once `done` holds, checked whenever the end or the leaving changes.
@@ -145,11 +149,6 @@ impl Outbox {
         self.mailbox.end(CUT);
     }
 
-    /// Resolves once the connection is cut.
-    pub async fn cut_off(&self) {
-        self.mailbox.wait_until(|m| m.end.load(Ordering::Acquire) == CUT).await;
-    }
-
     /// A handle with which another connection can end this one and learn
     /// when it has left (an MQTT session taken over).
     pub fn kicker(&self) -> Kicker {
@@ -185,7 +184,7 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         if self.mailbox.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             // The last sender: the writer sees the end once the queue is empty.
-            self.mailbox.wake.notify_one();
+            self.mailbox.wake.wake();
         }
     }
 }
@@ -201,21 +200,29 @@ pub struct OutboundRx {
 impl OutboundRx {
     /// The next item; `None` once the connection was cut or kicked, or
     /// every sender is gone and the queue is empty.
-    pub async fn recv(&mut self) -> Option<Outbound> {
-        loop {
-            if self.mailbox.end.load(Ordering::Acquire) != OPEN {
-                return None;
-            }
-            if let Some(item) = self.mailbox.lock().pop_front() {
-                return Some(item);
-            }
-            if self.mailbox.senders.load(Ordering::Acquire) == 0 {
-                return None;
-            }
-            // A send (or the last drop) after the check above left a permit:
-            // this returns at once then.
-            self.mailbox.wake.notified().await;
+    pub async fn recv(&self) -> Option<Outbound> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`Self::recv`], polled.
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Outbound>> {
+        if let Some(ready) = self.ready() {
+            return Poll::Ready(ready);
         }
+        // Registered before the second look: a send between the two wakes it.
+        self.mailbox.wake.register(cx.waker());
+        self.ready().map_or(Poll::Pending, Poll::Ready)
+    }
+
+    /// What [`Self::recv`] returns now, if it need not wait.
+    fn ready(&self) -> Option<Option<Outbound>> {
+        if self.mailbox.end.load(Ordering::Acquire) != OPEN {
+            return Some(None);
+        }
+        if let Some(item) = self.mailbox.lock().pop_front() {
+            return Some(Some(item));
+        }
+        (self.mailbox.senders.load(Ordering::Acquire) == 0).then_some(None)
     }
 
     /// Whether another connection took the session over ([`Kicker::kick`]).
@@ -226,6 +233,17 @@ impl OutboundRx {
     /// Whether the broker cut the connection ([`Outbox::cut`]: a slow consumer).
     pub fn cut(&self) -> bool {
         self.mailbox.end.load(Ordering::Acquire) == CUT
+    }
+
+    /// Resolves once the connection is cut ([`Outbox::cut`]).
+    pub async fn cut_off(&self) {
+        self.mailbox.wait_until(|m| m.end.load(Ordering::Acquire) == CUT).await;
+    }
+
+    /// The writer took frames costing `bytes` out of the queue.
+    pub fn taken(&self, bytes: usize) {
+        self.mailbox.pending.fetch_sub(bytes, Ordering::Relaxed);
+        self.buffered.sub(bytes);
     }
 
     /// Whether nothing is waiting now.
@@ -270,7 +288,7 @@ impl Outbox {
             return false;
         }
         self.mailbox.lock().push_back(item);
-        self.mailbox.wake.notify_one();
+        self.mailbox.wake.wake();
         true
     }
 
@@ -281,15 +299,11 @@ impl Outbox {
         let backlog = self.mailbox.pending.fetch_add(bytes, Ordering::Relaxed);
         self.buffered.add(bytes);
         if !self.send(Outbound::Frames(frames, bytes)) {
-            self.taken(bytes);
+            // Not queued: counted back out.
+            self.mailbox.pending.fetch_sub(bytes, Ordering::Relaxed);
+            self.buffered.sub(bytes);
         }
         backlog
-    }
-
-    /// The writer took frames costing `bytes` out of the queue.
-    pub fn taken(&self, bytes: usize) {
-        self.mailbox.pending.fetch_sub(bytes, Ordering::Relaxed);
-        self.buffered.sub(bytes);
     }
 
     /// Bytes waiting for this connection's writer.
@@ -335,13 +349,16 @@ mod tests {
     #[tokio::test]
     async fn a_cut_wakes_every_waiter_and_later_ones_return_at_once() {
         let buffered = Buffered::default();
-        let (outbox, _rx) = Outbox::new(&buffered);
-        let (reader, writer) = (outbox.clone(), outbox.clone());
-        let waiting = tokio::spawn(async move { tokio::join!(reader.cut_off(), writer.cut_off()) });
+        let (outbox, rx) = Outbox::new(&buffered);
+        let rx = Arc::new(rx);
+        let (reader, writer) = (rx.clone(), rx.clone());
+        let waiting = tokio::spawn(async move { tokio::join!(reader.cut_off(), writer.cut_off(), reader.recv()) });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished(), "nothing was cut yet");
         outbox.cut();
-        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("both woke").expect("no panic");
-        tokio::time::timeout(Duration::from_secs(5), outbox.cut_off()).await.expect("a later wait returns at once");
+        let (_, _, item) =
+            tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("all woke").expect("no panic");
+        assert!(item.is_none(), "a cut ends the writer's recv");
+        tokio::time::timeout(Duration::from_secs(5), rx.cut_off()).await.expect("a later wait returns at once");
     }
 }

@@ -68,33 +68,45 @@ pub fn serve_socket(socket: WebSocket, state: AppState, peer: Peer) -> impl Futu
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let gate = Gate::new(state.blocked.clone(), state.buffered.clone());
     let logged_in = peer.cert_user.is_some();
+    let max = state.config.max_connections;
+    // Boxed, and freed once the engine knows: what it holds (the user, a
+    // command on its way) is not kept in the connection's future.
+    let announcing = Box::pin(announce(state.clone(), conn, peer.addr, outbox.clone(), peer.cert_user));
     let mut link = Link { socket, state, conn, remote: peer.addr, outbox, outbound, gate, now: Vec::new(), logged_in };
-    let user = peer.cert_user;
     async move {
-        let max = link.state.config.max_connections;
         if live > max {
             Box::pin(refuse(&mut link.socket, max)).await;
             return;
         }
-        link.serve(user).await;
+        if let Some(identified) = announcing.await {
+            link.serve(identified).await;
+        }
     }
 }
 
+/// Tells the engine task about the connection and, if its certificate
+/// named one, its user: `None` if the engine task is gone, else whether
+/// the user was identified.
+async fn announce(
+    state: AppState,
+    conn: u64,
+    remote: SocketAddr,
+    outbox: Outbox,
+    user: Option<String>,
+) -> Option<bool> {
+    if !submit(&state.commands, Command::Connect { conn, outbox, remote, protocol: Protocol::Ws }).await {
+        return None;
+    }
+    tracing::debug!(conn, %remote, "connected");
+    let Some(user) = user else { return Some(true) };
+    Some(submit(&state.commands, Command::Identify { conn, user: Some(user), role: Role::Client }).await)
+}
+
 impl Link {
-    /// Tells the engine task about the connection, runs it, and says goodbye.
-    async fn serve(&mut self, user: Option<String>) {
-        let (conn, remote, outbox) = (self.conn, self.remote, self.outbox.clone());
-        let state = self.state.clone();
-        if !submit(&state.commands, Command::Connect { conn, outbox, remote, protocol: Protocol::Ws }).await {
-            return;
-        }
-        tracing::debug!(conn, %remote, "connected");
-        let identified = match user {
-            Some(user) => {
-                submit(&state.commands, Command::Identify { conn, user: Some(user), role: Role::Client }).await
-            }
-            None => true,
-        };
+    /// Runs the connection (once the engine task knows it and its user, if
+    /// `identified`), and says goodbye.
+    async fn serve(&mut self, identified: bool) {
+        let (conn, state) = (self.conn, self.state.clone());
         let end = if identified { self.run().await } else { End::Gone };
         if let End::Refused = end {
             self.last_words().await;
@@ -126,7 +138,13 @@ impl Link {
                 message = self.socket.next(), if self.gate.reading() => {
                     let Some(Ok(message)) = message else { return End::Gone };
                     last_heard = Instant::now();
-                    if let Some(end) = self.on_message(message).await {
+                    let end = if self.logged_in {
+                        self.on_message(message)
+                    } else {
+                        // Boxed: a login is checked once, and its future is large.
+                        Box::pin(self.first_message(message)).await
+                    };
+                    if let Some(end) = end {
                         return end;
                     }
                 }
@@ -175,26 +193,27 @@ impl Link {
         }
     }
 
-    /// Handles one message from the peer; `Some` ends the connection.
-    async fn on_message(&mut self, message: Message) -> Option<End> {
+    /// Handles a message before the login: a text frame may carry it
+    /// ([`Self::log_in`]); `Some` ends the connection.
+    async fn first_message(&mut self, message: Message) -> Option<End> {
+        let Message::Text(text) = message else { return self.on_message(message) };
+        match self.log_in(text.as_str()).await {
+            Ok(rest) => self.on_message(Message::Text(rest.into())),
+            Err(end) => Some(end),
+        }
+    }
+
+    /// Handles one message from the peer (after the login, if one is
+    /// needed); `Some` ends the connection. Not async: the wait for the
+    /// socket would hold its state, on every idle connection.
+    fn on_message(&mut self, message: Message) -> Option<End> {
         match message {
-            Message::Text(text) => {
-                let text = if self.logged_in {
-                    text
-                } else {
-                    // Boxed: a login is checked once, and its future is large.
-                    match Box::pin(self.log_in(text.as_str())).await {
-                        Ok(rest) => rest.into(),
-                        Err(end) => return Some(end),
-                    }
-                };
-                match decode_client(text.as_str(), self.state.config.max_frame_bytes) {
-                    Ok(frame) => self.gate.admit([frame], &mut self.now),
-                    Err(err) => {
-                        self.outbox.send_frames(vec![err.to_frame()]);
-                    }
+            Message::Text(text) => match decode_client(text.as_str(), self.state.config.max_frame_bytes) {
+                Ok(frame) => self.gate.admit([frame], &mut self.now),
+                Err(err) => {
+                    self.outbox.send_frames(vec![err.to_frame()]);
                 }
-            }
+            },
             Message::Binary(_) => {
                 let message = "binary frames are not part of this protocol; send JSON text frames".to_owned();
                 self.outbox.send_frames(vec![ServerFrame::Error { id: None, code: ErrorCode::Malformed, message }]);
@@ -249,12 +268,12 @@ impl Link {
     /// with: closed (a close frame was the item), failed, or the connection
     /// was cut as a slow consumer while the write waited.
     async fn write(&mut self, item: Outbound) -> bool {
-        let Self { socket, outbox, outbound, .. } = self;
+        let Self { socket, outbound, .. } = self;
         let write = async {
             match item {
                 Outbound::Frames(frames, bytes) => {
                     // Out of the queue: from here the socket's buffer holds them.
-                    outbox.taken(bytes);
+                    outbound.taken(bytes);
                     for frame in &frames {
                         if socket.feed(Message::Text(encode_server(frame).into())).await.is_err() {
                             return false;
@@ -272,7 +291,7 @@ impl Link {
         };
         tokio::select! {
             ok = write => ok,
-            () = outbox.cut_off() => false,
+            () = outbound.cut_off() => false,
         }
     }
 

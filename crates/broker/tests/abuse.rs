@@ -407,9 +407,11 @@ where
 
 #[tokio::test]
 async fn idle_mqtt_and_websocket_connections_stay_cheap() {
-    // The bound this build keeps (a debug build; docs/benchmarks.md has the
-    // release figures, 8.1 and 10.5 KiB). The goal is 3 KiB: not there yet.
-    const BOUND_KIB: f64 = 16.0;
+    // The bound this build keeps: a debug build, whose futures are larger
+    // (it read 6.2 to 6.4 KiB for MQTT). The release build keeps the
+    // issue's 3 KiB with 10 000 of each: docs/benchmarks.md has its figures
+    // and the command (scripts/abuse-memory.sh's idle situations).
+    const BOUND_KIB: f64 = 10.0;
     const N: usize = 1500;
     let broker = Broker::start().await;
     let mqtt = idle_cost(&broker, N, |i| {
@@ -427,6 +429,9 @@ async fn idle_mqtt_and_websocket_connections_stay_cheap() {
         }
     })
     .await;
+    // A broker of their own: freed by the MQTT ones, memory would be reused.
+    drop(broker);
+    let broker = Broker::start().await;
     let ws = idle_cost(&broker, N, |_| {
         let addr = broker.addr;
         async move {
@@ -437,6 +442,7 @@ async fn idle_mqtt_and_websocket_connections_stay_cheap() {
         }
     })
     .await;
+    eprintln!("{N} idle connections: MQTT {mqtt:.2} KiB each, WebSocket {ws:.2} KiB each");
     assert!(mqtt <= BOUND_KIB, "an idle MQTT connection costs {mqtt:.2} KiB");
     assert!(ws <= BOUND_KIB, "an idle WebSocket connection costs {ws:.2} KiB");
 }

@@ -83,7 +83,7 @@ where
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let client_id = opened.name.clone().unwrap_or_else(|| format!("amqp-{conn}"));
     let commands = [
-        Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Amqp },
+        Command::Connect { conn, outbox, remote, protocol: Protocol::Amqp },
         Command::Identify { conn, user: opened.user.clone(), role: Role::Client },
         Command::frame(
             conn,
@@ -115,7 +115,6 @@ where
         state,
         conn,
         gate,
-        outbox,
         outbound,
         frame_max: opened.frame_max as usize,
         heartbeat,
@@ -294,7 +293,6 @@ struct Link<S> {
     state: AppState,
     conn: u64,
     gate: Gate,
-    outbox: Outbox,
     outbound: OutboundRx,
     frame_max: usize,
     /// Negotiated heartbeat (zero: none).
@@ -337,7 +335,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 }
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames, bytes)) => {
-                        self.outbox.taken(bytes);
+                        self.outbound.taken(bytes);
                         for frame in frames {
                             self.session.on_server(frame, &mut steps);
                         }
@@ -451,7 +449,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         if self.out.is_empty() {
             return true;
         }
-        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbox).await;
+        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbound).await;
         if self.out.capacity() > KEPT_WRITE_BUFFER {
             self.out = Vec::new();
         } else {

@@ -18,7 +18,6 @@ const ANSWER_WAIT: Duration = Duration::from_secs(10);
 pub struct Local {
     /// Its number.
     pub conn: ConnId,
-    outbox: Outbox,
     rx: OutboundRx,
     state: AppState,
     /// Frames that came with a request's answer, for the next [`Local::recv`].
@@ -33,14 +32,14 @@ impl Local {
         let (outbox, rx) = Outbox::new(&state.buffered);
         let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: None };
         let commands = [
-            Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Internal },
+            Command::Connect { conn, outbox, remote, protocol: Protocol::Internal },
             Command::Identify { conn, user: None, role: Role::Internal },
             Command::frame(conn, hello, &state.buffered),
         ];
         for command in commands {
             state.commands.send(command).await.ok()?;
         }
-        Some(Self { conn, outbox, rx, state: state.clone(), stash: Vec::new() })
+        Some(Self { conn, rx, state: state.clone(), stash: Vec::new() })
     }
 
     /// Sends one frame; false once the engine is gone.
@@ -62,13 +61,13 @@ impl Local {
             tokio::select! {
                 item = self.rx.recv() => match item? {
                     Outbound::Frames(frames, bytes) => {
-                        self.outbox.taken(bytes);
+                        self.rx.taken(bytes);
                         return Some(frames);
                     }
                     Outbound::Close(..) => return None,
                     Outbound::Ping => {}
                 },
-                () = self.outbox.cut_off() => return None,
+                () = self.rx.cut_off() => return None,
             }
         }
     }

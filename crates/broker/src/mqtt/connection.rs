@@ -180,7 +180,7 @@ where
     let (outbox, outbound) = Outbox::new(&state.buffered);
     let claim = state.mqtt_sessions.claim(&client_id, conn, outbox.kicker()).await;
     let identify = Command::Identify { conn, user: connect.username.clone(), role: Role::Adapter };
-    for command in [Command::Connect { conn, outbox: outbox.clone(), remote, protocol: Protocol::Mqtt }, identify] {
+    for command in [Command::Connect { conn, outbox, remote, protocol: Protocol::Mqtt }, identify] {
         submit(&state.commands, command).await.then_some(())?;
     }
     tracing::debug!(conn, %remote, client_id, "MQTT connected");
@@ -200,11 +200,10 @@ where
         state,
         conn,
         gate,
-        outbox,
         outbound,
         max_packet,
         peer_max: connect.properties.maximum_packet_size.map_or(u32::MAX, |m| m.get()),
-        keep_alive: Duration::ZERO,
+        keep_alive: 0,
         declared: lifetime,
         delete_on_close: false,
         delayed_will: None,
@@ -225,12 +224,12 @@ struct Link<S> {
     conn: u64,
     /// Holds publishes while the memory budget blocks publishers.
     gate: Gate,
-    outbox: Outbox,
     outbound: OutboundRx,
     max_packet: u32,
     peer_max: u32,
-    /// 1.5 × the client's keep-alive; zero: none.
-    keep_alive: Duration,
+    /// The client's keep-alive in seconds (silent for 1.5 times it, it is
+    /// cut); zero: none.
+    keep_alive: u16,
     /// The lifetime the session queue was declared with (the session's own
     /// may change at DISCONNECT).
     declared: Lifetime,
@@ -256,7 +255,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         };
         self.session.prefetch = prefetch;
         let (keep_alive, server_keep_alive) = keep_alive(connect, self.state.config.mqtt_max_keep_alive);
-        self.keep_alive = Duration::from_millis(u64::from(keep_alive) * 1500);
+        self.keep_alive = keep_alive;
         let mut will = connect.will.as_ref().map(engine_will);
         let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
         let asked = Duration::from_secs(u64::from(asked));
@@ -269,7 +268,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         let mut steps = Vec::new();
         let Some((options, present)) = self.resume(connect.clean_start, &mut steps).await else { return false };
         let early = if present || self.declared.is_persistent() {
-            Box::pin(self.open_queue(self.session.queue.clone(), options, prefetch)).await
+            Box::pin(self.open_queue(self.session.queue(), options, prefetch)).await
         } else {
             // A clean session: its queue and consumer wait for its first
             // subscription (an idle device that only publishes needs neither).
@@ -327,7 +326,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     async fn resume(&mut self, clean: bool, steps: &mut Vec<Step>) -> Option<(QueueOptions, bool)> {
         let wanted = self.declared.queue_options(self.session.queue_limits);
         let (reply, answer) = oneshot::channel();
-        let queue = self.session.queue.clone();
+        let queue = self.session.queue();
         let command = Command::OpenSession { conn: self.conn, queue, clean, options: wanted.clone(), reply };
         submit(&self.state.commands, command).await.then_some(())?;
         let existing = answer.await.ok()?;
@@ -363,7 +362,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
             self.state.mqtt_sessions.save(&self.session.client_id, self.session.saved());
         } else if self.delete_on_close || self.declared.is_persistent() {
             self.state.mqtt_sessions.forget(&self.session.client_id);
-            let queue = self.session.queue.clone();
+            let queue = self.session.queue();
             self.to_engine(ClientFrame::Delete { id: 0, queue, if_empty: false }).await;
         }
         if self.goodbye {
@@ -375,7 +374,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     /// engine changes a persistent queue's options when they differ).
     async fn set_expiry(&self, lifetime: Lifetime) {
         let (reply, answer) = oneshot::channel();
-        let queue = self.session.queue.clone();
+        let queue = self.session.queue();
         let options = lifetime.queue_options(self.session.queue_limits);
         let command = Command::OpenSession { conn: self.conn, queue, clean: false, options, reply };
         if submit(&self.state.commands, command).await {
@@ -389,7 +388,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     async fn await_subscribed(&mut self, subscribe: u64) -> Option<Vec<ServerFrame>> {
         while let Some(item) = self.outbound.recv().await {
             let Outbound::Frames(frames, bytes) = item else { return None };
-            self.outbox.taken(bytes);
+            self.outbound.taken(bytes);
             let mut frames = frames.into_iter();
             while let Some(frame) = frames.next() {
                 match frame {
@@ -469,7 +468,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 }
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames, bytes)) => {
-                        self.outbox.taken(bytes);
+                        self.outbound.taken(bytes);
                         self.session.on_frames(frames, &mut steps);
                         last_busy = Instant::now();
                         untidy = true;
@@ -499,7 +498,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        (!self.keep_alive.is_zero()).then(|| Instant::now() + self.keep_alive)
+        (self.keep_alive > 0).then(|| Instant::now() + Duration::from_millis(u64::from(self.keep_alive) * 1500))
     }
 
     /// Decodes every complete packet read so far; a broken one closes the connection.
@@ -620,7 +619,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         if self.out.is_empty() {
             return true;
         }
-        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbox).await;
+        let ok = crate::mqtt::io::write_unless_cut(&mut self.stream, &self.out, &self.outbound).await;
         if self.out.capacity() > KEPT_WRITE_BUFFER {
             self.out = BytesMut::new();
         } else {

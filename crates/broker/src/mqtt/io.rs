@@ -1,6 +1,6 @@
 //! Writing packets to an MQTT peer, and closing so that the last one arrives.
 
-use crate::outbox::Outbox;
+use crate::outbox::OutboundRx;
 use bytes::BytesMut;
 use mqtt_codec::{Packet, ProtocolVersion, encode};
 use std::time::Duration;
@@ -37,11 +37,11 @@ pub async fn linger<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
 /// Writes and flushes `bytes` unless the connection is cut meanwhile (a
 /// slow consumer: its task then ends at once). False if the socket is gone
 /// or the connection was cut. Shared by the MQTT and AMQP connection tasks.
-pub async fn write_unless_cut<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], outbox: &Outbox) -> bool {
+pub async fn write_unless_cut<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], outbound: &OutboundRx) -> bool {
     let write = async { stream.write_all(bytes).await.is_ok() && stream.flush().await.is_ok() };
     tokio::select! {
         ok = write => ok,
-        () = outbox.cut_off() => false,
+        () = outbound.cut_off() => false,
     }
 }
 

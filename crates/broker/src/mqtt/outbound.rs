@@ -4,7 +4,7 @@
 //! replayed at SUBSCRIBE.
 
 use super::properties::{PUBLISHER, RETAIN, from_headers};
-use super::session::{Outgoing, Pending, QOS_HEADER, Session, Step, ack, publish_packet};
+use super::session::{Outgoing, Pending, QOS_HEADER, Session, Step, ack, is_queue_of, publish_packet};
 use mqtt_codec::{Packet, ProtocolVersion, QoS, ReasonCode, SubscriptionOptions};
 use queue_core::Message;
 use queue_core::message::Headers;
@@ -62,7 +62,7 @@ impl Session {
                 // data, payload format, and what is left of its expiry.
                 publish.properties = from_headers(&message.headers, message.published_at, crate::driver::now_ms());
             }
-            publish.properties.subscription_identifiers.extend(self.sub_ids.get(filter));
+            publish.properties.subscription_identifiers.extend(self.sub_id(filter));
             out.push(Step::Send(Packet::Publish(publish)));
         }
     }
@@ -77,7 +77,9 @@ impl Session {
             Some(Pending::PubRec(pid)) => {
                 if reason.is_error() {
                     // A refused QoS 2 publish ends here (MQTT 5 §4.3.3).
-                    self.incoming_qos2.remove(&pid);
+                    if let Some(rare) = &mut self.rare {
+                        rare.incoming_qos2.remove(&pid);
+                    }
                 }
                 out.push(Step::Send(Packet::PubRec(ack(pid, reason))));
             }
@@ -103,7 +105,7 @@ impl Session {
         }
         let own = delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
         let mut sub_ids = Vec::new();
-        let granted = if *delivery.queue == *self.queue {
+        let granted = if is_queue_of(&delivery.queue, &self.client_id) {
             // No local: a subscription with it does not get the client's own messages.
             let wanted = |o: &SubscriptionOptions| !(own && o.no_local);
             let matching = self.subs.iter().filter(|(filter, o)| matches(filter, &delivery.topic) && wanted(o));
@@ -112,9 +114,7 @@ impl Session {
                 if best.is_none_or(|b| options.qos > b.qos) {
                     best = Some(*options);
                 }
-                if let Some(id) = self.sub_ids.get(filter) {
-                    sub_ids.push(*id);
-                }
+                sub_ids.extend(self.sub_id(filter));
             }
             best
         } else {
@@ -220,7 +220,7 @@ mod tests {
         ServerFrame::Deliver(Delivery {
             consumer: 1,
             tag: Some(tag),
-            queue: Arc::from(session.queue.as_str()),
+            queue: Arc::from(session.queue()),
             topic: Arc::from("t"),
             payload: Default::default(),
             headers: qos_headers(qos).into(),

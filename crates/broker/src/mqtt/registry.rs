@@ -19,7 +19,7 @@ const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 /// (kept in the durable store too, when there is one).
 #[derive(Debug, Clone)]
 pub struct Registry {
-    claims: Arc<Mutex<HashMap<String, Entry>>>,
+    claims: Claims,
     saved: Arc<Mutex<HashMap<String, Saved>>>,
     store: StoreWriter,
     /// Delayed wills waiting to be published, by client id: cancelled when
@@ -129,6 +129,10 @@ pub fn saved_wills(kv: &BTreeMap<String, Vec<u8>>) -> Vec<(String, KeptWill)> {
         .collect()
 }
 
+/// Claimed client ids. A key is shared with its [`Claim`]: one copy of the
+/// id, not two, for every connection.
+type Claims = Arc<Mutex<HashMap<Arc<str>, Entry>>>;
+
 #[derive(Debug, Clone)]
 struct Entry {
     conn: u64,
@@ -141,8 +145,8 @@ struct Entry {
 /// told of the disconnect) releases the id and lets a successor proceed.
 #[derive(Debug)]
 pub struct Claim {
-    registry: Registry,
-    client_id: String,
+    claims: Claims,
+    client_id: Arc<str>,
     conn: u64,
     /// The holder's mailbox: kicked when another connection takes the
     /// session over, told when the holder has left.
@@ -182,6 +186,7 @@ impl Registry {
     /// leave, and this waits (bounded) until it has.
     pub async fn claim(&self, client_id: &str, conn: u64, kicker: Kicker) -> Claim {
         let entry = Entry { conn, kicker };
+        let key: Arc<str> = Arc::from(client_id);
         let previous = {
             let mut claims = self.lock();
             if let Some((_, will)) = self.wills.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id) {
@@ -189,7 +194,7 @@ impl Registry {
                 will.cancel();
                 self.forget_will(client_id);
             }
-            claims.insert(client_id.to_owned(), entry.clone())
+            claims.insert(key.clone(), entry.clone())
         };
         if let Some(previous) = previous {
             previous.kicker.kick();
@@ -197,7 +202,7 @@ impl Registry {
                 tracing::warn!(client_id, "the session's previous connection did not leave in time");
             }
         }
-        Claim { registry: self.clone(), client_id: client_id.to_owned(), conn, kicker: entry.kicker }
+        Claim { claims: self.claims.clone(), client_id: key, conn, kicker: entry.kicker }
     }
 
     /// Registers a delayed will of `conn`, which held `client_id`; returns
@@ -256,16 +261,16 @@ impl Registry {
         self.saved.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Entry>> {
         self.claims.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut map = self.registry.lock();
-        if map.get(&self.client_id).is_some_and(|e| e.conn == self.conn) {
-            map.remove(&self.client_id);
+        let mut map = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.get(&*self.client_id).is_some_and(|e| e.conn == self.conn) {
+            map.remove(&*self.client_id);
         }
         self.kicker.leave();
     }

@@ -99,34 +99,24 @@ pub struct Session {
     pub version: ProtocolVersion,
     /// The client identifier (assigned when the client gave none).
     pub client_id: String,
-    /// The session queue's name.
-    pub queue: String,
     /// The session queue and its consumer exist in the engine. A clean
     /// session that no old one was found for makes them at its first
     /// subscription (an idle device that only publishes needs neither).
     pub queue_open: bool,
     /// Subscriptions: topic filter → options.
     pub(super) subs: BTreeMap<String, SubscriptionOptions>,
-    /// Shared subscriptions: `$share/…` filter → its group's queue.
-    pub(super) shared: BTreeMap<String, Shared>,
     /// Prefetch of each of the session's consumers (the receive maximum).
     pub prefetch: u32,
     pub(super) next_request: u64,
     pub(super) pending: HashMap<u64, Pending>,
     pub(super) outgoing: HashMap<u16, Outgoing>,
     pub(super) next_packet_id: u16,
-    /// QoS 2 packet ids received (PUBREC sent) and not yet released.
-    pub(super) incoming_qos2: HashSet<u16>,
-    /// Those of `incoming_qos2` a previous connection of the session took:
-    /// the Receive Maximum counts only this connection's (MQTT 5 §4.9).
-    restored_qos2: Option<Box<HashSet<u16>>>,
     /// What [`Self::saved`] returns changed since the flag was cleared: a
     /// persistent session keeps it in the store.
     pub dirty: bool,
-    /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
-    pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
-    /// Topic aliases of this connection, both ways (none until one is used).
-    aliases: Option<Box<Aliases>>,
+    /// Shared subscriptions, QoS 2 ids, subscription identifiers and topic
+    /// aliases: `None` until one is used.
+    pub(super) rare: Option<Box<Rare>>,
     /// The client's Topic Alias Maximum: how many aliases the broker may use.
     pub peer_alias_max: u16,
     /// How long the session outlives its connection; a v5 DISCONNECT may change it.
@@ -137,7 +127,7 @@ pub struct Session {
     /// may have unacknowledged.
     pub receive_max: u16,
     /// QoS 1 PUBLISHes received and not yet answered with PUBACK.
-    inbound_qos1: usize,
+    inbound_qos1: u32,
     /// The headers of a plain PUBLISH (no properties, no retain) of each QoS.
     plain_headers: [Option<SharedHeaders>; 3],
     /// Engine tags of the current batch's deliveries to ack once it is
@@ -148,9 +138,37 @@ pub struct Session {
     pub access: Option<Arc<Access>>,
 }
 
-/// The topic aliases of one connection (MQTT 5), made when the first is
-/// used: most connections use none, and each table is 32 bytes of every
-/// idle connection's task.
+/// What most sessions never use, made when first needed: each of these
+/// tables is 24 to 32 bytes of every idle connection's task.
+#[derive(Debug, Default)]
+pub(super) struct Rare {
+    /// Shared subscriptions: `$share/…` filter → its group's queue.
+    pub(super) shared: BTreeMap<String, Shared>,
+    /// QoS 2 packet ids received (PUBREC sent) and not yet released.
+    pub(super) incoming_qos2: HashSet<u16>,
+    /// Those of `incoming_qos2` a previous connection of the session took:
+    /// the Receive Maximum counts only this connection's (MQTT 5 §4.9).
+    restored_qos2: HashSet<u16>,
+    /// Subscription identifiers: topic filter → the id its SUBSCRIBE carried.
+    pub(super) sub_ids: BTreeMap<String, NonZeroU32>,
+    /// Topic aliases of this connection, both ways.
+    aliases: Aliases,
+}
+
+impl Rare {
+    /// Holds nothing a fresh one would not.
+    fn is_unused(&self) -> bool {
+        let Self { shared, incoming_qos2, restored_qos2, sub_ids, aliases } = self;
+        shared.is_empty()
+            && incoming_qos2.is_empty()
+            && restored_qos2.is_empty()
+            && sub_ids.is_empty()
+            && aliases.given == 0
+            && aliases.inbound.is_empty()
+    }
+}
+
+/// The topic aliases of one connection (MQTT 5).
 #[derive(Debug, Default)]
 struct Aliases {
     /// Set up by the client: alias → topic.
@@ -162,25 +180,26 @@ struct Aliases {
 }
 
 impl Session {
+    /// The session queue's name, made from the client id when needed (at
+    /// CONNECT and SUBSCRIBE): kept, it was a string of every connection.
+    pub fn queue(&self) -> String {
+        queue_name(&self.client_id)
+    }
+
     /// A fresh session for `client_id`, speaking `version`.
     pub fn new(version: ProtocolVersion, client_id: String) -> Self {
         Self {
             version,
-            queue: queue_name(&client_id),
             queue_open: false,
             client_id,
             subs: BTreeMap::new(),
-            shared: BTreeMap::new(),
             prefetch: 100,
             next_request: 1,
             pending: HashMap::default(),
             outgoing: HashMap::default(),
             next_packet_id: 1,
-            incoming_qos2: HashSet::default(),
-            restored_qos2: None,
             dirty: false,
-            sub_ids: BTreeMap::new(),
-            aliases: None,
+            rare: None,
             peer_alias_max: 0,
             lifetime: Lifetime::Transient,
             queue_limits: QueueLimits::default(),
@@ -198,9 +217,12 @@ impl Session {
     /// CONNACK (MQTT 5 §4.4, 3.1.1 §4.4), and their packet ids stay taken.
     pub fn restore(&mut self, saved: Saved, out: &mut Vec<Step>) {
         self.subs = saved.subs;
-        self.restored_qos2 = (!saved.incoming_qos2.is_empty()).then(|| Box::new(saved.incoming_qos2.clone()));
-        self.incoming_qos2 = saved.incoming_qos2;
-        self.sub_ids = saved.sub_ids;
+        if !saved.incoming_qos2.is_empty() || !saved.sub_ids.is_empty() {
+            let rare = self.rare();
+            rare.restored_qos2.clone_from(&saved.incoming_qos2);
+            rare.incoming_qos2 = saved.incoming_qos2;
+            rare.sub_ids = saved.sub_ids;
+        }
         for (pid, message) in saved.released {
             self.outgoing.insert(pid, Outgoing { tag: None, released: true, message });
             out.push(Step::Send(Packet::PubRel(ack(pid, ReasonCode::Success))));
@@ -212,8 +234,8 @@ impl Session {
         let released = self.outgoing.iter().filter(|(_, o)| o.released).map(|(pid, o)| (*pid, o.message)).collect();
         Saved {
             subs: self.subs.clone(),
-            incoming_qos2: self.incoming_qos2.clone(),
-            sub_ids: self.sub_ids.clone(),
+            incoming_qos2: self.rare.as_ref().map(|r| r.incoming_qos2.clone()).unwrap_or_default(),
+            sub_ids: self.rare.as_ref().map(|r| r.sub_ids.clone()).unwrap_or_default(),
             released,
         }
     }
@@ -224,6 +246,16 @@ impl Session {
     pub fn settle_released(&self) -> Vec<ClientFrame> {
         let tags = self.outgoing.values().filter(|o| o.released).filter_map(|o| o.tag);
         tags.map(|tag| ClientFrame::Ack { tag, multiple: false }).collect()
+    }
+
+    /// The rare tables, made if they were not.
+    pub(super) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_default()
+    }
+
+    /// The id of the subscription identifier `filter`'s SUBSCRIBE carried.
+    pub(super) fn sub_id(&self, filter: &str) -> Option<NonZeroU32> {
+        self.rare.as_ref()?.sub_ids.get(filter).copied()
     }
 
     /// The engine request id for a new request whose reply means `pending`.
@@ -245,6 +277,9 @@ impl Session {
         }
         if self.unacked_qos0.is_empty() {
             self.unacked_qos0 = Vec::new();
+        }
+        if self.rare.as_ref().is_some_and(|r| r.is_unused()) {
+            self.rare = None;
         }
     }
 
@@ -270,7 +305,8 @@ impl Session {
             return;
         }
         let pid = publish.packet_id;
-        let resent = publish.qos == QoS::ExactlyOnce && self.incoming_qos2.contains(&pid);
+        let resent =
+            publish.qos == QoS::ExactlyOnce && self.rare.as_ref().is_some_and(|r| r.incoming_qos2.contains(&pid));
         if publish.qos != QoS::AtMostOnce && !resent && self.receive_max_reached() {
             out.push(Step::Close(Some(ReasonCode::ReceiveMaximumExceeded)));
             return;
@@ -278,7 +314,7 @@ impl Session {
         let id = match publish.qos {
             QoS::AtMostOnce => None,
             QoS::AtLeastOnce => {
-                self.inbound_qos1 += 1;
+                self.inbound_qos1 = self.inbound_qos1.saturating_add(1);
                 Some(self.request(Pending::PubAck(pid)))
             }
             QoS::ExactlyOnce if resent => {
@@ -287,7 +323,7 @@ impl Session {
                 return;
             }
             QoS::ExactlyOnce => {
-                self.incoming_qos2.insert(pid);
+                self.rare().incoming_qos2.insert(pid);
                 self.dirty = true;
                 Some(self.request(Pending::PubRec(pid)))
             }
@@ -309,9 +345,8 @@ impl Session {
     /// unacknowledged as the Server Receive Maximum allows (MQTT 5 §3.3.4:
     /// QoS 1 until PUBACK, QoS 2 until PUBCOMP). 3.1.1 has no such limit.
     fn receive_max_reached(&self) -> bool {
-        self.version == ProtocolVersion::V5
-            && self.inbound_qos1 + self.incoming_qos2.len() - self.restored_qos2.as_ref().map_or(0, |r| r.len())
-                >= usize::from(self.receive_max)
+        let qos2 = self.rare.as_ref().map_or(0, |r| r.incoming_qos2.len() - r.restored_qos2.len());
+        self.version == ProtocolVersion::V5 && self.inbound_qos1 as usize + qos2 >= usize::from(self.receive_max)
     }
 
     /// A QoS 1 PUBLISH was answered: one less in flight.
@@ -347,10 +382,10 @@ impl Session {
             return Err(ReasonCode::TopicAliasInvalid);
         }
         if publish.topic.is_empty() {
-            let known = self.aliases.as_ref().and_then(|a| a.inbound.get(&alias.get()));
+            let known = self.rare.as_ref().and_then(|r| r.aliases.inbound.get(&alias.get()));
             publish.topic = known.ok_or(ReasonCode::ProtocolError)?.clone();
         } else {
-            self.aliases.get_or_insert_default().inbound.insert(alias.get(), publish.topic.clone());
+            self.rare().aliases.inbound.insert(alias.get(), publish.topic.clone());
         }
         Ok(())
     }
@@ -362,11 +397,12 @@ impl Session {
         if self.peer_alias_max == 0 {
             return;
         }
-        let aliases = self.aliases.get_or_insert_default();
+        let peer_alias_max = self.peer_alias_max;
+        let aliases = &mut self.rare().aliases;
         if let Some(&alias) = aliases.outbound.get(&publish.topic) {
             publish.topic.clear();
             publish.properties.topic_alias = NonZeroU16::new(alias);
-        } else if aliases.given < self.peer_alias_max {
+        } else if aliases.given < peer_alias_max {
             aliases.given += 1;
             aliases.outbound.insert(publish.topic.clone(), aliases.given);
             publish.properties.topic_alias = NonZeroU16::new(aliases.given);
@@ -376,10 +412,9 @@ impl Session {
     /// A PUBLISH that set up an alias was not sent (over the client's
     /// maximum packet size): the client never learnt the alias, so forget it.
     pub fn alias_not_sent(&mut self, publish: &Publish) {
-        if let (Some(_), false, Some(aliases)) =
-            (publish.properties.topic_alias, publish.topic.is_empty(), &mut self.aliases)
+        if let (Some(_), false, Some(rare)) = (publish.properties.topic_alias, publish.topic.is_empty(), &mut self.rare)
         {
-            aliases.outbound.remove(&publish.topic);
+            rare.aliases.outbound.remove(&publish.topic);
         }
     }
 
@@ -407,10 +442,11 @@ impl Session {
 
     /// PUBREL: the client releases a QoS 2 message it sent; complete it.
     fn release(&mut self, pid: u16, out: &mut Vec<Step>) {
-        if let Some(restored) = &mut self.restored_qos2 {
-            restored.remove(&pid);
-        }
-        let reason = if self.incoming_qos2.remove(&pid) {
+        let released = self.rare.as_mut().is_some_and(|r| {
+            r.restored_qos2.remove(&pid);
+            r.incoming_qos2.remove(&pid)
+        });
+        let reason = if released {
             self.dirty = true;
             ReasonCode::Success
         } else {
@@ -463,8 +499,8 @@ impl Session {
         }
         // A SUBSCRIBE without an identifier removes the old one (MQTT 5 §3.8.2.1.2).
         match sub_id {
-            Some(id) => self.sub_ids.insert(filter.to_owned(), id),
-            None => self.sub_ids.remove(filter),
+            Some(id) => self.rare().sub_ids.insert(filter.to_owned(), id),
+            None => self.rare.as_mut().and_then(|r| r.sub_ids.remove(filter)),
         };
         if !self.subs.contains_key(filter) && !self.room_for(filter) {
             return (ReasonCode::QuotaExceeded, false);
@@ -474,7 +510,7 @@ impl Session {
         if !existed {
             self.open_queue(out);
             let id = self.request(Pending::Nothing);
-            out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue.clone(), filter: filter.to_owned() }));
+            out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue(), filter: filter.to_owned() }));
         }
         (granted(options.qos), !existed)
     }
@@ -485,10 +521,10 @@ impl Session {
             return;
         }
         let options = self.lifetime.queue_options(self.queue_limits);
-        let declare = ClientFrame::Declare { id: self.request(Pending::Session), queue: self.queue.clone(), options };
+        let declare = ClientFrame::Declare { id: self.request(Pending::Session), queue: self.queue(), options };
         let subscribe = ClientFrame::Subscribe {
             id: self.request(Pending::Session),
-            queue: Some(self.queue.clone()),
+            queue: Some(self.queue()),
             topic: None,
             prefetch: Some(self.prefetch),
             ack: AckMode::Manual,
@@ -516,10 +552,12 @@ impl Session {
             if self.remove_shared(&filter, out) {
                 reasons.push(ReasonCode::Success);
             } else if self.subs.remove(&filter).is_some() {
-                self.sub_ids.remove(&filter);
+                if let Some(rare) = &mut self.rare {
+                    rare.sub_ids.remove(&filter);
+                }
                 self.dirty = true;
                 let id = self.request(Pending::Nothing);
-                out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue.clone(), filter }));
+                out.push(Step::Engine(ClientFrame::Unbind { id, queue: self.queue(), filter }));
                 reasons.push(ReasonCode::Success);
             } else {
                 reasons.push(ReasonCode::NoSubscriptionExisted);
@@ -568,14 +606,12 @@ pub(super) fn granted(qos: QoS) -> ReasonCode {
 /// control characters and `%` percent-encoded, when that fits in 250
 /// bytes; else `mqtt.=<SHA-256 of the id, hex>`.
 pub fn queue_name(client_id: &str) -> String {
-    let awkward = |c: char| c.is_control() || c.is_whitespace();
-    let plain = client_id.len() <= 200 && !client_id.starts_with(['~', '=']) && !client_id.contains(awkward);
-    if plain {
+    if is_plain_id(client_id) {
         return format!("mqtt.{client_id}");
     }
     let mut escaped = String::from("mqtt.~");
     for c in client_id.chars() {
-        if awkward(c) || c == '%' {
+        if is_awkward(c) || c == '%' {
             for byte in c.encode_utf8(&mut [0; 4]).bytes() {
                 escaped.push_str(&format!("%{byte:02X}"));
             }
@@ -592,6 +628,25 @@ pub fn queue_name(client_id: &str) -> String {
     let digest = sha2::Sha256::digest(client_id.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("mqtt.={hex}")
+}
+
+/// Whether `queue` is [`queue_name`]`(client_id)`, without making the name
+/// for the usual, plain id (this is asked of every delivery).
+pub fn is_queue_of(queue: &str, client_id: &str) -> bool {
+    match queue.strip_prefix("mqtt.") {
+        Some(rest) if rest == client_id => is_plain_id(client_id),
+        Some(rest) if rest.starts_with(['~', '=']) => queue_name(client_id) == queue,
+        _ => false,
+    }
+}
+
+/// An id whose queue is `mqtt.<id>`.
+fn is_plain_id(client_id: &str) -> bool {
+    client_id.len() <= 200 && !client_id.starts_with(['~', '=']) && !client_id.contains(is_awkward)
+}
+
+fn is_awkward(c: char) -> bool {
+    c.is_control() || c.is_whitespace()
 }
 
 /// Headers recording the QoS a message was published with.
@@ -634,7 +689,7 @@ pub(super) fn publish_packet(topic: &str, payload: Bytes, qos: QoS, retain: bool
 
 #[cfg(test)]
 mod tests {
-    use super::queue_name;
+    use super::{is_queue_of, queue_name};
     use std::collections::HashSet;
 
     #[test]
@@ -667,5 +722,11 @@ mod tests {
             assert!(valid, "{id:?} -> {name:?}");
         }
         assert_eq!(queue_name("clean retained"), "mqtt.~clean%20retained");
+        // `is_queue_of` answers as comparing with the made name does.
+        for queue in ids.iter().map(|id| queue_name(id)).chain(["mqtt.~".into(), "mqtt.".into(), "shared".into()]) {
+            for id in ids {
+                assert_eq!(is_queue_of(&queue, id), queue == queue_name(id), "{queue:?} of {id:?}");
+            }
+        }
     }
 }

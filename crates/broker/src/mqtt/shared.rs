@@ -52,7 +52,7 @@ impl Session {
         out: &mut Vec<Step>,
     ) -> ReasonCode {
         let Some((queue, inner)) = shared_queue(filter) else { return ReasonCode::TopicFilterInvalid };
-        if let Some(existing) = self.shared.get_mut(filter) {
+        if let Some(existing) = self.rare.as_mut().and_then(|r| r.shared.get_mut(filter)) {
             existing.options = options;
             existing.id = id;
             return super::session::granted(options.qos);
@@ -71,13 +71,13 @@ impl Session {
             ack: AckMode::Manual,
         };
         out.push(Step::Engine(frame));
-        self.shared.insert(filter.to_owned(), Shared { queue, options, id, consumer: None });
+        self.rare().shared.insert(filter.to_owned(), Shared { queue, options, id, consumer: None });
         super::session::granted(options.qos)
     }
 
     /// Leaves the shared subscription `filter`; false if there was none.
     pub(super) fn remove_shared(&mut self, filter: &str, out: &mut Vec<Step>) -> bool {
-        let Some(shared) = self.shared.remove(filter) else { return false };
+        let Some(shared) = self.rare.as_mut().and_then(|r| r.shared.remove(filter)) else { return false };
         if let Some(consumer) = shared.consumer {
             let id = self.request(Pending::Nothing);
             out.push(Step::Engine(ClientFrame::Unsubscribe { id, consumer }));
@@ -88,7 +88,7 @@ impl Session {
     /// The engine subscribed a shared subscription: remember its consumer,
     /// or cancel it if the client unsubscribed meanwhile.
     pub(super) fn shared_subscribed(&mut self, filter: &str, consumer: u64, out: &mut Vec<Step>) {
-        match self.shared.get_mut(filter) {
+        match self.rare.as_mut().and_then(|r| r.shared.get_mut(filter)) {
             Some(shared) => shared.consumer = Some(consumer),
             None => {
                 let id = self.request(Pending::Nothing);
@@ -99,7 +99,7 @@ impl Session {
 
     /// The options and identifier of the shared subscription consuming `queue`.
     pub(super) fn shared_options(&self, queue: &str) -> Option<(SubscriptionOptions, Option<NonZeroU32>)> {
-        self.shared.values().find(|s| s.queue == queue).map(|s| (s.options, s.id))
+        self.rare.as_ref()?.shared.values().find(|s| s.queue == queue).map(|s| (s.options, s.id))
     }
 }
 
