@@ -16,14 +16,16 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 start() { # NAME BIN ARGS…: prints "http mqtt"
   local name=$1 bin=$2 http mqtt; shift 2
   http=$(free_port); mqtt=$(free_port)
-  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --amqp-listen 127.0.0.1:0 "$@" >"$dir/$name.log" 2>&1 &
+  # In memory: two brokers cannot share the default data directory.
+  "$bin" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" --amqp-listen 127.0.0.1:0 --in-memory "$@" >"$dir/$name.log" 2>&1 &
   for _ in $(seq 50); do grep -qs listening "$dir/$name.log" && break; sleep 0.1; done
   echo "$http $mqtt"
 }
-# OLD_ARGS: flags for the old build too (when it has the same ones).
-read -r old_http old_mqtt < <(start old "$old" ${OLD_ARGS:-})
-# Session queues that drop nothing, as the old build's (a benchmark counts every message).
-read -r new_http new_mqtt < <(start new "$new" --mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000)
+# Session queues that drop nothing (a benchmark counts every message);
+# OLD_ARGS replaces these flags for an old build that lacks them.
+queued="--mqtt-max-queued-messages 100000000 --mqtt-max-queued-bytes 100000000000"
+read -r old_http old_mqtt < <(start old "$old" ${OLD_ARGS-$queued})
+read -r new_http new_mqtt < <(start new "$new" $queued)
 delivered() { "$new" bench --duration 60 "$@" | tee "$dir/last" >&2; awk '/^delivered/ {print $(NF-1)}' "$dir/last"; }
 scenario() { # PROTOCOL ARGS…
   local protocol=$1; shift
