@@ -1,8 +1,9 @@
 //! `cargo xtask test`: every suite, in order, stopping at the first failure.
 //!
 //! 1. toolchain: the wasm32 target, Node, Debian Chromium + chromedriver;
-//! 2. native: `dist/` and the debug `hearth` are built first, then
-//!    `cargo test --workspace` (engine, broker, end-to-end) with `HEARTH_BIN`,
+//! 2. native: `dist/`, the debug and the release `hearth` are built first,
+//!    then `cargo test --workspace` (engine, broker, end-to-end) with
+//!    `HEARTH_BIN`, `HEARTH_RELEASE_BIN`,
 //!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
 //! 3. cross: the debug `hearth` for a Raspberry Pi (aarch64, dashboard
 //!    inside) run under Debian's qemu-user: the ignored tests of
@@ -102,11 +103,16 @@ fn native(counter: &Counter) -> Result<()> {
     let dist = dist::build()?;
     proc::run(proc::cargo().args(["build", "-p", "hearth"]))?;
     let hearth = proc::target_dir().join("debug/hearth");
+    // The release build too: what an idle connection costs is bounded for
+    // the build people run (tests/abuse.rs).
+    proc::run(proc::cargo().args(["build", "--release", "-p", "hearth"]))?;
+    let release = proc::target_dir().join("release/hearth");
     counted(
         counter,
         proc::cargo()
             .args(["test", "--workspace", "--exclude", "frontend", "--exclude", "xtask"])
             .env("HEARTH_BIN", hearth)
+            .env("HEARTH_RELEASE_BIN", release)
             .env("HEARTH_DIST", dist)
             .env("CHROMIUM", CHROMIUM)
             .env("CHROMEDRIVER", CHROMEDRIVER),

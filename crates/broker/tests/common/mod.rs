@@ -39,7 +39,12 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// The `hearth` binary Cargo built for these tests.
 pub fn hearth() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    hearth_at(std::path::Path::new(env!("CARGO_BIN_EXE_hearth")))
+}
+
+/// A `hearth` binary at `path` (another build of it), run as [`hearth`] is.
+pub fn hearth_at(path: &std::path::Path) -> Command {
+    let mut command = Command::new(path);
     command.kill_on_drop(true).env_remove("HEARTH_URL").env_remove("HEARTH_LOG");
     command.env_remove("HEARTH_USERNAME").env_remove("HEARTH_PASSWORD");
     command
@@ -110,19 +115,28 @@ impl Broker {
     /// Starts a broker on the data directory `dir` (which outlives it: a
     /// test restarts brokers on it).
     pub async fn start_in(dir: &std::path::Path, extra: &[&str]) -> Self {
-        Self::spawn(dir, extra, Stdio::null()).await
+        Self::spawn(hearth(), dir, extra, Stdio::null()).await
+    }
+
+    /// [`Broker::start_with`] for the `hearth` binary at `bin` (the release
+    /// build, for a test of what it costs).
+    pub async fn start_binary(bin: &std::path::Path, extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let mut broker = Self::spawn(hearth_at(bin), data.path(), extra, Stdio::null()).await;
+        broker._data = Some(data);
+        broker
     }
 
     /// [`Broker::start_in`], writing the broker's log (stderr) to `log`.
     pub async fn start_logged(dir: &std::path::Path, extra: &[&str], log: &std::path::Path) -> Self {
         let file = std::fs::File::create(log).expect("the log file can be created");
-        Self::spawn(dir, extra, Stdio::from(file)).await
+        Self::spawn(hearth(), dir, extra, Stdio::from(file)).await
     }
 
-    async fn spawn(dir: &std::path::Path, extra: &[&str], stderr: Stdio) -> Self {
+    async fn spawn(mut command: Command, dir: &std::path::Path, extra: &[&str], stderr: Stdio) -> Self {
         let dir = dir.to_str().expect("a UTF-8 temporary path");
         let data: &[&str] = if extra.contains(&"--in-memory") { &[] } else { &["--data-dir", dir] };
-        let mut child = hearth()
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--amqp-listen", "127.0.0.1:0"])
             .args(data)
             .args(extra)
