@@ -173,6 +173,21 @@ impl ServeArgs {
     }
 }
 
+/// Each connection is an open file: the soft limit (often 1024) is raised
+/// to the hard one, and a limit under `--max-connections` is said.
+fn raise_open_files(max_connections: usize) {
+    let wanted = u64::try_from(max_connections).unwrap_or(u64::MAX).saturating_add(64);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(soft) if soft < wanted => tracing::warn!(
+            open_files = soft,
+            max_connections,
+            "the open files limit is under --max-connections: connections past it wait unaccepted (raise the hard limit, `ulimit -Hn`)"
+        ),
+        Ok(soft) => tracing::debug!(open_files = soft, "open files limit"),
+        Err(err) => tracing::warn!(%err, "cannot raise the open files limit"),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
@@ -250,6 +265,7 @@ async fn run_serve(config: Config) -> anyhow::Result<()> {
         }
         None => tracing::warn!("no memory budget (--memory-limit 0): publishers are never blocked for memory"),
     }
+    raise_open_files(config.max_connections);
     hearth::server::serve_with(
         Listeners { http: listener, mqtt: Some(mqtt), mqtts, amqp: Some(amqp) },
         config,
