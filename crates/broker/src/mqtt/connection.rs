@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use futures_util::future::Either;
 use mqtt_codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, ReasonCode, decode};
 use queue_core::acl::{TopicAccess, Who};
-use queue_core::protocol::{AckMode, ClientFrame, ServerFrame, Will};
+use queue_core::protocol::{ClientFrame, ServerFrame, Will};
 use queue_core::queue::QueueOptions;
 use queue_core::{Denial, Role};
 use std::net::SocketAddr;
@@ -280,7 +280,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         let mut steps = Vec::new();
         let Some((options, present)) = self.resume(connect.clean_start, &mut steps).await else { return false };
         let early = if present || self.declared.is_persistent() {
-            Box::pin(self.open_queue(self.session.queue(), options, prefetch)).await
+            Box::pin(self.open_queue(options, prefetch)).await
         } else {
             // A clean session: its queue and consumer wait for its first
             // subscription (an idle device that only publishes needs neither).
@@ -312,19 +312,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
     /// Declares the session queue (with `options`) and subscribes its
     /// consumer; returns the frames that came after it (a resumed session's
     /// first deliveries), or `None` if the engine refused or took too long.
-    async fn open_queue(&mut self, queue: String, options: QueueOptions, prefetch: u32) -> Option<Vec<ServerFrame>> {
-        self.session.queue_open = true;
-        let subscribe = self.session.request(Pending::Nothing);
-        let frames = [
-            ClientFrame::Declare { id: self.session.request(Pending::Nothing), queue: queue.clone(), options },
-            ClientFrame::Subscribe {
-                id: subscribe,
-                queue: Some(queue),
-                topic: None,
-                prefetch: Some(prefetch),
-                ack: AckMode::Manual,
-            },
-        ];
+    async fn open_queue(&mut self, options: QueueOptions, prefetch: u32) -> Option<Vec<ServerFrame>> {
+        let (frames, subscribe) = self.session.queue_frames(options, prefetch, Pending::Nothing);
         for frame in frames {
             self.to_engine(frame).await;
         }

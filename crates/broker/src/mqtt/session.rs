@@ -22,6 +22,7 @@ use queue_core::acl::{Acl, TopicAccess, Who};
 use queue_core::limits::{MAX_BINDING_BYTES_PER_QUEUE, MAX_BINDINGS_PER_QUEUE};
 use queue_core::message::{Headers, Payload, SharedHeaders};
 use queue_core::protocol::{AckMode, ClientFrame, WILL_TTL_HEADER, Will};
+use queue_core::queue::QueueOptions;
 use queue_core::topic::validate_filter;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sha2::Digest;
@@ -517,19 +518,35 @@ impl Session {
 
     /// Declares the session queue and subscribes its consumer, unless done.
     fn open_queue(&mut self, out: &mut Vec<Step>) {
-        if std::mem::replace(&mut self.queue_open, true) {
+        if self.queue_open {
             return;
         }
         let options = self.lifetime.queue_options(self.queue_limits);
-        let declare = ClientFrame::Declare { id: self.request(Pending::Session), queue: self.queue(), options };
+        let (frames, _) = self.queue_frames(options, self.prefetch, Pending::Session);
+        out.extend(frames.map(Step::Engine));
+    }
+
+    /// Marks the session queue open and makes the frames that declare it
+    /// (with `options`) and subscribe its consumer (with `prefetch`), the
+    /// replies to both meaning `pending`; and the subscribe's request id.
+    pub(super) fn queue_frames(
+        &mut self,
+        options: QueueOptions,
+        prefetch: u32,
+        pending: Pending,
+    ) -> ([ClientFrame; 2], u64) {
+        self.queue_open = true;
+        let queue = self.queue();
+        let declare = ClientFrame::Declare { id: self.request(pending.clone()), queue: queue.clone(), options };
+        let id = self.request(pending);
         let subscribe = ClientFrame::Subscribe {
-            id: self.request(Pending::Session),
-            queue: Some(self.queue()),
+            id,
+            queue: Some(queue),
             topic: None,
-            prefetch: Some(self.prefetch),
+            prefetch: Some(prefetch),
             ack: AckMode::Manual,
         };
-        out.extend([Step::Engine(declare), Step::Engine(subscribe)]);
+        ([declare, subscribe], id)
     }
 
     /// Whether the ACL (if any) lets this client do `access` on `topic`.
