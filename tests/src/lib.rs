@@ -150,6 +150,30 @@ impl Broker {
     }
 }
 
+/// Publishes `per_topic` messages to each of `topics` topics (`burst/t<i>`,
+/// payloads `0`, `1`, … so each is a number) to the MQTT listener at `mqtt`
+/// as fast as the real `mosquitto_pub` can: one `mosquitto_pub -l -q 1` per
+/// topic, all at once, each reading its lines from a pipe. Returns when all
+/// have sent theirs and had them acknowledged.
+pub fn mqtt_burst(mqtt: SocketAddr, topics: usize, per_topic: usize) {
+    let port = mqtt.port().to_string();
+    let lines: String = (0..per_topic).map(|n| format!("{n}\n")).collect();
+    let publishers: Vec<Child> = (0..topics)
+        .map(|t| {
+            let mut child = Command::new("mosquitto_pub")
+                .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-l", "-t", &format!("burst/t{t}")])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("mosquitto_pub runs (apt install mosquitto-clients)");
+            child.stdin.take().expect("piped stdin").write_all(lines.as_bytes()).expect("lines reach mosquitto_pub");
+            child
+        })
+        .collect();
+    for mut publisher in publishers {
+        assert!(publisher.wait().expect("mosquitto_pub ends").success(), "mosquitto_pub -l failed");
+    }
+}
+
 /// Chromedriver on a free port, and a headless Chromium session through it.
 pub struct Browser {
     /// The WebDriver session.

@@ -4,8 +4,10 @@
 //! On/Off reaches the device's command topic (checked with the real
 //! `mosquitto_sub`); a cleared retained config takes its card away; the
 //! topic tree keeps its history across a new filter and a visit to the
-//! Simulator tab, pauses, and charts a topic's numbers; nothing spills out
-//! of its panel at 1024, 1280 and 1440 px.
+//! Simulator tab, pauses, and charts a topic's numbers; a burst of 5 000
+//! messages from 20 real `mosquitto_pub` is counted whole, kept bounded per
+//! topic, and the page answers while it arrives; nothing spills out of its
+//! panel at 1024, 1280 and 1440 px.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -448,5 +450,49 @@ async fn a_queue_in_detail_peeked_without_taking_then_purged_and_deleted() {
     browser.click("[data-testid=queue-confirm-yes]").await;
     browser.wait_for_text("[data-testid=queue-result]", |t| t == "deleted jobs").await;
     gone(&browser, "[data-testid=queue-pick] option[value=jobs]").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_5000_messages_is_counted_whole_kept_bounded_and_the_page_answers_throughout() {
+    let broker = Broker::start();
+    let browser = open_live(&broker).await;
+    let (topics, each) = (20, 250);
+    let burst = {
+        let mqtt = broker.mqtt;
+        tokio::task::spawn_blocking(move || hearth_e2e::mqtt_burst(mqtt, topics, each))
+    };
+    // The page answers while the burst goes on: Pause takes effect.
+    browser.click("[data-testid=tree-pause]").await;
+    browser.wait_for_text("[data-testid=tree-pause]", |t| t == "Resume").await;
+    burst.await.expect("the burst ran");
+    browser.click("[data-testid=tree-pause]").await;
+
+    // Every message is counted; each topic keeps only its last 60.
+    browser.wait_for_text("[data-testid=tree-summary]", |t| t == "20 topics, 5000 messages").await;
+    browser.wait_for_text("[data-testid=messages-summary]", |t| t.ends_with("; 5000 received")).await;
+    assert_eq!(browser.texts("[data-testid=message-row]").await.len(), 25, "the messages panel shows one page");
+    browser.click("[data-testid=tree-expand]").await;
+    for t in [0, 7, 19] {
+        let topic = format!("burst/t{t}");
+        browser.wait_for_text(&row(&topic, "tree-count"), |c| c == "250").await;
+        browser.wait_for_text(&row(&topic, "tree-value"), |v| v == "249").await;
+    }
+    browser.click(&row("burst/t7", "tree-label")).await;
+    browser
+        .wait_for_text("[data-testid=tree-detail-count]", |t| t == "250 messages; the last 60 kept (at most 60)")
+        .await;
+    assert_eq!(browser.texts("[data-testid=tree-history-row]").await.len(), 60);
+    browser.wait_for_text("[data-testid=tree-chart-range]", |t| t == "190 … 249").await;
+
+    // And it still does what it is asked: a tab and back, a publish.
+    browser.click("[data-testid=tab-simulator]").await;
+    browser.click("[data-testid=tab-live]").await;
+    browser.wait_for_text("[data-testid=tree-summary]", |t| t == "20 topics, 5000 messages").await;
+    browser.fill("[data-testid=live-publish-topic]", "burst/after").await;
+    browser.click("[data-testid=live-publish]").await;
+    browser.wait_for_text("[data-testid=live-publish-result]", |t| t.starts_with("published")).await;
+    browser.wait_for_text("[data-testid=tree-summary]", |t| t == "21 topics, 5001 messages").await;
+
     browser.close().await;
 }

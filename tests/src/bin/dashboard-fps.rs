@@ -3,6 +3,12 @@
 //! URL hash, and after a warm-up a script counts `requestAnimationFrame`
 //! callbacks for five seconds. A measurement, not a test: it prints figures.
 //!
+//! With `live-burst` instead of a scenario it measures the monitor: the Live
+//! tab open on the broker, 5 000 messages published at once by 20
+//! `mosquitto_pub -l` (250 each on 20 topics), and the gaps between frames
+//! over five seconds from just before the burst (as for a scenario), with
+//! how long the burst took to send and to show whole in the topic tree.
+//!
 //! ```text
 //! cargo xtask dist && cargo build -p hearth
 //! HEARTH_BIN=target/debug/hearth HEARTH_DIST=dist CHROMEDRIVER=/usr/bin/chromedriver \
@@ -25,11 +31,20 @@ function frame(now) {
 requestAnimationFrame(frame);
 "#;
 
+/// Records the gap between animation frames from now on (`window.__gaps`).
+const RECORD_GAPS: &str = r#"
+window.__gaps = []; let last = performance.now();
+(function frame(now) { window.__gaps.push(now - last); last = now; requestAnimationFrame(frame); })(last);
+"#;
+
 #[tokio::main]
 async fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_else(|| "stress-200-2000".to_string());
     let broker = Broker::start();
     let browser = Browser::start().await;
+    if scenario == "live-burst" {
+        return live_burst(&broker, browser).await;
+    }
     let url = format!("{}#scenario={scenario}&seed=1&speed=1&paused=0", broker.url());
     browser.client.goto(&url).await.expect("page loads");
     let published = || browser.wait_for_text("[data-testid=counter-published]", |t| !t.is_empty());
@@ -51,5 +66,42 @@ async fn main() {
         frames * 1000.0 / elapsed
     );
     println!("simulated messages published meanwhile: {}", after.saturating_sub(before));
+    browser.close().await;
+}
+
+/// The Live tab through a burst of 5 000 messages.
+async fn live_burst(broker: &Broker, browser: Browser) {
+    let (topics, each) = (20, 250);
+    browser.client.goto(&broker.url()).await.expect("page loads");
+    browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
+    browser.click("[data-testid=tab-live]").await;
+    browser.wait_for_text("[data-testid=status]", |t| t.starts_with("connected")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    browser.client.execute(RECORD_GAPS, vec![]).await.expect("the recorder starts");
+    let started = std::time::Instant::now();
+    let mqtt = broker.mqtt;
+    let sent = tokio::task::spawn_blocking(move || {
+        hearth_e2e::mqtt_burst(mqtt, topics, each);
+        started.elapsed()
+    });
+    let want = format!("{topics} topics, {} messages", topics * each);
+    browser.wait_for_text("[data-testid=tree-summary]", |t| t == want).await;
+    let shown = started.elapsed();
+    let sent = sent.await.expect("the burst ran");
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
+    let gaps = browser.client.execute("return window.__gaps", vec![]).await.expect("the gaps");
+    let mut gaps: Vec<f64> = gaps.as_array().into_iter().flatten().filter_map(serde_json::Value::as_f64).collect();
+    gaps.sort_by(f64::total_cmp);
+    let at = |q: usize| gaps.get((gaps.len() * q / 100).min(gaps.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    println!(
+        "burst of {} messages: sent in {:.2} s, all shown after {:.2} s; {} frames in 5 s, gap median {:.1} ms, p95 {:.1} ms, longest {:.1} ms",
+        topics * each,
+        sent.as_secs_f64(),
+        shown.as_secs_f64(),
+        gaps.len(),
+        at(50),
+        at(95),
+        gaps.last().copied().unwrap_or(0.0)
+    );
     browser.close().await;
 }
