@@ -184,7 +184,7 @@ impl Topics for TopicTree {
         self.entries.get(topic).map(|e| e.last.as_str()).filter(|p| !p.is_empty())
     }
     fn each(&self) -> Box<dyn Iterator<Item = (&str, &str)> + '_> {
-        Box::new(self.entries.iter().map(|(t, e)| (t.as_str(), e.last.as_str())))
+        Box::new(self.entries.iter().map(|(t, e)| (t.as_str(), e.last.as_str())).filter(|(_, p)| !p.is_empty()))
     }
 }
 

@@ -81,7 +81,8 @@ pub struct Card {
 pub trait Topics {
     /// The last payload on `topic`, if one is known and not cleared.
     fn last(&self, topic: &str) -> Option<&str>;
-    /// Every known topic with its last payload, in topic order.
+    /// Every known topic with its last payload, in topic order, less those
+    /// cleared (an empty retained message takes a device's field away).
     fn each(&self) -> Box<dyn Iterator<Item = (&str, &str)> + '_>;
 }
 
@@ -90,7 +91,7 @@ impl Topics for BTreeMap<String, String> {
         self.get(topic).map(String::as_str).filter(|p| !p.is_empty())
     }
     fn each(&self) -> Box<dyn Iterator<Item = (&str, &str)> + '_> {
-        Box::new(self.iter().map(|(t, p)| (t.as_str(), p.as_str())))
+        Box::new(self.iter().map(|(t, p)| (t.as_str(), p.as_str())).filter(|(_, p)| !p.is_empty()))
     }
 }
 

@@ -129,6 +129,14 @@ mod tests {
     }
 
     #[test]
+    fn cleared_topics_take_their_fields_and_then_the_card_away() {
+        let one_left = run(&[("shellies/s1/relay/0", ""), ("shellies/s1/relay/0/power", "8.5")]);
+        let shown: Vec<_> = one_left[0].fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(shown, ["relay 0 power"], "a cleared relay state is no field");
+        assert!(run(&[("shellies/s1/relay/0", ""), ("shellies/s1/online", ""), ("s2/status/switch:0", "")]).is_empty());
+    }
+
+    #[test]
     fn a_gen2_switch_status() {
         let cards = run(&[
             ("shellyplus1pm-c0ff/online", "true"),

@@ -150,6 +150,14 @@ mod tests {
     }
 
     #[test]
+    fn cleared_topics_take_their_fields_and_then_the_card_away() {
+        let one_left = run(&[("stat/plug/POWER", ""), ("tele/plug/SENSOR", r#"{"ENERGY":{"Power":12}}"#)]);
+        let shown: Vec<_> = one_left[0].fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(shown, ["ENERGY Power"], "a cleared relay state is no field");
+        assert!(run(&[("stat/plug/POWER", ""), ("tele/plug/SENSOR", ""), ("tele/plug/LWT", "")]).is_empty());
+    }
+
+    #[test]
     fn other_topics_under_tele_and_stat_are_not_tasmota() {
         let cards = run(&[
             ("tele/plug/INFO1", "{}"),
