@@ -20,7 +20,10 @@ pub fn QueueTable(
         if list.is_empty() {
             return empty_state().into_any();
         }
+        // Wider than a narrow panel (six columns at 1024 px): it scrolls
+        // inside its panel rather than spilling out of it.
         view! {
+            <div class="table-scroll">
             <table class="queues" data-testid="queue-table">
                 <thead>
                     <tr>
@@ -34,6 +37,7 @@ pub fn QueueTable(
                 </thead>
                 <tbody>{list.into_iter().map(queue_row).collect_view()}</tbody>
             </table>
+            </div>
         }
         .into_any()
     }

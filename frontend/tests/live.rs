@@ -138,11 +138,11 @@ fn topics_group_into_devices_with_an_online_dot() {
     let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["home/hall/door/lock", "home/kitchen/temperature", "home/plug", "home/sim/sensor-1"]);
     assert_eq!(devices[0].online, Some(true));
-    assert_eq!(fields(&devices[0]), [("battery", "87"), ("locked", "false")]);
+    assert_eq!(fields(&devices[0]), [("battery", "87 %"), ("locked", "false")]);
     assert_eq!(devices[1].online, None, "a topic with no status is its own card, status unknown");
-    assert_eq!(fields(&devices[1]), [("value", "20.5")]);
-    assert_eq!((devices[2].online, fields(&devices[2])), (Some(true), vec![("power", "12.5")]));
-    assert_eq!((devices[3].online, fields(&devices[3])), (Some(false), vec![("celsius", "21.5")]));
+    assert_eq!(fields(&devices[1]), [("value", "20.5 °C")], "the unit its topic's name means");
+    assert_eq!((devices[2].online, fields(&devices[2])), (Some(true), vec![("power", "12.5 W")]));
+    assert_eq!((devices[3].online, fields(&devices[3])), (Some(false), vec![("celsius", "21.5 °C")]));
     assert!(devices.iter().all(|d| !d.live), "the retained replay does not pulse");
 
     state.apply_device(&delivery("home/sim/sensor-1/status", "online", false));
@@ -153,6 +153,29 @@ fn topics_group_into_devices_with_an_online_dot() {
     let lock = group_devices(&state.devices).remove(0);
     assert_eq!(lock.online, None, "an unknown status is not read as online");
     assert!(fields(&lock).contains(&("status", "what")), "but it is shown");
+}
+
+#[wasm_bindgen_test]
+fn home_numbers_get_the_unit_their_name_means_and_nothing_else_does() {
+    let mut state = LiveState::default();
+    state.apply_device(&delivery("home/x/state", r#"{"level":3,"watts":"12","humidity":40.5,"on":true}"#, true));
+    state.apply_device(&delivery("home/x/voltage", "230", true));
+    state.apply_device(&delivery("home/x/power", "off", true));
+    state.apply_device(&delivery("home/y/temperature", "warm", true));
+    let devices = group_devices(&state.devices);
+    assert_eq!(
+        fields(&devices[0]),
+        [
+            ("power", "off"),
+            ("humidity", "40.5 %"),
+            ("level", "3"),
+            ("on", "true"),
+            ("watts", "12"),
+            ("voltage", "230 V")
+        ],
+        "a string is not a number, a name that says nothing gets no unit"
+    );
+    assert_eq!(fields(&devices[1]), [("value", "warm")]);
 }
 
 #[wasm_bindgen_test]

@@ -128,7 +128,7 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     browser.client.goto(&broker.url()).await.expect("page loads");
     browser.wait_for_text("[data-testid=tab-live]", |t| t == "Live").await;
     browser.click("[data-testid=tab-live]").await;
-    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
+    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5 W").await;
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "no status").await;
     let card = format!("[data-device=\"{PLUG}\"]");
     assert_eq!(browser.attribute(&card, "class").await, "live-device", "the retained replay does not pulse");
@@ -150,7 +150,7 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     connection.0.kill().expect("kill mosquitto_sub");
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "offline").await;
     assert_eq!(browser.attribute(&card, "class").await, "live-device offline pulse");
-    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5").await;
+    browser.wait_for_text(&device(PLUG, "live-device-fields"), |t| words(t) == "on true watts 12.5 W").await;
     browser.close().await;
 }
 

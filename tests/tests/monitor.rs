@@ -216,6 +216,17 @@ async fn zigbee2mqtt_tasmota_and_shelly_devices_are_cards_with_commands() {
     browser
         .wait_for_text(&card("shelly:shelly1-a1", "live-device-fields"), |t| words(t).contains("relay 0 power 8.5 W"))
         .await;
+    let sources = browser.client.find_all(fantoccini::Locator::Css("[data-testid=live-device][data-source]")).await;
+    let mut keys = Vec::new();
+    for card in sources.expect("cards") {
+        keys.push(card.attr("data-device").await.expect("attributes").unwrap_or_default());
+    }
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["shelly:shelly1-a1", "tasmota:plug-2", "z2m:bath", "z2m:living lamp"],
+        "each is a live-device card"
+    );
 
     press(
         &broker,
@@ -305,6 +316,16 @@ async fn the_topic_tree_keeps_its_history_across_filters_and_tabs_and_pauses() {
     browser.close().await;
 }
 
+/// The page's width and its window's, how many panels it shows, and the
+/// panels whose content is wider than they are (a table that scrolls inside
+/// its own box does not count: that is how wide tables are kept in).
+const SPILLS: &str = r#"
+const panels = [...document.querySelectorAll('.panel')].filter(p => p.offsetParent !== null);
+const spilled = panels.filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => `${p.getAttribute('aria-labelledby') || p.className}: ${p.scrollWidth} in ${p.clientWidth}`);
+return [document.documentElement.scrollWidth, document.documentElement.clientWidth, panels.length, spilled];
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payloads_are_formatted_and_nothing_spills_out_at_common_widths() {
     let broker = Broker::start();
@@ -343,18 +364,20 @@ async fn payloads_are_formatted_and_nothing_spills_out_at_common_widths() {
     browser.click("[data-testid=payload-show-all]").await;
     browser.wait_for_text("[data-testid=payload-text]", |t| t.trim_end() == long.trim_end()).await;
 
-    for width in [1024u32, 1280, 1440] {
-        browser.client.set_window_size(width, 900).await.expect("window size");
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let sizes = browser
-            .client
-            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
-            .await
-            .expect("sizes");
-        let scroll = sizes[0].as_u64().expect("a width");
-        let client = sizes[1].as_u64().expect("a width");
-        println!("at {width} px: scrollWidth {scroll}, clientWidth {client}");
-        assert!(scroll <= client, "at {width} px the page is {scroll} px wide in {client}");
+    for tab in ["tab-live", "tab-simulator"] {
+        browser.click(&format!("[data-testid={tab}]")).await;
+        for width in [1024u32, 1280, 1440] {
+            browser.client.set_window_size(width, 900).await.expect("window size");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let sizes = browser.client.execute(SPILLS, vec![]).await.expect("sizes");
+            let scroll = sizes[0].as_u64().expect("a width");
+            let client = sizes[1].as_u64().expect("a width");
+            let panels = sizes[2].as_u64().expect("a count");
+            println!("{tab} at {width} px: scrollWidth {scroll}, clientWidth {client}, {panels} panels");
+            assert!(scroll <= client, "{tab} at {width} px: the page is {scroll} px wide in {client}");
+            assert!(panels >= 2, "{tab} has its panels");
+            assert_eq!(sizes[3], serde_json::json!([]), "{tab} at {width} px: these panels spill");
+        }
     }
     browser.close().await;
 }

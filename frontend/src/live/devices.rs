@@ -10,6 +10,11 @@
 //! zigbee2mqtt devices publish them, usually retained and as a last will)
 //! set the online dot. A topic under no device base is its own card
 //! (`home/kitchen/temperature`), so nothing is hidden or guessed together.
+//!
+//! `home/#` carries no units, so a number is shown with the unit its name
+//! conventionally means (`celsius` and `temperature` °C, `battery` and
+//! `humidity` %, `watts` and `power` W, …; see [`unit`]); other names stay
+//! bare rather than guessed.
 
 use std::collections::BTreeMap;
 
@@ -61,7 +66,7 @@ pub fn group(topics: &BTreeMap<String, DeviceState>) -> Vec<Device> {
         }
         match availability(field, &state.payload) {
             Some(online) => device.online = Some(online),
-            None => spread(field, &state.payload, &mut device.fields),
+            None => spread(field, topic.rsplit('/').next().unwrap_or(""), &state.payload, &mut device.fields),
         }
     }
     devices
@@ -85,18 +90,52 @@ fn availability(field: &str, payload: &str) -> Option<bool> {
 }
 
 /// Adds a topic's fields: each key of a JSON object, else the payload whole
-/// (named by the field, or `value` when the topic is the device itself).
-fn spread(field: &str, payload: &str, fields: &mut Vec<(String, String)>) {
+/// (named by the field, or `value` when the topic is the device itself, its
+/// unit then from the topic's last level `leaf`). Numbers get their [`unit`].
+fn spread(field: &str, leaf: &str, payload: &str, fields: &mut Vec<(String, String)>) {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(payload) {
         for (key, value) in map {
             let text = match value {
                 serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => with_unit(n.to_string(), &key),
                 other => other.to_string(),
             };
             fields.push((key, text));
         }
         return;
     }
-    let name = if field.is_empty() { "value" } else { field };
-    fields.push((name.to_string(), payload.to_string()));
+    let (name, unit_from) = if field.is_empty() { ("value", leaf) } else { (field, field) };
+    let text = if number(payload) { with_unit(payload.trim().to_string(), unit_from) } else { payload.to_string() };
+    fields.push((name.to_string(), text));
+}
+
+/// Whether `text` is a plain decimal number (`21.5`, `-3`, `1e3`).
+fn number(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && serde_json::from_str::<serde_json::Number>(text).is_ok()
+}
+
+fn with_unit(value: String, name: &str) -> String {
+    match unit(name) {
+        "" => value,
+        unit => format!("{value} {unit}"),
+    }
+}
+
+/// The unit a reading named `name` conventionally has, or `""` when its
+/// name does not say (`level`, `brightness`: 0–255 or 0–100 by device).
+pub fn unit(name: &str) -> &'static str {
+    match name.to_ascii_lowercase().as_str() {
+        "celsius" | "temperature" | "temp" | "temperature_c" => "°C",
+        "fahrenheit" | "temperature_f" => "°F",
+        "humidity" | "battery" | "position" | "percent" => "%",
+        "watts" | "power" => "W",
+        "voltage" | "volts" => "V",
+        "current" | "amps" => "A",
+        "energy" | "kwh" => "kWh",
+        "ppm" | "co2" => "ppm",
+        "lux" | "illuminance" => "lx",
+        "pressure" | "hpa" => "hPa",
+        _ => "",
+    }
 }
