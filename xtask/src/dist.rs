@@ -20,7 +20,9 @@
 //! which cut the gzipped wasm from 317 KB to 293 KB with identical behaviour.
 //! LLVM's inline threshold at 0 and `wasm-opt --low-memory-unused` took the
 //! gzipped wasm and JS from 411 280 B to 405 370 B; terser's minified glue,
-//! from there to 403 439 B; wasm-opt's flatten and rereloop, to 401 586 B.
+//! from there to 403 439 B; wasm-opt's flatten and rereloop, to 401 586 B;
+//! smaller code (docs/benchmarks.md says what) to 388 803 B. `cargo xtask
+//! test` fails when it is over [`SIZE_BAR`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ use crate::proc;
 
 const PROFILE: &str = "wasm-release";
 const OUT_NAME: &str = "frontend";
+/// Most bytes of wasm + JS a browser may download, as sent gzipped (issue
+/// 15's bar; `cargo xtask test` checks it).
+pub const SIZE_BAR: u64 = 400_000;
 /// What the browser downloads, each also written gzipped.
 const SERVED: [&str; 3] = ["index.html", "frontend.js", "frontend_bg.wasm"];
 /// Rust flags for the wasm target only (host tools and proc macros keep theirs).
@@ -186,8 +191,21 @@ fn gz_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Prints the raw and gzip sizes of what the browser downloads.
-fn report_sizes(dist: &Path) -> Result<()> {
+/// Fails when the wasm + JS in `dist` are over [`SIZE_BAR`] as sent.
+pub fn check_size_bar(dist: &Path) -> Result<()> {
+    let sent = report_sizes(dist)?;
+    anyhow::ensure!(
+        sent <= SIZE_BAR,
+        "the dashboard's wasm + JS are {sent} B as sent gzipped, over the {SIZE_BAR} B bar: \
+         make the frontend smaller (docs/benchmarks.md, Dashboard, says what has worked)"
+    );
+    println!("  under the {SIZE_BAR} B bar");
+    Ok(())
+}
+
+/// Prints the raw and gzip sizes of what the browser downloads, and returns
+/// the wasm + JS as sent gzipped, in bytes.
+fn report_sizes(dist: &Path) -> Result<u64> {
     println!("dist: {}", dist.display());
     let mut total_gz = 0;
     for name in SERVED {
@@ -200,7 +218,7 @@ fn report_sizes(dist: &Path) -> Result<()> {
         println!("  {name:<18} {:>22} raw  {:>22} gzip", human(raw), human(gz));
     }
     println!("  wasm + JS, as sent gzipped: {}", human(total_gz));
-    Ok(())
+    Ok(total_gz)
 }
 
 fn human(bytes: u64) -> String {

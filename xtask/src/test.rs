@@ -1,10 +1,11 @@
 //! `cargo xtask test`: every suite, in order, stopping at the first failure.
 //!
 //! 1. toolchain: the wasm32 target, Node, Debian Chromium + chromedriver;
-//! 2. native: `dist/`, the debug and the release `hearth` are built first,
-//!    then `cargo test --workspace` (engine, broker, end-to-end) with
-//!    `HEARTH_BIN`, `HEARTH_RELEASE_BIN`,
-//!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported;
+//! 2. native: `dist/` (checked against its size bar), the debug and the
+//!    release `hearth` are built first, then `cargo test --workspace`
+//!    (engine, broker, end-to-end) with `HEARTH_BIN`, `HEARTH_RELEASE_BIN`,
+//!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported, and the
+//!    frontend's plain unit tests natively;
 //! 3. cross: the debug `hearth` for a Raspberry Pi (aarch64, dashboard
 //!    inside) run under Debian's qemu-user: the ignored tests of
 //!    `tests/tests/one_binary.rs`, with `HEARTH_CROSS_BIN`, `QEMU` and
@@ -101,6 +102,7 @@ fn toolchain(_: &Counter) -> Result<()> {
 
 fn native(counter: &Counter) -> Result<()> {
     let dist = dist::build()?;
+    dist::check_size_bar(&dist)?;
     proc::run(proc::cargo().args(["build", "-p", "hearth"]))?;
     let hearth = proc::target_dir().join("debug/hearth");
     // The release build too: what an idle connection costs is bounded for
@@ -116,7 +118,11 @@ fn native(counter: &Counter) -> Result<()> {
             .env("HEARTH_DIST", dist)
             .env("CHROMIUM", CHROMIUM)
             .env("CHROMEDRIVER", CHROMEDRIVER),
-    )
+    )?;
+    // The frontend's own unit tests (`#[test]`: discovery, the topic tree,
+    // payloads) are plain Rust, and the wasm test runner skips `#[test]`:
+    // run them here, natively.
+    counted(counter, proc::cargo().args(["test", "-p", "frontend", "--lib"]))
 }
 
 /// A debug build: quicker to make than release (the test needs no speed).
