@@ -304,7 +304,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         }
         self.send(&Packet::ConnAck(connack));
         if let Some(frames) = early.filter(|frames| !frames.is_empty()) {
-            self.session.on_frames(frames, &mut steps);
+            self.session.on_frames(frames, crate::driver::now_ms(), &mut steps);
         }
         self.carry_out(steps).await && ready
     }
@@ -476,7 +476,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 item = self.outbound.recv() => match item {
                     Some(Outbound::Frames(frames, bytes)) => {
                         self.outbound.taken(bytes);
-                        self.session.on_frames(frames, &mut steps);
+                        self.session.on_frames(frames, crate::driver::now_ms(), &mut steps);
                         last_busy = Instant::now();
                         untidy = true;
                     }
@@ -597,7 +597,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         }
         let Ok(messages) = answer.await else { return };
         let mut steps = Vec::new();
-        self.session.retained(&filter, messages, &mut steps);
+        self.session.retained(&filter, messages, crate::driver::now_ms(), &mut steps);
         for step in steps {
             if let Step::Send(packet) = step {
                 self.send(&packet);

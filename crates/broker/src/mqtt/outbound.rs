@@ -13,20 +13,22 @@ use queue_core::topic::matches;
 use std::collections::hash_map::Entry;
 
 impl Session {
-    /// Translates a batch of frames the engine sent to this connection,
-    /// then settles the batch's QoS 0 deliveries ([`Self::ack_written`]).
-    pub fn on_frames(&mut self, frames: Vec<ServerFrame>, out: &mut Vec<Step>) {
+    /// Translates a batch of frames the engine sent to this connection at
+    /// `now_ms` (ms since the epoch: what is left of a message's expiry is
+    /// counted from it; the session reads no clock), then settles the
+    /// batch's QoS 0 deliveries ([`Self::ack_written`]).
+    pub fn on_frames(&mut self, frames: Vec<ServerFrame>, now_ms: u64, out: &mut Vec<Step>) {
         out.reserve(frames.len() + 1);
         for frame in frames {
-            self.on_frame(frame, out);
+            self.on_frame(frame, now_ms, out);
         }
         self.ack_written(out);
     }
 
     /// Translates one frame the engine sent to this connection.
-    fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Step>) {
+    fn on_frame(&mut self, frame: ServerFrame, now_ms: u64, out: &mut Vec<Step>) {
         match frame {
-            ServerFrame::Deliver(delivery) => self.deliver(delivery, out),
+            ServerFrame::Deliver(delivery) => self.deliver(delivery, now_ms, out),
             ServerFrame::Confirm { id, routed } => {
                 let reason = if routed == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success };
                 self.answer(id, reason, out);
@@ -49,8 +51,9 @@ impl Session {
         }
     }
 
-    /// Replays retained messages matched by a new subscription to `filter`.
-    pub fn retained(&mut self, filter: &str, messages: Vec<Message>, out: &mut Vec<Step>) {
+    /// Replays retained messages matched by a new subscription to `filter`
+    /// at `now_ms` (as for [`Self::on_frames`]).
+    pub fn retained(&mut self, filter: &str, messages: Vec<Message>, now_ms: u64, out: &mut Vec<Step>) {
         let Some(options) = self.subs.get(filter).copied() else { return };
         for message in messages {
             let qos = options.qos.min(published_qos(&message.headers));
@@ -60,7 +63,7 @@ impl Session {
                 // A retained message keeps its properties (MQTT 5 §3.3.1.3):
                 // user properties, content type, response topic, correlation
                 // data, payload format, and what is left of its expiry.
-                publish.properties = from_headers(&message.headers, message.published_at, crate::driver::now_ms());
+                publish.properties = from_headers(&message.headers, message.published_at, now_ms);
             }
             publish.properties.subscription_identifiers.extend(self.sub_id(filter));
             out.push(Step::Send(Packet::Publish(publish)));
@@ -91,7 +94,7 @@ impl Session {
         }
     }
 
-    fn deliver(&mut self, delivery: Delivery, out: &mut Vec<Step>) {
+    fn deliver(&mut self, delivery: Delivery, now_ms: u64, out: &mut Vec<Step>) {
         if delivery.tag.is_none() {
             // The engine's own retained replay to a resumed session's consumer:
             // MQTT sends retained messages at SUBSCRIBE only.
@@ -137,7 +140,7 @@ impl Session {
         let mut publish = publish_packet(&delivery.topic, delivery.payload.0, qos, retain, pid);
         publish.dup = delivery.redelivered && qos != QoS::AtMostOnce;
         if self.version == ProtocolVersion::V5 {
-            publish.properties = from_headers(&delivery.headers, delivery.published_at, crate::driver::now_ms());
+            publish.properties = from_headers(&delivery.headers, delivery.published_at, now_ms);
             publish.properties.subscription_identifiers = sub_ids;
             self.alias_out(&mut publish);
         }
@@ -216,6 +219,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// The time the tests' frames arrive at (ms since the epoch).
+    const NOW: u64 = 1_000_000;
+
     fn delivery(session: &Session, tag: u64, qos: QoS) -> ServerFrame {
         ServerFrame::Deliver(Delivery {
             consumer: 1,
@@ -273,6 +279,32 @@ mod tests {
     }
 
     #[test]
+    fn a_forwarded_expiry_is_what_is_left_of_it_at_the_time_given() {
+        let mut session = Session::new(ProtocolVersion::V5, "c".into());
+        let mut steps = Vec::new();
+        session.on_packet(subscribe(1, "t"), &mut steps);
+        let replies = answers(&steps);
+        session.on_frames(replies, NOW, &mut steps);
+        let mut expiring = |published_at: u64, now: u64| {
+            let ServerFrame::Deliver(mut d) = delivery(&session, 7, QoS::AtMostOnce) else { unreachable!() };
+            d.published_at = published_at;
+            let mut headers = d.headers.to_headers();
+            headers.insert(super::super::properties::EXPIRY.to_string(), "60".to_string());
+            d.headers = headers.into();
+            let mut steps = Vec::new();
+            session.on_frames(vec![ServerFrame::Deliver(d)], now, &mut steps);
+            steps.iter().find_map(|s| match s {
+                Step::Send(Packet::Publish(p)) => Some(p.properties.message_expiry_interval),
+                _ => None,
+            })
+        };
+        assert_eq!(expiring(NOW, NOW), Some(Some(60)));
+        assert_eq!(expiring(NOW - 20_500, NOW), Some(Some(40)), "20.5 s gone: 39.5 s left, rounded up");
+        assert_eq!(expiring(NOW - 90_000, NOW), Some(Some(1)), "not yet dropped by the engine: at least 1 s");
+        assert_eq!(expiring(NOW + 5_000, NOW), Some(Some(60)), "a clock that went back does not add time");
+    }
+
+    #[test]
     fn the_session_queue_is_made_at_the_first_subscription_and_answered_requests_are_forgotten() {
         let mut session = Session::new(ProtocolVersion::V311, "c".into());
         let mut steps = Vec::new();
@@ -287,7 +319,7 @@ mod tests {
         );
         let replies = answers(&steps);
         steps.clear();
-        session.on_frames(replies, &mut steps);
+        session.on_frames(replies, NOW, &mut steps);
         assert!(session.pending.is_empty(), "every answered request is forgotten: {:?}", session.pending);
 
         // The second subscription binds only; a thousand subscribe and
@@ -303,7 +335,7 @@ mod tests {
             };
             session.on_packet(Packet::Unsubscribe(unsubscribe), &mut steps);
             let replies = answers(&steps);
-            session.on_frames(replies, &mut steps);
+            session.on_frames(replies, NOW, &mut steps);
         }
         assert!(session.pending.is_empty(), "{} requests still pending", session.pending.len());
     }
@@ -317,7 +349,7 @@ mod tests {
         let refused =
             ServerFrame::Error { id: Some(*id), code: ErrorCode::ResourceLocked, message: "queue in use".into() };
         steps.clear();
-        session.on_frames(vec![refused], &mut steps);
+        session.on_frames(vec![refused], NOW, &mut steps);
         assert!(steps.iter().any(|s| matches!(s, Step::Close(Some(_)))), "{steps:?}");
     }
 
@@ -328,15 +360,15 @@ mod tests {
         session.subs.insert("t".into(), options);
         let mut steps = Vec::new();
         let batch = (1..=3).map(|tag| delivery(&session, tag, QoS::AtMostOnce)).collect();
-        session.on_frames(batch, &mut steps);
+        session.on_frames(batch, NOW, &mut steps);
         assert_eq!(acks(&steps), [(3, true)]);
         assert_eq!(steps.iter().filter(|s| matches!(s, Step::Send(Packet::Publish(_)))).count(), 3);
 
         // Tag 4 is QoS 1 and stays unacked until PUBACK: 5 and 6 are acked one by one.
         steps.clear();
         let batch = vec![delivery(&session, 4, QoS::AtLeastOnce), delivery(&session, 5, QoS::AtMostOnce)];
-        session.on_frames(batch, &mut steps);
-        session.on_frames(vec![delivery(&session, 6, QoS::AtMostOnce)], &mut steps);
+        session.on_frames(batch, NOW, &mut steps);
+        session.on_frames(vec![delivery(&session, 6, QoS::AtMostOnce)], NOW, &mut steps);
         assert_eq!(acks(&steps), [(5, false), (6, false)]);
     }
 }
