@@ -129,6 +129,18 @@ impl Broker {
         Self { addr, mqtt, _process: Running(child), _data: data, _users: None }
     }
 
+    /// Runs the real `mosquitto_pub` (a peer we did not write) with `args`
+    /// against this broker's MQTT listener, and checks it succeeded.
+    pub fn mosquitto_pub(&self, args: &[&str]) {
+        let port = self.mqtt.port().to_string();
+        let output = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(args)
+            .output()
+            .expect("mosquitto_pub runs (apt install mosquitto-clients)");
+        assert!(output.status.success(), "mosquitto_pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
     /// The dashboard's URL.
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
@@ -172,6 +184,11 @@ pub fn mqtt_burst(mqtt: SocketAddr, topics: usize, per_topic: usize) {
     for mut publisher in publishers {
         assert!(publisher.wait().expect("mosquitto_pub ends").success(), "mosquitto_pub -l failed");
     }
+}
+
+/// `text` with its whitespace (line breaks between fields) as single spaces.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Chromedriver on a free port, and a headless Chromium session through it.

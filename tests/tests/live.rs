@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use fantoccini::Locator;
-use hearth_e2e::{Broker, Browser};
+use hearth_e2e::{Broker, Browser, words};
 
 /// Runs `$HEARTH_BIN pub -u ADDR ARGS…` and checks it succeeded.
 fn hearth_pub(broker: &Broker, args: &[&str]) {
@@ -94,22 +94,6 @@ fn device(name: &str, testid: &str) -> String {
     format!("[data-device=\"{name}\"] [data-testid={testid}]")
 }
 
-/// `text` with its whitespace (line breaks between fields) as single spaces.
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Runs mosquitto_pub (a peer we did not write) against the broker's MQTT listener.
-fn mosquitto_pub(broker: &Broker, args: &[&str]) {
-    let port = broker.mqtt.port().to_string();
-    let output = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port])
-        .args(args)
-        .output()
-        .expect("mosquitto_pub runs (apt install mosquitto-clients)");
-    assert!(output.status.success(), "mosquitto_pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-}
-
 /// An MQTT device made of Mosquitto's own clients: its state and status
 /// published retained with mosquitto_pub (MQTT 5), its connection a
 /// mosquitto_sub (MQTT 3.1.1) holding a retained last will. The card appears
@@ -119,10 +103,7 @@ fn mosquitto_pub(broker: &Broker, args: &[&str]) {
 async fn live_mode_shows_an_mqtt_device_going_offline() {
     const PLUG: &str = "home/garage/plug";
     let broker = Broker::start();
-    mosquitto_pub(
-        &broker,
-        &["-V", "mqttv5", "-r", "-t", "home/garage/plug/state", "-m", r#"{"on":true,"watts":12.5}"#],
-    );
+    broker.mosquitto_pub(&["-V", "mqttv5", "-r", "-t", "home/garage/plug/state", "-m", r#"{"on":true,"watts":12.5}"#]);
 
     let browser = Browser::start().await;
     browser.client.goto(&broker.url()).await.expect("page loads");
@@ -143,7 +124,7 @@ async fn live_mode_shows_an_mqtt_device_going_offline() {
     let mut connection = hearth_e2e::Running(connection);
     // The broker lists the MQTT connection: its will is registered.
     wait_for_any(&browser, "[data-testid=connection-row]", |t| t.contains("garage-plug")).await;
-    mosquitto_pub(&broker, &["-V", "mqttv5", "-r", "-t", "home/garage/plug/status", "-m", "online"]);
+    broker.mosquitto_pub(&["-V", "mqttv5", "-r", "-t", "home/garage/plug/status", "-m", "online"]);
     browser.wait_for_text(&device(PLUG, "live-device-online"), |t| t == "online").await;
     assert_eq!(browser.attribute(&card, "class").await, "live-device pulse", "a live message pulses the card");
 

@@ -12,22 +12,11 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hearth_e2e::{Broker, Browser, Running, WAIT};
-
-/// Runs mosquitto_pub against the broker's MQTT listener.
-fn mosquitto_pub(broker: &Broker, args: &[&str]) {
-    let port = broker.mqtt.port().to_string();
-    let output = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port])
-        .args(args)
-        .output()
-        .expect("mosquitto_pub runs (apt install mosquitto-clients)");
-    assert!(output.status.success(), "mosquitto_pub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-}
+use hearth_e2e::{Broker, Browser, Running, WAIT, words};
 
 /// Publishes a retained message.
 fn retain(broker: &Broker, topic: &str, payload: &str) {
-    mosquitto_pub(broker, &["-r", "-t", topic, "-m", payload]);
+    broker.mosquitto_pub(&["-r", "-t", topic, "-m", payload]);
 }
 
 /// A mosquitto_sub on `topic` that exits after its first message.
@@ -72,11 +61,6 @@ fn received(watcher: Running) -> String {
 /// The element with `testid` in the card with `data-device` = `key`.
 fn card(key: &str, testid: &str) -> String {
     format!("[data-device=\"{key}\"] [data-testid={testid}]")
-}
-
-/// `text` with its whitespace as single spaces.
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Opens the page's Live tab and waits for the link.
@@ -161,7 +145,7 @@ async fn home_assistant_devices_show_their_units_take_commands_and_go_when_clear
     );
 
     // A live state update changes the value; the device going offline shows.
-    mosquitto_pub(&broker, &["-t", "kitchen/th/state", "-m", r#"{"temperature":22.25}"#]);
+    broker.mosquitto_pub(&["-t", "kitchen/th/state", "-m", r#"{"temperature":22.25}"#]);
     browser.wait_for_text(&card(sensor_card, "live-device-value"), |t| t == "22.25 °C").await;
 
     // Commands: Home Assistant's defaults for the light, the config's own payloads for the plug.
@@ -171,7 +155,7 @@ async fn home_assistant_devices_show_their_units_take_commands_and_go_when_clear
     browser.wait_for_text("[data-testid=live-command-result]", |t| t == "sent 1 to garage/plug/set").await;
 
     // A cleared retained config takes its card away; the others stay.
-    mosquitto_pub(&broker, &["-r", "-n", "-t", LIGHT]);
+    broker.mosquitto_pub(&["-r", "-n", "-t", LIGHT]);
     gone(&browser, &format!("[data-device=\"{light_card}\"]")).await;
     browser.wait_for_text(&card(sensor_card, "live-device-name"), |t| t == "Kitchen sensor").await;
 
@@ -246,7 +230,7 @@ async fn zigbee2mqtt_tasmota_and_shelly_devices_are_cards_with_commands() {
     )
     .await;
     // The device answers; the card follows.
-    mosquitto_pub(&broker, &["-r", "-t", "shellies/shelly1-a1/relay/0", "-m", "off"]);
+    broker.mosquitto_pub(&["-r", "-t", "shellies/shelly1-a1/relay/0", "-m", "off"]);
     browser
         .wait_for_text(&card("shelly:shelly1-a1", "live-device-fields"), |t| words(t).starts_with("relay 0 off"))
         .await;
@@ -264,7 +248,7 @@ async fn the_topic_tree_keeps_its_history_across_filters_and_tabs_and_pauses() {
     retain(&broker, "garden/soil/moisture", "41");
     let browser = open_live(&broker).await;
     for value in ["10", "11.5", "12"] {
-        mosquitto_pub(&broker, &["-t", "garden/air/temp", "-m", value]);
+        broker.mosquitto_pub(&["-t", "garden/air/temp", "-m", value]);
     }
     browser.wait_for_text("[data-testid=tree-summary]", |t| t.starts_with("2 topics")).await;
     browser.click("[data-testid=tree-expand]").await;
@@ -292,7 +276,7 @@ async fn the_topic_tree_keeps_its_history_across_filters_and_tabs_and_pauses() {
 
     // Away on the Simulator tab, messages still arrive.
     browser.click("[data-testid=tab-simulator]").await;
-    mosquitto_pub(&broker, &["-t", "garden/air/temp", "-m", "13"]);
+    broker.mosquitto_pub(&["-t", "garden/air/temp", "-m", "13"]);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     browser.click("[data-testid=tab-live]").await;
     browser.wait_for_text(&row("garden/air/temp", "tree-count"), |t| t == "4").await;
@@ -306,7 +290,7 @@ async fn the_topic_tree_keeps_its_history_across_filters_and_tabs_and_pauses() {
 
     // Pause freezes what is shown; Resume catches up.
     browser.click("[data-testid=tree-pause]").await;
-    mosquitto_pub(&broker, &["-t", "garden/air/temp", "-m", "14"]);
+    broker.mosquitto_pub(&["-t", "garden/air/temp", "-m", "14"]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(browser.wait_for_text(&row("garden/air/temp", "tree-count"), |_| true).await, "4", "paused");
     browser.click("[data-testid=tree-pause]").await;
@@ -413,7 +397,7 @@ async fn a_queue_in_detail_peeked_without_taking_then_purged_and_deleted() {
         ])
         .await;
     for job in ["wash", "dry", "fold"] {
-        mosquitto_pub(&broker, &["-q", "1", "-t", "work/laundry", "-m", job]);
+        broker.mosquitto_pub(&["-q", "1", "-t", "work/laundry", "-m", job]);
     }
     let browser = open_live(&broker).await;
     browser
@@ -461,7 +445,7 @@ async fn a_queue_in_detail_peeked_without_taking_then_purged_and_deleted() {
         .await;
 
     // Purge and delete ask first.
-    mosquitto_pub(&broker, &["-q", "1", "-t", "work/laundry", "-m", "again"]);
+    broker.mosquitto_pub(&["-q", "1", "-t", "work/laundry", "-m", "again"]);
     browser.click("[data-testid=queue-purge]").await;
     browser.wait_for_text("[data-testid=queue-confirm]", |t| t.starts_with("Drop the")).await;
     browser.click("[data-testid=queue-confirm-no]").await;
