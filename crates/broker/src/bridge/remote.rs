@@ -120,23 +120,11 @@ impl Remote {
                 let mut network = rumqttc::NetworkOptions::new();
                 network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
                 eventloop.set_network_options(network);
-                let task = tokio::spawn(async move {
-                    loop {
-                        let event = match eventloop.poll().await {
-                            Ok(event) => v4_event(event),
-                            Err(err) => Some(RemoteEvent::Failed(err.to_string())),
-                        };
-                        let failed = matches!(event, Some(RemoteEvent::Failed(_)));
-                        if let Some(event) = event
-                            && events.send(event).await.is_err()
-                        {
-                            return;
-                        }
-                        if failed {
-                            return;
-                        }
-                    }
+                let polled = futures_util::stream::unfold(eventloop, |mut eventloop| async move {
+                    let event = eventloop.poll().await.map(v4_event).map_err(|err| err.to_string());
+                    Some((event, eventloop))
                 });
+                let task = tokio::spawn(forward(polled, events));
                 (Self::V4(client), rx, task)
             }
             ProtocolVersion::V5 => {
@@ -162,23 +150,11 @@ impl Remote {
                 let mut network = rumqttc::NetworkOptions::new();
                 network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
                 eventloop.options.set_network_options(network);
-                let task = tokio::spawn(async move {
-                    loop {
-                        let event = match eventloop.poll().await {
-                            Ok(event) => v5_event(event),
-                            Err(err) => Some(RemoteEvent::Failed(err.to_string())),
-                        };
-                        let failed = matches!(event, Some(RemoteEvent::Failed(_)));
-                        if let Some(event) = event
-                            && events.send(event).await.is_err()
-                        {
-                            return;
-                        }
-                        if failed {
-                            return;
-                        }
-                    }
+                let polled = futures_util::stream::unfold(eventloop, |mut eventloop| async move {
+                    let event = eventloop.poll().await.map(v5_event).map_err(|err| err.to_string());
+                    Some((event, eventloop))
                 });
+                let task = tokio::spawn(forward(polled, events));
                 (Self::V5(client, usize::from(config.max_in_flight)), rx, task)
             }
         }
@@ -307,5 +283,29 @@ fn v5_event(event: rumqttc::v5::Event) -> Option<RemoteEvent> {
         }
         Event::Outgoing(Outgoing::Publish(pkid)) => Some(RemoteEvent::Written(pkid)),
         _ => None,
+    }
+}
+
+/// Passes what the remote's event loop yields to the bridge as events,
+/// until the remote fails (its last event) or the bridge stops listening.
+async fn forward(
+    polled: impl futures_util::Stream<Item = Result<Option<RemoteEvent>, String>>,
+    events: mpsc::Sender<RemoteEvent>,
+) {
+    use futures_util::StreamExt;
+    let mut polled = std::pin::pin!(polled);
+    while let Some(event) = polled.next().await {
+        let (event, failed) = match event {
+            Ok(event) => (event, false),
+            Err(err) => (Some(RemoteEvent::Failed(err)), true),
+        };
+        if let Some(event) = event
+            && events.send(event).await.is_err()
+        {
+            return;
+        }
+        if failed {
+            return;
+        }
     }
 }
