@@ -95,6 +95,16 @@ impl Topics for BTreeMap<String, String> {
     }
 }
 
+/// The cards `make` finds among `pairs` (topic, last payload): how the
+/// tests of each convention call it.
+#[cfg(test)]
+fn cards_among(pairs: &[(&str, &str)], make: impl FnOnce(&dyn Topics, &mut Vec<Card>)) -> Vec<Card> {
+    let topics: BTreeMap<String, String> = pairs.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
+    let mut found = Vec::new();
+    make(&topics, &mut found);
+    found
+}
+
 /// What discovery payloads said: Home Assistant entities and zigbee2mqtt devices.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {

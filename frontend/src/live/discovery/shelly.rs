@@ -98,15 +98,10 @@ fn gen2(cards: &mut Vec<Card>, topics: &dyn Topics, id: &str, n: &str, payload: 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn run(pairs: &[(&str, &str)]) -> Vec<Card> {
-        let topics: BTreeMap<String, String> = pairs.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
-        let mut found = Vec::new();
-        cards(&topics, &mut found);
-        found
+        super::super::cards_among(pairs, cards)
     }
 
     #[test]

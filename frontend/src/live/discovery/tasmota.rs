@@ -106,15 +106,10 @@ fn replace(card: &mut Card, field: Field) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn run(pairs: &[(&str, &str)]) -> Vec<Card> {
-        let topics: BTreeMap<String, String> = pairs.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
-        let mut found = Vec::new();
-        cards(&topics, &mut found);
-        found
+        super::super::cards_among(pairs, cards)
     }
 
     #[test]

@@ -166,10 +166,7 @@ mod tests {
             {"type":"numeric","property":"humidity","unit":"%","access":1}]}}]"#;
 
     fn run(devices: &BTreeMap<String, Info>, pairs: &[(&str, &str)]) -> Vec<Card> {
-        let topics: BTreeMap<String, String> = pairs.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
-        let mut found = Vec::new();
-        cards(devices, &topics, &mut found);
-        found
+        super::super::cards_among(pairs, |topics, found| cards(devices, topics, found))
     }
 
     #[test]
