@@ -5,7 +5,7 @@
 use crate::connect::peek_level;
 use crate::error::{DecodeError, EncodeError};
 use crate::packet::Packet;
-use crate::primitives::{Reader, parse_varint, put_varint, varint_len};
+use crate::primitives::{Reader, parse_varint, varint_bytes};
 use crate::types::{PacketKind, ProtocolVersion};
 use bytes::{BufMut, BytesMut};
 
@@ -69,16 +69,35 @@ pub fn decode(
 /// MQTT 5-only fields are dropped for 3.1.1 (AUTH itself is refused). On
 /// error nothing is appended. The caller checks the result against the
 /// peer's maximum packet size (`out` grew by the packet's size).
+///
+/// The body is written in place, after room for the longest fixed header
+/// (5 bytes); the header then goes just before it and the body moves up to
+/// close the gap (at most 3 bytes). No buffer of its own per packet: a
+/// broker sending thousands of PUBLISHes a second once spent a sixth of its
+/// time allocating, growing and copying those.
 pub fn encode(packet: &Packet, version: ProtocolVersion, out: &mut BytesMut) -> Result<(), EncodeError> {
-    let mut body = BytesMut::new();
-    packet.encode_body(version, &mut body)?;
-    let remaining = u32::try_from(body.len()).map_err(|_| EncodeError::PacketTooLarge)?;
-    out.reserve(1 + varint_len(remaining) + body.len());
-    let mut header = BytesMut::with_capacity(5);
-    header.put_u8((packet.kind() as u8) << 4 | packet.flags());
-    put_varint(&mut header, remaining)?;
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&body);
+    const ROOM: usize = 5;
+    let start = out.len();
+    out.put_bytes(0, ROOM);
+    let written = packet.encode_body(version, out).and_then(|()| {
+        let remaining = u32::try_from(out.len() - start - ROOM).map_err(|_| EncodeError::PacketTooLarge)?;
+        varint_bytes(remaining)
+    });
+    let (varint, varint_len) = match written {
+        Ok(varint) => varint,
+        Err(err) => {
+            out.truncate(start);
+            return Err(err);
+        }
+    };
+    let len = 1 + varint_len;
+    out[start] = (packet.kind() as u8) << 4 | packet.flags();
+    out[start + 1..start + len].copy_from_slice(&varint[..varint_len]);
+    let gap = ROOM - len;
+    if gap > 0 {
+        out.copy_within(start + ROOM.., start + len);
+        out.truncate(out.len() - gap);
+    }
     Ok(())
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn parse_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeErr
 }
 
 /// How many bytes `value` takes as a variable byte integer.
+#[cfg(test)]
 pub(crate) fn varint_len(value: u32) -> usize {
     match value {
         0..=127 => 1,
@@ -40,18 +41,27 @@ pub(crate) fn varint_len(value: u32) -> usize {
 
 /// Writes a variable byte integer; values over [`MAX_VARINT`] are refused.
 pub(crate) fn put_varint(out: &mut BytesMut, value: u32) -> Result<(), EncodeError> {
+    let (bytes, len) = varint_bytes(value)?;
+    out.put_slice(&bytes[..len]);
+    Ok(())
+}
+
+/// A variable byte integer's bytes (the first `len` of them); values over
+/// [`MAX_VARINT`] are refused.
+pub(crate) fn varint_bytes(value: u32) -> Result<([u8; 4], usize), EncodeError> {
     if value > MAX_VARINT {
         return Err(EncodeError::PacketTooLarge);
     }
-    let mut rest = value;
+    let (mut bytes, mut len, mut rest) = ([0u8; 4], 0, value);
     loop {
         let byte = (rest & 0x7F) as u8;
         rest >>= 7;
         if rest == 0 {
-            out.put_u8(byte);
-            return Ok(());
+            bytes[len] = byte;
+            return Ok((bytes, len + 1));
         }
-        out.put_u8(byte | 0x80);
+        bytes[len] = byte | 0x80;
+        len += 1;
     }
 }
 

@@ -82,7 +82,7 @@ fn v311_drops_v5_only_fields() {
 #[test]
 fn encode_refuses_what_cannot_be_sent() {
     let v5 = ProtocolVersion::V5;
-    let mut out = BytesMut::new();
+    let mut out = BytesMut::from(&b"before"[..]);
     let long = "x".repeat(65_536);
     let cases: Vec<(Packet, ProtocolVersion, EncodeError)> = vec![
         (Packet::Auth(Auth::default()), ProtocolVersion::V311, EncodeError::NotInVersion),
@@ -126,7 +126,25 @@ fn encode_refuses_what_cannot_be_sent() {
     ];
     for (packet, version, expected) in cases {
         assert_eq!(encode(&packet, version, &mut out), Err(expected), "{packet:?}");
-        assert!(out.is_empty(), "nothing written on error");
+        assert_eq!(&out[..], b"before", "nothing written on error, nothing before it touched");
+    }
+}
+
+#[test]
+fn remaining_lengths_of_one_to_four_bytes_encode_after_what_is_there() {
+    // A PUBLISH "t" at QoS 0 in 3.1.1: 3 bytes of topic, then the payload.
+    for remaining in [0usize, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152] {
+        let Some(payload_len) = remaining.checked_sub(3) else { continue };
+        let publish = Publish { topic: "t".into(), payload: vec![7u8; payload_len].into(), ..Publish::default() };
+        let mut out = BytesMut::from(&b"ab"[..]);
+        encode(&Packet::Publish(publish.clone()), ProtocolVersion::V311, &mut out).expect("encodes");
+        let header = 1 + [127, 16_383, 2_097_151].iter().filter(|max| remaining > **max).count() + 1;
+        assert_eq!(out.len(), 2 + header + remaining, "remaining {remaining}");
+        assert_eq!(&out[..2], b"ab");
+        let mut rest = out.split_off(2);
+        let decoded = decode(&mut rest, ProtocolVersion::V311, u32::MAX).expect("decodes").expect("whole");
+        assert_eq!(decoded, Packet::Publish(publish), "remaining {remaining}");
+        assert!(rest.is_empty());
     }
 }
 
