@@ -193,32 +193,34 @@ fn gz_path(path: &Path) -> PathBuf {
 
 /// Fails when the wasm + JS in `dist` are over [`SIZE_BAR`] as sent.
 pub fn check_size_bar(dist: &Path) -> Result<()> {
-    let sent = report_sizes(dist)?;
+    let sent: u64 = sizes(dist)?.iter().filter(|(name, ..)| *name != "index.html").map(|(.., gz)| gz).sum();
     anyhow::ensure!(
         sent <= SIZE_BAR,
         "the dashboard's wasm + JS are {sent} B as sent gzipped, over the {SIZE_BAR} B bar: \
          make the frontend smaller (docs/benchmarks.md, Dashboard, says what has worked)"
     );
-    println!("  under the {SIZE_BAR} B bar");
+    println!("dashboard: wasm + JS {sent} B as sent gzipped, under the {SIZE_BAR} B bar");
     Ok(())
 }
 
-/// Prints the raw and gzip sizes of what the browser downloads, and returns
-/// the wasm + JS as sent gzipped, in bytes.
-fn report_sizes(dist: &Path) -> Result<u64> {
+/// Each file the browser downloads, with its raw and gzip sizes in bytes.
+fn sizes(dist: &Path) -> Result<Vec<(&'static str, u64, u64)>> {
+    let size = |path: &Path| fs::metadata(path).map(|m| m.len()).with_context(|| format!("reading {}", path.display()));
+    SERVED.iter().map(|name| Ok((*name, size(&dist.join(name))?, size(&gz_path(&dist.join(name)))?))).collect()
+}
+
+/// Prints the raw and gzip sizes of what the browser downloads.
+fn report_sizes(dist: &Path) -> Result<()> {
     println!("dist: {}", dist.display());
     let mut total_gz = 0;
-    for name in SERVED {
-        let size =
-            |path: &Path| fs::metadata(path).map(|m| m.len()).with_context(|| format!("reading {}", path.display()));
-        let (raw, gz) = (size(&dist.join(name))?, size(&gz_path(&dist.join(name)))?);
+    for (name, raw, gz) in sizes(dist)? {
         if name != "index.html" {
             total_gz += gz;
         }
         println!("  {name:<18} {:>22} raw  {:>22} gzip", human(raw), human(gz));
     }
     println!("  wasm + JS, as sent gzipped: {}", human(total_gz));
-    Ok(total_gz)
+    Ok(())
 }
 
 fn human(bytes: u64) -> String {

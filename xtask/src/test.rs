@@ -4,8 +4,8 @@
 //! 2. native: `dist/` (checked against its size bar), the debug and the
 //!    release `hearth` are built first, then `cargo test --workspace`
 //!    (engine, broker, end-to-end) with `HEARTH_BIN`, `HEARTH_RELEASE_BIN`,
-//!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported, and the
-//!    frontend's plain unit tests natively;
+//!    `HEARTH_DIST`, `CHROMIUM` and `CHROMEDRIVER` exported, the
+//!    frontend's plain unit tests natively, and the fuzz targets checked;
 //! 3. cross: the debug `hearth` for a Raspberry Pi (aarch64, dashboard
 //!    inside) run under Debian's qemu-user: the ignored tests of
 //!    `tests/tests/one_binary.rs`, with `HEARTH_CROSS_BIN`, `QEMU` and
@@ -122,8 +122,19 @@ fn native(counter: &Counter) -> Result<()> {
     // The frontend's own unit tests (`#[test]`: discovery, the topic tree,
     // payloads) are plain Rust, and the wasm test runner skips `#[test]`:
     // run them here, natively.
-    counted(counter, proc::cargo().args(["test", "-p", "frontend", "--lib"]))
+    counted(counter, proc::cargo().args(["test", "-p", "frontend", "--lib"]))?;
+    // The fuzz targets are crates of their own (`cargo fuzz` builds them
+    // with nightly flags, so nothing else would): checked here, they stay
+    // in step with the broker and the engine they drive.
+    for fuzz in FUZZ_CRATES {
+        let manifest = proc::root().join(fuzz).join("Cargo.toml");
+        proc::run(proc::cargo().args(["check", "--locked", "--bins", "--manifest-path"]).arg(manifest))?;
+    }
+    Ok(())
 }
+
+/// The fuzz crates, each outside the workspace.
+const FUZZ_CRATES: [&str; 2] = ["crates/broker/fuzz", "crates/queue-core/fuzz"];
 
 /// A debug build: quicker to make than release (the test needs no speed).
 fn cross_pi(counter: &Counter) -> Result<()> {

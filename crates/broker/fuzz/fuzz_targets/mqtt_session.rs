@@ -349,10 +349,11 @@ impl World {
 
     /// Frames from the engine, through the session.
     fn to_session(&mut self, slot: usize, frames: Vec<ServerFrame>) {
+        let now = self.now;
         let Some(client) = self.clients[slot].as_mut() else { return };
         let n = frames.len();
         let mut steps = Vec::new();
-        client.session.on_frames(frames, &mut steps);
+        client.session.on_frames(frames, now, &mut steps);
         assert!(steps.len() <= 2 * n + 1, "{} steps for {n} frames", steps.len());
         self.carry_out(slot, steps, true);
     }
@@ -366,12 +367,14 @@ impl World {
                 Step::Engine(ClientFrame::Bye) => client.goodbye = true,
                 Step::Engine(frame) => self.frame(conn, frame),
                 Step::Send(packet) => self.to_client(slot, &packet, deliveries),
+                // The harness has no ACL; a refusal would only be counted.
+                Step::Denied(_) => {}
                 Step::Retained(filter) => {
                     let found: Vec<_> =
                         self.engine.retained().filter(|m| matches(&filter, &m.topic)).cloned().collect();
                     let n = found.len();
                     let mut replay = Vec::new();
-                    client.session.retained(&filter, found, &mut replay);
+                    client.session.retained(&filter, found, self.now, &mut replay);
                     assert!(replay.len() <= n, "{} steps for {n} retained messages", replay.len());
                     for step in replay {
                         if let Step::Send(packet) = step {
@@ -411,7 +414,7 @@ impl World {
     fn finish(&mut self, slot: usize) {
         let Some(mut client) = self.clients[slot].take() else { return };
         let (conn, lifetime) = (client.conn, client.session.lifetime);
-        let queue = client.session.queue.clone();
+        let queue = client.session.queue();
         if lifetime.is_persistent() {
             for frame in client.session.settle_released() {
                 self.frame(conn, frame);
