@@ -166,23 +166,42 @@ impl Broker {
 /// payloads `0`, `1`, … so each is a number) to the MQTT listener at `mqtt`
 /// as fast as the real `mosquitto_pub` can: one `mosquitto_pub -l -q 1` per
 /// topic, all at once, each reading its lines from a pipe. Returns when all
-/// have sent theirs and had them acknowledged.
+/// have sent theirs and had them acknowledged; panics, with what they said,
+/// if one fails or they take longer than [`WAIT`] (killed then, as on any
+/// panic: each is [`Running`]).
 pub fn mqtt_burst(mqtt: SocketAddr, topics: usize, per_topic: usize) {
     let port = mqtt.port().to_string();
     let lines: String = (0..per_topic).map(|n| format!("{n}\n")).collect();
-    let publishers: Vec<Child> = (0..topics)
+    let mut publishers: Vec<Running> = (0..topics)
         .map(|t| {
-            let mut child = Command::new("mosquitto_pub")
+            let child = Command::new("mosquitto_pub")
                 .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-l", "-t", &format!("burst/t{t}")])
                 .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
                 .spawn()
                 .expect("mosquitto_pub runs (apt install mosquitto-clients)");
-            child.stdin.take().expect("piped stdin").write_all(lines.as_bytes()).expect("lines reach mosquitto_pub");
-            child
+            Running(child)
         })
         .collect();
-    for mut publisher in publishers {
-        assert!(publisher.wait().expect("mosquitto_pub ends").success(), "mosquitto_pub -l failed");
+    for publisher in &mut publishers {
+        // Well under a pipe's buffer, so this never waits; a publisher
+        // that already died is reported below, with its own words.
+        let _ = publisher.0.stdin.take().expect("piped stdin").write_all(lines.as_bytes());
+    }
+    let deadline = Instant::now() + WAIT;
+    for publisher in &mut publishers {
+        let status = loop {
+            if let Some(status) = publisher.0.try_wait().expect("mosquitto_pub can be waited for") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "mosquitto_pub -l did not finish in {WAIT:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut said = String::new();
+        if let Some(mut stderr) = publisher.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+        }
+        assert!(status.success(), "mosquitto_pub -l failed ({status}): {said}");
     }
 }
 

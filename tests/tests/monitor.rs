@@ -469,10 +469,15 @@ async fn a_burst_of_5000_messages_is_counted_whole_kept_bounded_and_the_page_ans
         let mqtt = broker.mqtt;
         tokio::task::spawn_blocking(move || hearth_e2e::mqtt_burst(mqtt, topics, each))
     };
-    // The page answers while the burst goes on: Pause takes effect.
+    // The page answers while the burst goes on: Pause takes effect, and
+    // what it froze stays as it was while the rest arrives.
     browser.click("[data-testid=tree-pause]").await;
     browser.wait_for_text("[data-testid=tree-pause]", |t| t == "Resume").await;
+    let frozen = browser.wait_for_text("[data-testid=tree-summary]", |_| true).await;
     burst.await.expect("the burst ran");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    println!("paused at {frozen:?}");
+    assert_eq!(browser.wait_for_text("[data-testid=tree-summary]", |_| true).await, frozen, "paused");
     browser.click("[data-testid=tree-pause]").await;
 
     // Every message is counted; each topic keeps only its last 60.
