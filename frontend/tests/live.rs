@@ -160,12 +160,14 @@ fn home_numbers_get_the_unit_their_name_means_and_nothing_else_does() {
     let mut state = LiveState::default();
     state.apply_device(&delivery("home/x/state", r#"{"level":3,"watts":"12","humidity":40.5,"on":true}"#, true));
     state.apply_device(&delivery("home/x/voltage", "230", true));
+    state.apply_device(&delivery("home/x/env/temperature", "19.5", true));
     state.apply_device(&delivery("home/x/power", "off", true));
     state.apply_device(&delivery("home/y/temperature", "warm", true));
     let devices = group_devices(&state.devices);
     assert_eq!(
         fields(&devices[0]),
         [
+            ("env/temperature", "19.5 °C"),
             ("power", "off"),
             ("humidity", "40.5 %"),
             ("level", "3"),
@@ -173,7 +175,7 @@ fn home_numbers_get_the_unit_their_name_means_and_nothing_else_does() {
             ("watts", "12"),
             ("voltage", "230 V")
         ],
-        "a string is not a number, a name that says nothing gets no unit"
+        "a string is not a number, a name that says nothing gets no unit, a deeper field its last level's"
     );
     assert_eq!(fields(&devices[1]), [("value", "warm")]);
 }

@@ -90,8 +90,8 @@ fn availability(field: &str, payload: &str) -> Option<bool> {
 }
 
 /// Adds a topic's fields: each key of a JSON object, else the payload whole
-/// (named by the field, or `value` when the topic is the device itself, its
-/// unit then from the topic's last level `leaf`). Numbers get their [`unit`].
+/// (named by the field, or `value` when the topic is the device itself).
+/// Numbers get the [`unit`] of their key, or of the topic's last level `leaf`.
 fn spread(field: &str, leaf: &str, payload: &str, fields: &mut Vec<(String, String)>) {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(payload) {
         for (key, value) in map {
@@ -104,8 +104,8 @@ fn spread(field: &str, leaf: &str, payload: &str, fields: &mut Vec<(String, Stri
         }
         return;
     }
-    let (name, unit_from) = if field.is_empty() { ("value", leaf) } else { (field, field) };
-    let text = if number(payload) { with_unit(payload.trim().to_string(), unit_from) } else { payload.to_string() };
+    let name = if field.is_empty() { "value" } else { field };
+    let text = if number(payload) { with_unit(payload.trim().to_string(), leaf) } else { payload.to_string() };
     fields.push((name.to_string(), text));
 }
 
