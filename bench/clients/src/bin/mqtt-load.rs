@@ -41,6 +41,19 @@ struct Args {
     /// Longest a run may take.
     #[arg(long, default_value_t = 60)]
     timeout_s: u64,
+    /// Set TCP_NODELAY on every connection (rumqttc leaves Nagle's
+    /// algorithm on by default, as most device libraries do).
+    #[arg(long)]
+    tcp_nodelay: bool,
+}
+
+/// An rumqttc client and its event loop, with `--tcp-nodelay` applied.
+fn client(args: &Args, id: String) -> (AsyncClient, EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(options(args, id), 1000);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(args.tcp_nodelay);
+    eventloop.set_network_options(network);
+    (client, eventloop)
 }
 
 fn options(args: &Args, id: String) -> MqttOptions {
@@ -101,7 +114,7 @@ async fn main() -> Result<()> {
     let mut subscribers = Vec::new();
     for pair in 0..pairs {
         for s in 0..fanout {
-            let (client, mut eventloop) = AsyncClient::new(options(&args, format!("sub-{run_id}-{pair}-{s}")), 1000);
+            let (client, mut eventloop) = client(&args, format!("sub-{run_id}-{pair}-{s}"));
             client.subscribe(format!("load/{run_id}/{pair}"), qos).await?;
             // Until SUBACK: the subscription is in place before publishing.
             loop {
@@ -115,7 +128,7 @@ async fn main() -> Result<()> {
     }
     let mut publishers = Vec::new();
     for pair in 0..pairs {
-        let (client, mut eventloop) = AsyncClient::new(options(&args, format!("pub-{run_id}-{pair}")), 1000);
+        let (client, mut eventloop) = client(&args, format!("pub-{run_id}-{pair}"));
         let (n, size, rate) = (args.messages, args.size.max(8), args.rate);
         let topic = format!("load/{run_id}/{pair}");
         let publish = tokio::spawn(async move {
