@@ -78,7 +78,7 @@ async fn an_empty_client_id_is_assigned_one_in_5_and_refused_for_a_persistent_3_
     let mut raw = broker.raw_mqtt(connect(V5, "", 0)).await;
     let ack = connack(&mut raw).await;
     assert_eq!(ack.reason, ReasonCode::Success);
-    let assigned = ack.properties.assigned_client_identifier.expect("an assigned client id");
+    let assigned = ack.properties.into_fields().assigned_client_identifier.expect("an assigned client id");
     assert!(assigned.starts_with("hearth-auto-"), "{assigned}");
 
     let mut persistent = connect(V311, "", 0);

@@ -63,7 +63,7 @@ pub use control::{Auth, Disconnect};
 pub use error::{DecodeError, EncodeError};
 pub use packet::Packet;
 pub use primitives::MAX_VARINT;
-pub use properties::{PayloadFormat, Properties};
+pub use properties::{PayloadFormat, Properties, PropertyFields};
 pub use publish::{Ack, Publish};
 pub use reason::ReasonCode;
 pub use subscribe::{RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe};

@@ -78,11 +78,11 @@ fn connack() {
         Packet::ConnAck(ConnAck { session_present: true, reason: ReasonCode::NotAuthorized, ..ConnAck::default() }),
     );
     // MQTT 5: topic alias maximum 10, assigned client id "id".
-    let props = Properties {
+    let props = Properties::from(PropertyFields {
         assigned_client_identifier: Some("id".into()),
         topic_alias_maximum: Some(10),
-        ..Properties::default()
-    };
+        ..PropertyFields::default()
+    });
     check(
         V5,
         "20 0b 00 00 08 12 0002 6964 22 000a",
@@ -98,12 +98,12 @@ fn publish() {
     let qos1 = Publish { qos: QoS::AtLeastOnce, packet_id: 1, retain: true, ..qos0.clone() };
     check(V311, "33 09 0003 612f62 0001 6869", Packet::Publish(qos1));
     // MQTT 5, QoS 2 + DUP, topic alias 1, message expiry 60, subscription identifier 300.
-    let props = Properties {
+    let props = Properties::from(PropertyFields {
         message_expiry_interval: Some(60),
         subscription_identifiers: vec![NonZeroU32::new(300).expect("non-zero")],
         topic_alias: NonZeroU16::new(1),
-        ..Properties::default()
-    };
+        ..PropertyFields::default()
+    });
     let qos2 = Publish { dup: true, qos: QoS::ExactlyOnce, packet_id: 10, properties: props, ..qos0 };
     check(V5, "3c 15 0003 612f62 000a 0b 02 0000003c 0b ac02 23 0001 6869", Packet::Publish(qos2));
 }
@@ -120,7 +120,7 @@ fn publish_acks() {
     check(V5, "40 03 0001 10", Packet::PubAck(no_match));
     let with_reason = Ack {
         reason: ReasonCode::PacketIdentifierNotFound,
-        properties: Properties { reason_string: Some("x".into()), ..Properties::default() },
+        properties: Properties::from(PropertyFields { reason_string: Some("x".into()), ..PropertyFields::default() }),
         ..ack
     };
     check(V5, "70 08 0001 92 04 1f 0001 78", Packet::PubComp(with_reason));
@@ -164,7 +164,7 @@ fn ping_disconnect_auth() {
         check(version, "d0 00", Packet::PingResp);
         check(version, "e0 00", Packet::Disconnect(Disconnect::default()));
     }
-    let expiry = Properties { session_expiry_interval: Some(60), ..Properties::default() };
+    let expiry = Properties::from(PropertyFields { session_expiry_interval: Some(60), ..PropertyFields::default() });
     check(
         V5,
         "e0 07 00 05 11 0000003c",
@@ -176,7 +176,8 @@ fn ping_disconnect_auth() {
         Packet::Disconnect(Disconnect { reason: ReasonCode::DisconnectWithWillMessage, ..Disconnect::default() }),
     );
     check(V5, "f0 00", Packet::Auth(Auth::default()));
-    let method = Properties { authentication_method: Some("SCRM".into()), ..Properties::default() };
+    let method =
+        Properties::from(PropertyFields { authentication_method: Some("SCRM".into()), ..PropertyFields::default() });
     check(
         V5,
         "f0 09 18 07 15 0004 5343524d",

@@ -49,14 +49,14 @@ prop_compose! {
         correlation in of(bin()), user_properties in users(),
         sub_ids in vec(sub_id(), 0..3), alias in of(nz16()), delay in of(any::<u32>()),
     ) -> Properties {
-        Properties {
+        Properties::from(PropertyFields {
             payload_format: format, message_expiry_interval: expiry, content_type: content,
             response_topic: response, correlation_data: correlation, user_properties,
             subscription_identifiers: if publish { sub_ids } else { vec![] },
             topic_alias: if publish { alias } else { None },
             will_delay_interval: if publish { None } else { delay },
-            ..Properties::default()
-        }
+            ..PropertyFields::default()
+        })
     }
 }
 
@@ -69,12 +69,12 @@ prop_compose! {
         caps in (of(prop_oneof![Just(QoS::AtMostOnce), Just(QoS::AtLeastOnce)]), of(any::<bool>()),
                  of(any::<bool>()), of(any::<bool>()), of(any::<bool>())),
     ) -> Properties {
-        let mut p = Properties {
+        let mut p = Properties::from(PropertyFields {
             session_expiry_interval: session, authentication_method: method, authentication_data: data,
             receive_maximum: receive, topic_alias_maximum: alias_max,
             maximum_packet_size: max_size.and_then(NonZeroU32::new), user_properties,
-            ..Properties::default()
-        };
+            ..PropertyFields::default()
+        });
         if connack {
             (p.assigned_client_identifier, p.server_keep_alive, p.response_information,
              p.server_reference, p.reason_string) = server;
@@ -89,7 +89,7 @@ prop_compose! {
 
 prop_compose! {
     fn reason_props()(reason in of(text()), user_properties in users()) -> Properties {
-        Properties { reason_string: reason, user_properties, ..Properties::default() }
+        Properties::from(PropertyFields { reason_string: reason, user_properties, ..PropertyFields::default() })
     }
 }
 
@@ -143,7 +143,7 @@ prop_compose! {
             Subscription { filter, options }
         }).collect();
         let properties = if v5 {
-            Properties { subscription_identifiers: sub_id.into_iter().collect(), user_properties, ..Properties::default() }
+            Properties::from(PropertyFields { subscription_identifiers: sub_id.into_iter().collect(), user_properties, ..PropertyFields::default() })
         } else { Properties::default() };
         Packet::Subscribe(Subscribe { packet_id: id, subscriptions, properties })
     }
@@ -189,7 +189,7 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
             .boxed(),
         (1..=u16::MAX, vec(text(), 1..4), users())
             .prop_map(move |(packet_id, filters, user_properties)| {
-                let p = Properties { user_properties, ..Properties::default() };
+                let p = Properties::from(PropertyFields { user_properties, ..PropertyFields::default() });
                 Packet::Unsubscribe(Unsubscribe { packet_id, filters, properties: props(p) })
             })
             .boxed(),
@@ -206,7 +206,11 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
         Just(Packet::PingResp).boxed(),
         (reason_in(PacketKind::Disconnect), reason_props(), of(any::<u32>()), of(text()))
             .prop_map(move |(reason, p, expiry, server)| {
-                let p = Properties { session_expiry_interval: expiry, server_reference: server, ..p };
+                let p = Properties::from(PropertyFields {
+                    session_expiry_interval: expiry,
+                    server_reference: server,
+                    ..p.into_fields()
+                });
                 let reason = if v5 { reason } else { ReasonCode::Success };
                 Packet::Disconnect(Disconnect { reason, properties: props(p) })
             })
@@ -216,7 +220,11 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
         choices.push(
             (reason_in(PacketKind::Auth), reason_props(), of(text()), of(bin()))
                 .prop_map(|(reason, p, method, data)| {
-                    let properties = Properties { authentication_method: method, authentication_data: data, ..p };
+                    let properties = Properties::from(PropertyFields {
+                        authentication_method: method,
+                        authentication_data: data,
+                        ..p.into_fields()
+                    });
                     Packet::Auth(Auth { reason, properties })
                 })
                 .boxed(),

@@ -109,7 +109,10 @@ fn encode_refuses_what_cannot_be_sent() {
         (Packet::Subscribe(Subscribe { packet_id: 1, ..Subscribe::default() }), v5, EncodeError::NoTopicFilters),
         (
             Packet::Disconnect(Disconnect {
-                properties: Properties { topic_alias_maximum: Some(1), ..Properties::default() },
+                properties: Properties::from(PropertyFields {
+                    topic_alias_maximum: Some(1),
+                    ..PropertyFields::default()
+                }),
                 ..Disconnect::default()
             }),
             v5,
@@ -117,7 +120,10 @@ fn encode_refuses_what_cannot_be_sent() {
         ),
         (
             Packet::ConnAck(ConnAck {
-                properties: Properties { maximum_qos: Some(QoS::ExactlyOnce), ..Properties::default() },
+                properties: Properties::from(PropertyFields {
+                    maximum_qos: Some(QoS::ExactlyOnce),
+                    ..PropertyFields::default()
+                }),
                 ..ConnAck::default()
             }),
             v5,

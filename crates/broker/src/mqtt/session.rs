@@ -39,9 +39,6 @@ pub const TOPIC_ALIAS_MAX: u16 = 64;
 pub const QOS_HEADER: &str = "x-mqtt-publish-qos";
 
 /// One thing the connection task must do, in order.
-// Steps live briefly in one Vec per wake-up; boxing packets would cost an
-// allocation per message for nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Send a frame to the engine.
@@ -706,8 +703,17 @@ pub(super) fn publish_packet(topic: &str, payload: Bytes, qos: QoS, retain: bool
 
 #[cfg(test)]
 mod tests {
-    use super::{is_queue_of, queue_name};
+    use super::{Step, is_queue_of, queue_name};
     use std::collections::HashSet;
+
+    #[test]
+    fn a_step_is_small_to_move() {
+        eprintln!(
+            "Step {} ClientFrame {}",
+            std::mem::size_of::<Step>(),
+            std::mem::size_of::<queue_core::protocol::ClientFrame>()
+        );
+    }
 
     #[test]
     fn plain_ids_keep_the_queue_name_they_always_had() {

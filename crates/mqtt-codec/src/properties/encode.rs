@@ -8,6 +8,10 @@ use bytes::{BufMut, BytesMut};
 
 /// Writes `props` as a length-prefixed property list for `ctx`.
 pub(crate) fn encode(props: &Properties, ctx: Ctx, out: &mut BytesMut) -> Result<(), EncodeError> {
+    if props.is_empty() {
+        out.put_u8(0);
+        return Ok(());
+    }
     let mut w = Writer { out: BytesMut::new(), ctx };
     write_message_props(props, &mut w)?;
     write_session_props(props, &mut w)?;

@@ -28,25 +28,30 @@ fn user() -> Vec<(String, String)> {
 }
 
 fn reason_props() -> Properties {
-    Properties { reason_string: Some("because".into()), user_properties: user(), ..Properties::default() }
+    Properties::from(PropertyFields {
+        reason_string: Some("because".into()),
+        user_properties: user(),
+        ..PropertyFields::default()
+    })
 }
 
 fn message_props() -> Properties {
-    Properties {
+    Properties::from(PropertyFields {
         payload_format: Some(PayloadFormat::Utf8),
         message_expiry_interval: Some(3600),
         content_type: Some("application/json".into()),
         response_topic: Some("reply/here".into()),
         correlation_data: Some(Bytes::from_static(b"\x00\x01corr")),
         user_properties: user(),
-        ..Properties::default()
-    }
+        ..PropertyFields::default()
+    })
 }
 
 fn connect(version: ProtocolVersion) -> Connect {
     let v5 = version == ProtocolVersion::V5;
-    let will_props = Properties { will_delay_interval: Some(30), ..message_props() };
-    let props = Properties {
+    let will_props =
+        Properties::from(PropertyFields { will_delay_interval: Some(30), ..message_props().into_fields() });
+    let props = Properties::from(PropertyFields {
         session_expiry_interval: Some(600),
         authentication_method: Some("SCRAM-SHA-1".into()),
         authentication_data: Some(Bytes::from_static(b"client-first")),
@@ -56,8 +61,8 @@ fn connect(version: ProtocolVersion) -> Connect {
         topic_alias_maximum: Some(10),
         maximum_packet_size: Some(nz32(65_536)),
         user_properties: user(),
-        ..Properties::default()
-    };
+        ..PropertyFields::default()
+    });
     Connect {
         protocol: version,
         clean_start: true,
@@ -77,7 +82,7 @@ fn connect(version: ProtocolVersion) -> Connect {
 }
 
 fn connack_props() -> Properties {
-    Properties {
+    Properties::from(PropertyFields {
         session_expiry_interval: Some(0),
         assigned_client_identifier: Some("auto-42".into()),
         server_keep_alive: Some(30),
@@ -95,16 +100,16 @@ fn connack_props() -> Properties {
         wildcard_subscription_available: Some(true),
         subscription_identifier_available: Some(false),
         shared_subscription_available: Some(true),
-        ..Properties::default()
-    }
+        ..PropertyFields::default()
+    })
 }
 
 fn publish(v5: bool) -> Publish {
-    let props = Properties {
+    let props = Properties::from(PropertyFields {
         subscription_identifiers: vec![nz32(1), nz32(268_435_455)],
         topic_alias: Some(nz16(3)),
-        ..message_props()
-    };
+        ..message_props().into_fields()
+    });
     Publish {
         dup: true,
         qos: QoS::ExactlyOnce,
@@ -131,8 +136,11 @@ fn subscribe(v5: bool) -> Subscribe {
         retain_as_published: v5,
         retain_handling: if v5 { RetainHandling::DoNotSend } else { RetainHandling::SendAtSubscribe },
     };
-    let props =
-        Properties { subscription_identifiers: vec![nz32(77)], user_properties: user(), ..Properties::default() };
+    let props = Properties::from(PropertyFields {
+        subscription_identifiers: vec![nz32(77)],
+        user_properties: user(),
+        ..PropertyFields::default()
+    });
     Subscribe {
         packet_id: 2,
         subscriptions: vec![
@@ -166,7 +174,10 @@ pub fn samples(version: ProtocolVersion) -> Vec<Packet> {
         Packet::Unsubscribe(Unsubscribe {
             packet_id: 3,
             filters: vec!["home/#".into(), "a".into()],
-            properties: props(Properties { user_properties: user(), ..Properties::default() }),
+            properties: props(Properties::from(PropertyFields {
+                user_properties: user(),
+                ..PropertyFields::default()
+            })),
         }),
         Packet::UnsubAck(UnsubAck {
             packet_id: 3,
@@ -176,21 +187,21 @@ pub fn samples(version: ProtocolVersion) -> Vec<Packet> {
         Packet::PingReq,
         Packet::PingResp,
     ];
-    let disconnect_props = Properties {
+    let disconnect_props = Properties::from(PropertyFields {
         session_expiry_interval: Some(120),
         server_reference: Some("backup:1883".into()),
-        ..reason_props()
-    };
+        ..reason_props().into_fields()
+    });
     packets.push(Packet::Disconnect(Disconnect {
         reason: if v5 { ReasonCode::SessionTakenOver } else { ReasonCode::Success },
         properties: props(disconnect_props),
     }));
     if v5 {
-        let auth_props = Properties {
+        let auth_props = Properties::from(PropertyFields {
             authentication_method: Some("SCRAM-SHA-1".into()),
             authentication_data: Some(Bytes::from_static(b"challenge")),
-            ..reason_props()
-        };
+            ..reason_props().into_fields()
+        });
         packets.push(Packet::Auth(Auth { reason: ReasonCode::ContinueAuthentication, properties: auth_props }));
     }
     packets
