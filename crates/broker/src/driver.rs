@@ -8,6 +8,7 @@ use queue_core::protocol::{ClientFrame, ServerFrame};
 use queue_core::queue::QueueOptions;
 use queue_core::topic::matches;
 use queue_core::{ConnId, ConnectionStats, Denial, Engine, EngineConfig, Input, Message, Output, Role, StatsSnapshot};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -235,8 +236,9 @@ struct Durable {
 /// The engine task's state.
 pub struct Driver {
     engine: Engine,
-    peers: HashMap<ConnId, Peer>,
-    batches: HashMap<ConnId, Vec<ServerFrame>>,
+    // Fx: connection ids are the engine's own counter, not a peer's choice.
+    peers: FxHashMap<ConnId, Peer>,
+    batches: FxHashMap<ConnId, Vec<ServerFrame>>,
     /// Bytes waiting for one connection before it is cut as a slow consumer.
     max_pending_bytes: usize,
     buffered: Buffered,
@@ -268,8 +270,8 @@ impl Driver {
     ) -> Self {
         Self {
             engine: Engine::new(config),
-            peers: HashMap::new(),
-            batches: HashMap::new(),
+            peers: FxHashMap::default(),
+            batches: FxHashMap::default(),
             max_pending_bytes,
             buffered,
             blocked,

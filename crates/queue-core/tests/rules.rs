@@ -422,6 +422,25 @@ fn unknown_tags_and_consumers_are_errors_and_multiple_ack_settles_a_range() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_multiple_ack_of_the_largest_tag_settles_everything_unacked_and_only_that() {
+    let mut h = Harness::new();
+    setup_queue(&mut h, json!({}));
+    h.subscribe(1, "jobs", 10, "manual");
+    for p in ["a", "b", "c", "d"] {
+        h.publish_queue(1, "jobs", p);
+    }
+    let tags: Vec<u64> = h.deliveries(1).iter().filter_map(|d| d.tag).collect();
+    h.ack(1, tags[2]);
+    h.send(1, json!({"type": "ack", "tag": u64::MAX, "multiple": true}));
+    let q = h.queue("jobs");
+    assert_eq!((q.ready, q.unacked, q.counters.acked), (0, 0, 4));
+    assert!(h.errors(1).is_empty());
+    // Nothing is left to settle: the next one is an error, not a no-op.
+    h.send(1, json!({"type": "ack", "tag": u64::MAX, "multiple": true}));
+    assert_eq!(h.errors(1), [ErrorCode::UnknownDeliveryTag]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn deleting_a_queue_cancels_its_consumers() {
     let mut h = Harness::new();
     setup_queue(&mut h, json!({}));

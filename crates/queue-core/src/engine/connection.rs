@@ -111,7 +111,7 @@ impl Engine {
         }
         let Some(mut c) = self.conns.remove(&conn) else { return };
         // What `get` took and nobody acked goes back, as a consumer's does.
-        let mut got: Vec<InFlight> = c.in_flight.drain().map(|(_, flight)| flight).collect();
+        let mut got: Vec<InFlight> = std::mem::take(&mut c.in_flight).into_values().collect();
         got.sort_by_key(|f| f.envelope.seq);
         let mut touched = Vec::new();
         for flight in got {

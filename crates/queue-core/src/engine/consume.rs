@@ -286,12 +286,15 @@ impl Engine {
     /// Every unacked delivery of `conn` with a tag up to `tag`, in tag order.
     fn take_up_to(&mut self, conn: ConnId, tag: u64) -> Result<Vec<InFlight>, EngineError> {
         let c = self.conns.get_mut(&conn).ok_or(EngineError::UnknownDeliveryTag(tag))?;
-        let mut tags: Vec<u64> = c.in_flight.keys().copied().filter(|t| *t <= tag).collect();
-        if tags.is_empty() {
+        let later = match tag.checked_add(1) {
+            Some(next) => c.in_flight.split_off(&next),
+            None => Default::default(),
+        };
+        let taken = std::mem::replace(&mut c.in_flight, later);
+        if taken.is_empty() {
             return Err(EngineError::UnknownDeliveryTag(tag));
         }
-        tags.sort_unstable();
-        Ok(tags.iter().filter_map(|t| c.in_flight.remove(t)).collect())
+        Ok(taken.into_values().collect())
     }
 
     /// Frees the prefetch slot and unacked count a delivery held.

@@ -172,7 +172,9 @@ pub(crate) struct Connection {
     pub said_hello: bool,
     pub said_bye: bool,
     pub next_tag: u64,
-    pub in_flight: FxHashMap<u64, InFlight>,
+    /// Unacked deliveries by tag. Tags only grow, so in tag order: a
+    /// `multiple` ack takes a prefix.
+    pub in_flight: BTreeMap<u64, InFlight>,
     /// (consumer id, queue) pairs.
     pub consumers: Vec<(u64, QueueId)>,
     /// Exclusive queues it owns.
