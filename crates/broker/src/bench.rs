@@ -249,7 +249,7 @@ async fn publish(
         let payload = Payload::from(format!("{stamp:0width$}{padding}", width = STAMP));
         let frame = ClientFrame::Publish {
             id: None,
-            topic: topic.clone(),
+            topic: topic.as_deref().map(Into::into),
             queue: queue.clone(),
             payload,
             headers: Default::default(),

@@ -184,7 +184,7 @@ async fn publish(mut conn: Conn, load: Load, epoch: Instant) -> anyhow::Result<u
             dup: false,
             qos: load.qos,
             retain: false,
-            topic: load.topic.clone(),
+            topic: load.topic.as_str().into(),
             packet_id,
             payload,
             properties: Default::default(),

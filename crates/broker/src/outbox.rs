@@ -329,7 +329,7 @@ pub fn inbound_cost(frame: &ClientFrame) -> usize {
     const FIXED: usize = 128;
     match frame {
         ClientFrame::Publish { topic, queue, payload, headers, .. } => {
-            let target = topic.as_ref().or(queue.as_ref()).map_or(0, String::len);
+            let target = topic.as_deref().or(queue.as_deref()).map_or(0, str::len);
             FIXED + payload.len() + target + headers_cost(headers)
         }
         ClientFrame::Bind { filter, .. } | ClientFrame::Unbind { filter, .. } => FIXED + filter.len(),

@@ -141,7 +141,7 @@ async fn a_room_panel_cannot_unlock_the_door_nor_listen_to_the_whole_home() {
         home.publish("admin", &["-t", "home/hall/door/lock", "-m", "locked"]).await;
         home.publish("admin", &["-t", "home/livingroom/sofa/temperature", "-m", "21"]).await;
         match panel.recv().await {
-            Some(Packet::Publish(p)) => assert_eq!(p.topic, "home/livingroom/sofa/temperature", "{version:?}"),
+            Some(Packet::Publish(p)) => assert_eq!(&*p.topic, "home/livingroom/sofa/temperature", "{version:?}"),
             other => panic!("expected the allowed message first and only, got {other:?}"),
         }
     }

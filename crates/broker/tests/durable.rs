@@ -88,7 +88,7 @@ async fn mqtt_publisher(mqtt: std::net::SocketAddr, round: usize) -> BTreeSet<St
                 dup: false,
                 qos: QoS::AtLeastOnce,
                 retain: false,
-                topic: format!("crash/{round}"),
+                topic: format!("crash/{round}").into(),
                 packet_id: pid,
                 payload: Bytes::from(payload.clone()),
                 properties: Default::default(),

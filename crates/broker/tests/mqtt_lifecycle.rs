@@ -79,7 +79,7 @@ async fn a_delayed_will_is_published_after_its_delay() {
     let lost = Instant::now();
     drop(device); // abrupt: no DISCONNECT
     match watcher.recv().await {
-        Some(Packet::Publish(p)) => assert_eq!((p.topic.as_str(), &p.payload[..]), ("status/plug", &b"offline"[..])),
+        Some(Packet::Publish(p)) => assert_eq!((&*p.topic, &p.payload[..]), ("status/plug", &b"offline"[..])),
         other => panic!("expected the will, got {other:?}"),
     }
     assert!(lost.elapsed() >= Duration::from_millis(900), "not before the delay: {:?}", lost.elapsed());

@@ -170,7 +170,7 @@ async fn mqtt_over_websocket_at_slash_mqtt_meets_mqtt_over_tcp() {
     assert!(matches!(&packets[0], Packet::ConnAck(ack) if ack.reason == ReasonCode::Success), "{packets:?}");
     assert!(matches!(&packets[1], Packet::SubAck(_)), "{packets:?}");
     match &packets[2] {
-        Packet::Publish(p) => assert_eq!((p.topic.as_str(), &p.payload[..]), ("home/den/light", &b"on"[..])),
+        Packet::Publish(p) => assert_eq!((&*p.topic, &p.payload[..]), ("home/den/light", &b"on"[..])),
         other => panic!("expected the PUBLISH, got {other:?}"),
     }
 }

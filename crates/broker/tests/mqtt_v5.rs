@@ -162,7 +162,7 @@ async fn topic_aliases_work_both_ways_and_a_bad_alias_closes_the_connection() {
     }
     let expected =
         [("t/a", Some(1), "1"), ("", Some(1), "2"), ("t/b", Some(2), "3"), ("t/c", None, "4"), ("", Some(1), "5")];
-    let expected: Vec<_> = expected.iter().map(|(t, a, p)| ((*t).to_owned(), *a, (*p).to_owned())).collect();
+    let expected: Vec<_> = expected.iter().map(|(t, a, p)| ((*t).into(), *a, (*p).to_owned())).collect();
     assert_eq!(got, expected);
 
     // An unknown alias is a protocol error; one over the maximum is invalid.

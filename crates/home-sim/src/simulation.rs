@@ -271,8 +271,15 @@ impl Simulation {
         retain: bool,
     ) -> Result<(), SimError> {
         let (headers, payload) = (Default::default(), payload.into());
-        let frame =
-            ClientFrame::Publish { id: None, topic: Some(topic), queue: None, payload, headers, retain, ttl_ms: None };
+        let frame = ClientFrame::Publish {
+            id: None,
+            topic: Some(topic.into()),
+            queue: None,
+            payload,
+            headers,
+            retain,
+            ttl_ms: None,
+        };
         self.request(conn, frame)
     }
 

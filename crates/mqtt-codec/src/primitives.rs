@@ -151,12 +151,17 @@ impl Reader {
 
     /// A length-prefixed MQTT UTF-8 string.
     pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
+        self.string_into(str::to_owned)
+    }
+
+    /// A string, made into `T` straight from the packet's bytes.
+    pub(crate) fn string_into<T>(&mut self, make: impl FnOnce(&str) -> T) -> Result<T, DecodeError> {
         let raw = self.binary()?;
         let s = std::str::from_utf8(&raw).map_err(|_| DecodeError::InvalidUtf8)?;
         if s.contains('\0') {
             return Err(DecodeError::NullCharacter);
         }
-        Ok(s.to_owned())
+        Ok(make(s))
     }
 
     fn need(&self, n: usize) -> Result<(), DecodeError> {

@@ -6,6 +6,7 @@ use crate::properties::{Ctx, Properties, read_props, write_props};
 use crate::reason::ReasonCode;
 use crate::types::{PacketKind, ProtocolVersion, QoS};
 use bytes::{BufMut, Bytes, BytesMut};
+use std::sync::Arc;
 
 /// An application message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,7 +18,8 @@ pub struct Publish {
     /// Whether the server keeps it as the topic's retained message.
     pub retain: bool,
     /// Topic name: no wildcards; empty only in MQTT 5 with a topic alias.
-    pub topic: String,
+    /// Shared: a broker sends one topic to many subscribers without a copy each.
+    pub topic: Arc<str>,
     /// Packet identifier: non-zero for QoS 1 and 2, zero for QoS 0.
     pub packet_id: u16,
     /// The message body, binary-safe.
@@ -51,7 +53,7 @@ impl Publish {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQos0);
         }
-        let topic = r.string()?;
+        let topic: Arc<str> = r.string_into(|s| Arc::from(s))?;
         let packet_id = if qos == QoS::AtMostOnce { 0 } else { nonzero_id(r)? };
         let properties = read_props(r, version == ProtocolVersion::V5, PUBLISH_CTX)?;
         check_topic(&topic, &properties).map_err(|e| match e {

@@ -118,7 +118,7 @@ prop_compose! {
                          id in 1..=u16::MAX, payload in bin(), props in message_props(true)) -> Packet {
         let qos0 = qos == QoS::AtMostOnce;
         Packet::Publish(Publish {
-            dup: dup && !qos0, qos, retain, topic, packet_id: if qos0 { 0 } else { id }, payload,
+            dup: dup && !qos0, qos, retain, topic: topic.into(), packet_id: if qos0 { 0 } else { id }, payload,
             properties: if v5 { props } else { Properties::default() },
         })
     }

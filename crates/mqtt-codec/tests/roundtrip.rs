@@ -86,7 +86,7 @@ fn encode_refuses_what_cannot_be_sent() {
     let long = "x".repeat(65_536);
     let cases: Vec<(Packet, ProtocolVersion, EncodeError)> = vec![
         (Packet::Auth(Auth::default()), ProtocolVersion::V311, EncodeError::NotInVersion),
-        (Packet::Publish(Publish { topic: long, ..Publish::default() }), v5, EncodeError::FieldTooLong(65_536)),
+        (Packet::Publish(Publish { topic: long.into(), ..Publish::default() }), v5, EncodeError::FieldTooLong(65_536)),
         (Packet::Publish(Publish { topic: "a/#".into(), ..Publish::default() }), v5, EncodeError::InvalidTopic),
         (Packet::Publish(Publish::default()), v5, EncodeError::InvalidTopic),
         (

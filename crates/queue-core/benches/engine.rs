@@ -68,7 +68,7 @@ fn run(
     for _ in 0..BATCH {
         let publish = ClientFrame::Publish {
             id: None,
-            topic: topic.map(str::to_owned),
+            topic: topic.map(Into::into),
             queue: queue.map(str::to_owned),
             payload: payload.clone(),
             headers: Default::default(),

@@ -118,9 +118,10 @@ pub enum ClientFrame {
         /// If present, the broker answers with `confirm` (or `error`) carrying it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<u64>,
-        /// Topic to publish to. Exactly one of `topic` and `queue`.
+        /// Topic to publish to. Exactly one of `topic` and `queue`. Shared:
+        /// the message and every delivery of it hold this one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        topic: Option<String>,
+        topic: Option<Arc<str>>,
         /// Queue to publish straight to (the default exchange).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         queue: Option<String>,

@@ -212,7 +212,15 @@ impl Model {
         let (retain, routed_by) = (retain && topic.is_some(), topic.clone());
         let payload = "21.5".into();
         let headers = Default::default();
-        let frame = ClientFrame::Publish { id: Some(5), topic, queue, payload, headers, retain, ttl_ms: ttl };
+        let frame = ClientFrame::Publish {
+            id: Some(5),
+            topic: topic.map(Into::into),
+            queue,
+            payload,
+            headers,
+            retain,
+            ttl_ms: ttl,
+        };
         self.send(conn, frame);
         if accepted {
             self.count_publish(routed_by.as_deref());

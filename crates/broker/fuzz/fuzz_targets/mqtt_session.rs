@@ -499,7 +499,7 @@ impl World {
                 let properties = properties(c);
                 let topic = if properties.topic_alias.is_some() && c.flag() { String::new() } else { topic(c) };
                 let (dup, retain) = (c.flag() && qos != QoS::AtMostOnce, c.below(4) == 0);
-                Packet::Publish(Publish { dup, qos, retain, topic, packet_id, payload: payload(c), properties })
+                Packet::Publish(Publish { dup, qos, retain, topic: topic.into(), packet_id, payload: payload(c), properties })
             }
             5 => Packet::PubAck(ack(pid(c), c)),
             6 => Packet::PubRec(ack(pid(c), c)),
@@ -581,7 +581,7 @@ impl World {
                     if c.below(4) == 0 { (None, Some(session_queue(c))) } else { (Some(topic(c)), None) };
                 ClientFrame::Publish {
                     id: Some(1),
-                    topic,
+                    topic: topic.map(Into::into),
                     queue,
                     payload: queue_core::Payload(payload(c)),
                     headers: native_headers(c).into(),

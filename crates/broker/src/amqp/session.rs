@@ -1011,7 +1011,7 @@ impl Session {
         let id = (seq.is_some() || returned.is_some() || self.checked)
             .then(|| self.request(Pending::Publish { channel, seq, returned }));
         let (topic, queue) = match exchange::topic_for(&exchange, kind, &routing_key) {
-            Some(topic) => (Some(topic), None),
+            Some(topic) => (Some(topic.into()), None),
             None => (None, Some(routing_key)),
         };
         out.push(Step::Engine(ClientFrame::Publish {

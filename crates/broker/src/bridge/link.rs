@@ -139,7 +139,7 @@ async fn notify(ctl: &Local, config: &BridgeConfig, up: bool) {
     let headers = Headers::from([(QOS_HEADER.to_owned(), "1".to_owned()), (RETAIN.to_owned(), "1".to_owned())]);
     let frame = ClientFrame::Publish {
         id: None,
-        topic: Some(config.status_topic()),
+        topic: Some(config.status_topic().into()),
         queue: None,
         payload: if up { "1" } else { "0" }.into(),
         headers: headers.into(),
@@ -437,7 +437,7 @@ impl Link<'_> {
         });
         let frame = ClientFrame::Publish {
             id,
-            topic: Some(topic),
+            topic: Some(topic.into()),
             queue: None,
             payload: queue_core::message::Payload(message.payload.clone()),
             headers: headers.into(),

@@ -79,7 +79,7 @@ pub async fn run_pub(args: PubArgs) -> anyhow::Result<()> {
             let id = client.next_id();
             let frame = ClientFrame::Publish {
                 id: Some(id),
-                topic: args.topic.clone(),
+                topic: args.topic.as_deref().map(Into::into),
                 queue: args.queue.clone(),
                 payload: payload.clone(),
                 headers: headers.clone(),

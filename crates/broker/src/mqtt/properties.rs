@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn a_plain_publish_adds_nothing_but_its_publisher_and_any_property_makes_it_not_plain() {
-        let plain = super::super::session::publish_packet("a", Bytes::new(), mqtt_codec::QoS::AtMostOnce, false, 0);
+        let plain =
+            super::super::session::publish_packet(&"a".into(), Bytes::new(), mqtt_codec::QoS::AtMostOnce, false, 0);
         assert!(is_plain(&plain));
         let mut headers = Headers::new();
         assert_eq!(to_headers(&plain, Some("lamp"), &mut headers), None);
@@ -142,7 +143,7 @@ mod tests {
     #[test]
     fn properties_survive_the_round_trip_through_headers() {
         let mut publish = super::super::session::publish_packet(
-            "a/b",
+            &"a/b".into(),
             Bytes::from_static(b"x"),
             mqtt_codec::QoS::AtLeastOnce,
             true,

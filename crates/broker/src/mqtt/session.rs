@@ -170,9 +170,9 @@ impl Rare {
 #[derive(Debug, Default)]
 struct Aliases {
     /// Set up by the client: alias → topic.
-    inbound: HashMap<u16, String>,
+    inbound: HashMap<u16, Arc<str>>,
     /// Set up by the broker: topic → alias.
-    outbound: HashMap<String, u16>,
+    outbound: HashMap<Arc<str>, u16>,
     /// Aliases the broker has given (1 to `given`).
     given: u16,
 }
@@ -398,7 +398,7 @@ impl Session {
         let peer_alias_max = self.peer_alias_max;
         let aliases = &mut self.rare().aliases;
         if let Some(&alias) = aliases.outbound.get(&publish.topic) {
-            publish.topic.clear();
+            publish.topic = no_topic();
             publish.properties.topic_alias = NonZeroU16::new(alias);
         } else if aliases.given < peer_alias_max {
             aliases.given += 1;
@@ -675,7 +675,7 @@ pub fn engine_will(will: &mqtt_codec::Will) -> Will {
         dup: false,
         qos: will.qos,
         retain: will.retain,
-        topic: will.topic.clone(),
+        topic: will.topic.as_str().into(),
         packet_id: 0,
         payload: will.payload.clone(),
         properties: will.properties.clone(),
@@ -688,7 +688,7 @@ pub fn engine_will(will: &mqtt_codec::Will) -> Will {
     if let Some(ttl_ms) = ttl {
         headers.insert(WILL_TTL_HEADER.to_owned(), ttl_ms.to_string());
     }
-    Will { topic: publish.topic, payload: Payload(publish.payload), retain: will.retain, headers }
+    Will { topic: publish.topic.to_string(), payload: Payload(publish.payload), retain: will.retain, headers }
 }
 
 /// An acknowledgement packet body.
@@ -696,9 +696,16 @@ pub(super) fn ack(packet_id: u16, reason: ReasonCode) -> Ack {
     Ack { packet_id, reason, properties: Default::default() }
 }
 
-/// A PUBLISH with no properties.
-pub(super) fn publish_packet(topic: &str, payload: Bytes, qos: QoS, retain: bool, packet_id: u16) -> Publish {
-    Publish { dup: false, qos, retain, topic: topic.to_owned(), packet_id, payload, properties: Default::default() }
+/// A PUBLISH with no properties, sharing the engine's topic.
+pub(super) fn publish_packet(topic: &Arc<str>, payload: Bytes, qos: QoS, retain: bool, packet_id: u16) -> Publish {
+    Publish { dup: false, qos, retain, topic: topic.clone(), packet_id, payload, properties: Default::default() }
+}
+
+/// The empty topic of a PUBLISH that names its topic by alias (shared, so
+/// aliasing allocates nothing).
+fn no_topic() -> Arc<str> {
+    static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+    EMPTY.clone()
 }
 
 #[cfg(test)]

@@ -284,9 +284,9 @@ impl Seen {
             7..=9 => {
                 let (topic, queue) = match c.below(8) {
                     0 => (None, None),
-                    1 => (Some(topic(c)), Some(self.queue(c))),
+                    1 => (Some(topic(c).into()), Some(self.queue(c))),
                     2 | 3 => (None, Some(self.queue(c))),
-                    _ => (Some(topic(c)), None),
+                    _ => (Some(topic(c).into()), None),
                 };
                 ClientFrame::Publish {
                     id: c.maybe(Choices::edge),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// A publish request, as read from a frame or a will.
 #[derive(Debug)]
 pub(super) struct Publish {
-    pub topic: Option<String>,
+    pub topic: Option<Arc<str>>,
     pub queue: Option<String>,
     pub payload: Payload,
     pub headers: SharedHeaders,
@@ -51,7 +51,7 @@ impl Engine {
         // Checked at `hello`: a TTL header that is there is a number.
         let ttl_ms = will.headers.remove(WILL_TTL_HEADER).and_then(|ttl| ttl.parse().ok());
         let publish = Publish {
-            topic: Some(will.topic),
+            topic: Some(will.topic.into()),
             queue: None,
             payload: will.payload,
             headers: will.headers.into(),
@@ -79,7 +79,7 @@ impl Engine {
                     targets.sort_unstable();
                     targets.dedup();
                 }
-                topic.into()
+                topic
             }
             (None, Some(queue)) => {
                 if p.retain {

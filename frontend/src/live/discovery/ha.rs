@@ -335,12 +335,12 @@ mod tests {
         assert_eq!(cards[0].fields[0].value, "ON");
 
         let own = r#"{"name":"Plug","cmd_t":"plug/set","pl_on":"1","pl_off":"0"}"#;
-        let command = one("homeassistant/switch/plug/config", own, &[]).remove(0).fields.remove(0).command.unwrap();
+        let command = one("homeassistant/switch/plug/config", own, &[]).remove(0).fields.remove(0).command.expect("a command topic");
         assert_eq!((command.on.as_str(), command.off.as_str()), ("1", "0"));
 
         let json = r#"{"name":"Desk","schema":"json","cmd_t":"z/desk/set","stat_t":"z/desk"}"#;
         let cards = one("homeassistant/light/desk/config", json, &[("z/desk", r#"{"state":"OFF","brightness":3}"#)]);
-        let command = cards[0].fields[0].command.clone().unwrap();
+        let command = cards[0].fields[0].command.clone().expect("a command topic");
         assert_eq!(command.on, r#"{"state":"ON"}"#);
         assert_eq!(cards[0].fields[0].value, "OFF");
 
@@ -405,7 +405,7 @@ mod tests {
 
         let long = "x".repeat(1000);
         let config = format!(r#"{{"name":"{long}","unit_of_meas":"{long}","stat_t":"{long}","cmd_t":"ok/set"}}"#);
-        let e = parse("homeassistant/switch/l/config", &config).unwrap().remove(0);
+        let e = parse("homeassistant/switch/l/config", &config).expect("a switch").remove(0);
         assert_eq!(e.name.unwrap().chars().count(), MAX_NAME + 1, "clipped, with an ellipsis");
         assert_eq!(e.unit.chars().count(), MAX_NAME + 1);
         assert_eq!(e.state_topic, None, "a topic past MAX_TOPIC is not followed");
