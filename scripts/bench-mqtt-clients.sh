@@ -5,6 +5,7 @@
 # rumqttd (`cargo install rumqttd --version 0.20.0 --no-default-features`),
 # all on free loopback ports, broker by broker, ROUNDS times.
 #   scripts/bench-mqtt-clients.sh [ROUNDS] [MESSAGES]
+# SCENARIOS (default: all) picks runs, e.g. SCENARIOS="fanout latency-q0:nodelay".
 # Prints one JSON line per run; docs/benchmarks.md has the table.
 set -euo pipefail
 rounds=${1:-3}
@@ -45,15 +46,21 @@ CONF
 fi
 echo "brokers: $brokers; $messages messages of 64 B per publisher" >&2
 for round in $(seq "$rounds"); do
-  for scenario in q0 q1 four-q0 four-q1 fanout latency-q0 latency-q1; do
+  # The latency runs go twice: as rumqttc comes (Nagle's algorithm on,
+  # which alone costs 17-40 ms at the 99th percentile) and with TCP_NODELAY,
+  # as a client that cares about latency sets it.
+  for run in ${SCENARIOS:-q0 q1 four-q0 four-q1 fanout latency-q0 latency-q1 latency-q0:nodelay latency-q1:nodelay}; do
+    scenario=${run%%:*}
+    flags=()
+    nodelay=false
+    if [ "$run" != "$scenario" ]; then flags=(--tcp-nodelay); nodelay=true; fi
     n=$messages
-    [ "$scenario" = fanout ] && n=$((messages / 10))
     case $scenario in latency-*) n=50000 ;; esac
     for entry in $brokers; do
       name=${entry%%:*}
       port=${entry##*:}
-      printf '{"round":%s,"broker":"%s",' "$round" "$name"
-      "$load" --port "$port" --scenario "$scenario" --messages "$n" | sed 's/^{//' || echo '"failed":true}'
+      printf '{"round":%s,"broker":"%s","nodelay":%s,' "$round" "$name" "$nodelay"
+      "$load" --port "$port" --scenario "$scenario" --messages "$n" "${flags[@]}" | sed 's/^{//' || echo '"failed":true}'
     done
   done
 done

@@ -106,11 +106,11 @@ impl Session {
             self.unacked_qos0.extend(delivery.tag);
             return;
         }
-        let own = delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
         let mut sub_ids = Vec::new();
         let granted = if is_queue_of(&delivery.queue, &self.client_id) {
             // No local: a subscription with it does not get the client's own messages.
-            let wanted = |o: &SubscriptionOptions| !(own && o.no_local);
+            let own = || delivery.headers.get(PUBLISHER).is_some_and(|p| *p == self.client_id);
+            let wanted = |o: &SubscriptionOptions| !(o.no_local && own());
             let matching = self.subs.iter().filter(|(filter, o)| matches(filter, &delivery.topic) && wanted(o));
             let mut best: Option<SubscriptionOptions> = None;
             for (filter, options) in matching {
