@@ -364,7 +364,7 @@ impl Driver {
             }
             Command::Retained { conn, filter, reply } => {
                 let visible = |m: &&Message| matches(&filter, &m.topic) && self.engine.may_read(conn, &m.topic);
-                let found = self.engine.retained().filter(visible).cloned().collect();
+                let found = self.engine.retained_at(now).filter(visible).cloned().collect();
                 let _ = reply.send(found);
             }
             Command::OpenSession { conn, queue, clean, options, reply } => {

@@ -31,6 +31,11 @@ pub struct Message {
 }
 
 impl Message {
+    /// Whether its time to live has run out at `now`.
+    pub fn expired(&self, now: u64) -> bool {
+        self.ttl_ms.is_some_and(|ttl| now >= self.published_at.saturating_add(ttl))
+    }
+
     /// Bytes this message costs while the engine holds it: payload, topic,
     /// headers, and the fixed size of its records. Queue byte limits and
     /// the memory budget count this for each copy a queue holds.

@@ -284,6 +284,25 @@ fn retained_state_is_replayed_to_new_subscribers_and_cleared_by_an_empty_payload
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_retained_message_whose_ttl_ran_out_is_no_longer_replayed() {
+    let mut h = Harness::new();
+    h.connect(1);
+    let motion =
+        json!({"type": "publish", "topic": "home/hall/motion", "payload": "1", "retain": true, "ttl_ms": 10_000});
+    h.send(1, motion);
+    h.send(1, json!({"type": "publish", "topic": "home/hall/door", "payload": "shut", "retain": true}));
+    h.advance(9_999);
+    assert_eq!(h.engine.retained_at(h.now).count(), 2);
+    h.advance(1);
+    let kept: Vec<_> = h.engine.retained_at(h.now).map(|m| m.topic.to_string()).collect();
+    assert_eq!(kept, ["home/hall/door"], "at its TTL it is gone; without one it stays");
+    h.connect(2);
+    h.send(2, json!({"type": "subscribe", "id": 1, "topic": "home/#", "ack": "auto"}));
+    h.subscribed(2);
+    assert_eq!(payloads(&h.deliveries(2)), ["shut"]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn the_last_will_is_published_on_a_lost_connection_but_not_after_bye() {
     let mut h = Harness::new();
     h.connect(9);

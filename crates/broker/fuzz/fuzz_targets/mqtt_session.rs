@@ -371,7 +371,7 @@ impl World {
                 Step::Denied(_) => {}
                 Step::Retained(filter) => {
                     let found: Vec<_> =
-                        self.engine.retained().filter(|m| matches(&filter, &m.topic)).cloned().collect();
+                        self.engine.retained_at(self.now).filter(|m| matches(&filter, &m.topic)).cloned().collect();
                     let n = found.len();
                     let mut replay = Vec::new();
                     client.session.retained(&filter, found, self.now, &mut replay);

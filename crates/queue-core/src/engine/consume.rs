@@ -59,14 +59,14 @@ impl Engine {
         }
         self.send(conn, ServerFrame::Subscribed { id, consumer, queue: queue.to_string() });
         self.emit(|| Event::ConsumerAdded { queue, consumer, conn });
-        self.replay_retained(conn, consumer, qid);
+        self.replay_retained(conn, consumer, qid, now);
         self.dispatch(qid, now);
         Ok(())
     }
 
     /// Sends a new consumer the retained message of every topic its queue's
     /// bindings match: the device state it would otherwise wait for.
-    fn replay_retained(&mut self, conn: ConnId, consumer: u64, qid: QueueId) {
+    fn replay_retained(&mut self, conn: ConnId, consumer: u64, qid: QueueId, now: u64) {
         let q = &self.queues[&qid];
         if q.bindings.is_empty() || self.retained.is_empty() {
             return;
@@ -77,7 +77,7 @@ impl Engine {
         let frames: Vec<ServerFrame> = self
             .retained
             .values()
-            .filter(|m| q.bindings.iter().any(|f| matches(f, &m.topic)))
+            .filter(|m| !m.expired(now) && q.bindings.iter().any(|f| matches(f, &m.topic)))
             .filter(|m| !Self::withholds(acl, c, own, &m.topic))
             .map(|m| ServerFrame::Deliver(Delivery::of(m, consumer, None, q.name.clone(), 1, true)))
             .collect();

@@ -362,6 +362,14 @@ impl Engine {
         self.retained.values().map(|m| m.as_ref())
     }
 
+    /// The retained messages a subscriber may still be sent at `now`: those
+    /// whose time to live has not run out (MQTT 5 §3.3.2.3.3: an expired
+    /// retained message is not sent). An expired one is held, and counted,
+    /// until its topic is written again.
+    pub fn retained_at(&self, now: u64) -> impl Iterator<Item = &Message> {
+        self.retained().filter(move |m| !m.expired(now))
+    }
+
     fn queue_stats_by_id(&self, id: QueueId) -> Option<QueueStats> {
         let q = self.queues.get(&id)?;
         Some(QueueStats {

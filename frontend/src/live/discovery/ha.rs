@@ -335,7 +335,12 @@ mod tests {
         assert_eq!(cards[0].fields[0].value, "ON");
 
         let own = r#"{"name":"Plug","cmd_t":"plug/set","pl_on":"1","pl_off":"0"}"#;
-        let command = one("homeassistant/switch/plug/config", own, &[]).remove(0).fields.remove(0).command.expect("a command topic");
+        let command = one("homeassistant/switch/plug/config", own, &[])
+            .remove(0)
+            .fields
+            .remove(0)
+            .command
+            .expect("a command topic");
         assert_eq!((command.on.as_str(), command.off.as_str()), ("1", "0"));
 
         let json = r#"{"name":"Desk","schema":"json","cmd_t":"z/desk/set","stat_t":"z/desk"}"#;
