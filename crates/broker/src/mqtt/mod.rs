@@ -46,6 +46,8 @@
 //! `mqtt-codec` crate: bytes in, packets out, no IO.
 
 pub mod connection;
+#[cfg(test)]
+mod flows;
 pub mod handshake;
 pub mod io;
 pub mod lifetime;
@@ -54,6 +56,8 @@ pub mod properties;
 pub mod registry;
 pub mod session;
 pub mod shared;
+#[cfg(test)]
+mod sim;
 pub mod websocket;
 
 pub use registry::{Registry, saved_sessions, saved_wills};
