@@ -393,8 +393,13 @@ fn same_json(text: &str, frame: ClientFrame) {
 
 #[wasm_bindgen_test]
 fn frames_live_mode_sends_are_the_protocol_types() {
-    let will =
-        Will { topic: "home/s/status".into(), payload: "offline".into(), retain: true, headers: Default::default() };
+    let will = Will {
+        topic: "home/s/status".into(),
+        payload: "offline".into(),
+        retain: true,
+        headers: Default::default(),
+        delay_ms: 0,
+    };
     let hello = |will| ClientFrame::Hello { id: None, client_id: Some("c".into()), keep_alive_ms: 0, will };
     same_json(&wire::hello("c", None), hello(None));
     same_json(&wire::hello("c", Some(("home/s/status", "offline"))), hello(Some(will)));

@@ -164,7 +164,7 @@ pub enum Protocol {
     Mqtt,
     /// AMQP 0-9-1.
     Amqp,
-    /// The broker's own (a delayed will being published).
+    /// The broker's own (a bridge's local side).
     Internal,
 }
 

@@ -186,10 +186,8 @@ pub async fn serve_with(
     let mut driver = Driver::new(engine_config, config.max_pending_bytes, buffered.clone(), blocked_tx);
     driver.set_acl(acl.clone());
     let mut registry = crate::mqtt::Registry::default();
-    let mut wills = Vec::new();
     let mut exchanges = crate::amqp::Exchanges::default();
     if let Some((store, contents)) = data {
-        wills = crate::mqtt::saved_wills(&contents.kv);
         registry = crate::mqtt::Registry::new(store.writer(), crate::mqtt::saved_sessions(&contents.kv));
         let bound = contents
             .engine
@@ -227,14 +225,6 @@ pub async fn serve_with(
     #[cfg(unix)]
     reload_on_hangup(state.clone());
     let engine = tokio::spawn(driver.run(inbox, token.clone()));
-    // Delayed wills that were waiting when the broker stopped: each is
-    // published when it was due (at once if that has passed), unless its
-    // client comes back first.
-    for (client_id, kept) in wills {
-        let delay = Duration::from_millis(kept.due_ms.saturating_sub(crate::driver::now_ms()));
-        let conn = state.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        crate::mqtt::connection::publish_will_later(&state, client_id, conn, kept.will, delay);
-    }
     if let Some(mqtt) = mqtt {
         sockets.spawn(crate::mqtt::accept_loop(mqtt, state.clone(), None));
     }

@@ -58,3 +58,30 @@ async fn a_device_that_says_bye_does_not_have_its_last_will_published() {
     assert_eq!(payload(&next), "marker", "the lamp's will must not be published: {next}");
     watcher.expect_silence("no will after bye").await;
 }
+
+/// The native protocol's delayed will (`delay_ms`, as MQTT 5's will delay):
+/// a device that drops off and comes back within the delay is not reported
+/// offline; one that stays away is, once the delay has passed.
+#[tokio::test]
+async fn a_delayed_will_is_published_after_its_delay_unless_the_device_is_back() {
+    let broker = Broker::start().await;
+    let mut watcher = broker.connect().await;
+    watcher.subscribe_topic("home/+/status").await;
+    let will = |room: &str| json!({"topic": format!("home/{room}/status"), "payload": "offline", "delay_ms": 800});
+
+    let mut flaky = broker.connect().await;
+    flaky.hello(json!({"client_id": "flaky", "will": will("flaky")})).await;
+    let mut gone = broker.connect().await;
+    gone.hello(json!({"client_id": "gone", "will": will("gone")})).await;
+    flaky.kill();
+    gone.kill();
+    let lost = std::time::Instant::now();
+    broker.wait_for_connections(1).await;
+    let mut back = broker.connect().await;
+    back.hello(json!({"client_id": "flaky"})).await;
+
+    let got = watcher.expect_type("deliver").await;
+    assert_eq!((got["topic"].as_str(), payload(&got)), (Some("home/gone/status"), "offline"));
+    assert!(lost.elapsed() >= std::time::Duration::from_millis(750), "not before its delay: {:?}", lost.elapsed());
+    watcher.expect_silence("the device that came back is not reported offline").await;
+}

@@ -217,8 +217,13 @@ impl Simulation {
 
     fn start_device(&mut self, i: usize) -> Result<(), SimError> {
         let spec = self.devices[i].spec.clone();
-        let will =
-            Will { topic: spec.status_topic(), payload: "offline".into(), retain: true, headers: Default::default() };
+        let will = Will {
+            topic: spec.status_topic(),
+            payload: "offline".into(),
+            retain: true,
+            headers: Default::default(),
+            delay_ms: 0,
+        };
         let conn = self.open_conn(&spec.id, Some(&spec.id), Some(will))?;
         self.devices[i].conn = Some(conn);
         self.touch(i);

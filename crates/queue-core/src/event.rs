@@ -243,4 +243,21 @@ pub enum StoreOp {
         /// The topic.
         topic: Arc<str>,
     },
+    /// Remember a delayed will, waiting for its client (replacing the one
+    /// before for the same client id).
+    KeepWill {
+        /// The client id it was given under.
+        client_id: Arc<str>,
+        /// The will.
+        will: Arc<crate::protocol::Will>,
+        /// When it is due (engine ms).
+        due: u64,
+        /// The user its client logged in as (`None`: anonymous).
+        user: Option<Arc<str>>,
+    },
+    /// Forget a delayed will: published, or cancelled by its client's return.
+    ForgetWill {
+        /// The client id it was given under.
+        client_id: Arc<str>,
+    },
 }

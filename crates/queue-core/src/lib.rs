@@ -65,7 +65,7 @@ pub mod trie;
 
 pub use engine::{
     ConnId, ConsumerContents, Denial, Engine, EngineConfig, Input, LOW_WATERMARK_PERCENT, Output, QueueContents,
-    ReadyMessage, Recovered, Role, Skipped, StoredMessage, StoredQueue,
+    ReadyMessage, Recovered, Role, Skipped, StoredMessage, StoredQueue, StoredWill,
 };
 pub use error::EngineError;
 pub use event::{DeathReason, Event, StoreOp};

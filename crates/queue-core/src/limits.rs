@@ -72,3 +72,7 @@ pub(crate) fn check_headers(headers: &crate::Headers) -> Result<(), crate::Engin
     }
     Ok(())
 }
+
+/// Most delayed wills waiting at once (their clients gone, their delay
+/// running). A will past it is published at once rather than held.
+pub const MAX_DELAYED_WILLS: usize = 10_000;

@@ -201,6 +201,16 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<u64>,
     },
+    /// Replaces the last will given at `hello` (or, without one, drops it).
+    /// Answered by `ok` when it has an `id`.
+    Will {
+        /// Request id, echoed by `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// The new will; absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        will: Option<Will>,
+    },
     /// A clean goodbye: the last will is discarded and the broker closes.
     Bye,
 }
@@ -220,6 +230,15 @@ pub struct Will {
     /// Headers.
     #[serde(default, skip_serializing_if = "Headers::is_empty")]
     pub headers: Headers,
+    /// Wait this many ms after the connection is lost before publishing
+    /// (MQTT 5's will delay interval); a `hello` with the same client id
+    /// and user within that time cancels it. 0: publish at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A will header giving the will message a TTL in milliseconds, as `ttl_ms`
@@ -548,6 +567,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "watch",
     "unwatch",
     "ping",
+    "will",
     "bye",
 ];
 
@@ -578,11 +598,13 @@ pub fn decode_client(text: &str, max_bytes: usize) -> Result<ClientFrame, FrameE
 /// pose as what only the adapter decides.
 pub const RESERVED_HEADER_PREFIX: &str = "x-mqtt-";
 
-/// Refuses a native `publish` or `hello` will carrying a reserved header.
+/// Refuses a native `publish`, or a will (at `hello` or `will`), carrying a reserved header.
 fn refuse_reserved_headers(frame: &ClientFrame) -> Result<(), FrameError> {
     let (id, headers): (Option<u64>, &Headers) = match frame {
         ClientFrame::Publish { id, headers, .. } => (*id, headers),
-        ClientFrame::Hello { id, will: Some(will), .. } => (*id, &will.headers),
+        ClientFrame::Hello { id, will: Some(will), .. } | ClientFrame::Will { id, will: Some(will) } => {
+            (*id, &will.headers)
+        }
         _ => return Ok(()),
     };
     match headers.keys().find(|name| name.to_ascii_lowercase().starts_with(RESERVED_HEADER_PREFIX)) {

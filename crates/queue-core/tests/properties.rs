@@ -122,6 +122,7 @@ impl Model {
                     payload: "offline".into(),
                     retain,
                     headers: Default::default(),
+                    delay_ms: 0,
                 });
                 let topic = will.as_ref().map(|w| w.topic.clone());
                 let keep_alive_ms = if keep_alive { KEEP_ALIVE_MS } else { 0 };

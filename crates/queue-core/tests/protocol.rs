@@ -46,6 +46,7 @@ fn client_type(frame: &ClientFrame) -> &'static str {
         ClientFrame::Watch { .. } => "watch",
         ClientFrame::Unwatch { .. } => "unwatch",
         ClientFrame::Ping { .. } => "ping",
+        ClientFrame::Will { .. } => "will",
         ClientFrame::Bye => "bye",
     }
 }
@@ -90,7 +91,13 @@ const SERVER_FRAME_TYPES: &[&str] = &[
 ];
 
 fn client_frames() -> Vec<ClientFrame> {
-    let will = Will { topic: "home/hall/door/status".into(), payload: binary(), retain: true, headers: headers() };
+    let will = Will {
+        topic: "home/hall/door/status".into(),
+        payload: binary(),
+        retain: true,
+        headers: headers(),
+        delay_ms: 1500,
+    };
     let options = QueueOptions {
         durable: true,
         exclusive: true,
@@ -114,7 +121,12 @@ fn client_frames() -> Vec<ClientFrame> {
         ttl_ms: Some(500),
     };
     vec![
-        ClientFrame::Hello { id: Some(1), client_id: Some("door".into()), keep_alive_ms: 30_000, will: Some(will) },
+        ClientFrame::Hello {
+            id: Some(1),
+            client_id: Some("door".into()),
+            keep_alive_ms: 30_000,
+            will: Some(will.clone()),
+        },
         ClientFrame::Hello { id: None, client_id: None, keep_alive_ms: 0, will: None },
         ClientFrame::Declare { id: 2, queue: "jobs".into(), options },
         ClientFrame::Declare { id: 2, queue: String::new(), options: QueueOptions::default() },
@@ -154,6 +166,8 @@ fn client_frames() -> Vec<ClientFrame> {
         ClientFrame::Unwatch { id: 13 },
         ClientFrame::Ping { id: Some(14) },
         ClientFrame::Ping { id: None },
+        ClientFrame::Will { id: Some(15), will: Some(will.clone()) },
+        ClientFrame::Will { id: None, will: None },
         ClientFrame::Bye,
     ]
 }

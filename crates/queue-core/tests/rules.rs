@@ -4,7 +4,9 @@
 mod common;
 
 use common::{Harness, payloads};
+use queue_core::limits::MAX_DELAYED_WILLS;
 use queue_core::protocol::{ErrorCode, ServerFrame};
+use queue_core::{Event, Input, Recovered, Role, StoreOp, StoredWill};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -323,6 +325,167 @@ fn the_last_will_is_published_on_a_lost_connection_but_not_after_bye() {
     let got = h.deliveries(9);
     assert_eq!(got.iter().map(|d| &*d.topic).collect::<Vec<_>>(), ["home/door/status"]);
     assert_eq!(h.engine.retained().next().map(|m| &*m.topic), Some("home/door/status"));
+}
+
+/// A watcher on `home/+/status` (connection 9, auto acks).
+fn status_watcher(h: &mut Harness) {
+    h.connect(9);
+    h.send(9, json!({"type": "subscribe", "id": 1, "topic": "home/+/status", "ack": "auto"}));
+    h.subscribed(9);
+}
+
+/// Connection `conn` says hello as `client` with a will on `home/CLIENT/status` delayed `delay_ms`.
+fn hello_with_delayed_will(h: &mut Harness, conn: u64, client: &str, delay_ms: u64) {
+    h.connect(conn);
+    let will = json!({"topic": format!("home/{client}/status"), "payload": "offline", "delay_ms": delay_ms});
+    h.send(conn, json!({"type": "hello", "client_id": client, "will": will}));
+    assert!(h.errors(conn).is_empty());
+}
+
+fn topics(deliveries: &[queue_core::protocol::Delivery]) -> Vec<&str> {
+    deliveries.iter().map(|d| &*d.topic).collect()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_delayed_will_waits_its_delay_and_the_client_back_in_time_cancels_it() {
+    let mut h = Harness::new();
+    status_watcher(&mut h);
+    hello_with_delayed_will(&mut h, 1, "door", 1000);
+    hello_with_delayed_will(&mut h, 2, "lamp", 1000);
+    h.advance(100);
+    h.disconnect(1);
+    h.disconnect(2);
+    assert!(h.deliveries(9).is_empty(), "not at once");
+    assert_eq!(
+        h.engine.delayed_wills().collect::<Vec<_>>(),
+        [("door", "home/door/status", 1100), ("lamp", "home/lamp/status", 1100)]
+    );
+    assert_eq!(h.engine.next_deadline(), Some(1100));
+    h.advance(500);
+    // The lamp is back: a hello with its client id cancels its will.
+    h.connect(3);
+    h.send(3, json!({"type": "hello", "client_id": "lamp"}));
+    h.advance(499);
+    assert!(h.deliveries(9).is_empty(), "1 ms early");
+    h.advance(1);
+    assert_eq!(topics(&h.deliveries(9)), ["home/door/status"]);
+    assert_eq!(h.engine.delayed_wills().count(), 0);
+    h.advance(10_000);
+    assert!(h.deliveries(9).is_empty(), "the lamp's will was cancelled");
+    assert!(h.events.iter().any(|e| matches!(e, Event::WillPublished { conn: 1, .. })));
+    let kept = h.stored.iter().filter(|op| matches!(op, StoreOp::KeepWill { .. })).count();
+    let forgotten = h.stored.iter().filter(|op| matches!(op, StoreOp::ForgetWill { .. })).count();
+    assert_eq!((kept, forgotten), (2, 2), "a store keeps each until published or cancelled");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_delayed_will_is_cancelled_only_by_its_own_user_and_dropped_on_takeover() {
+    let mut h = Harness::new();
+    status_watcher(&mut h);
+    h.connect(1);
+    h.input(Input::Identify { conn: 1, user: Some("ann".into()), role: Role::Client });
+    let will = json!({"topic": "home/plug/status", "payload": "offline", "delay_ms": 1000});
+    h.send(1, json!({"type": "hello", "client_id": "plug", "will": will}));
+    h.disconnect(1);
+    // Someone else saying hello as `plug` does not silence ann's plug.
+    h.connect(2);
+    h.send(2, json!({"type": "hello", "client_id": "plug"}));
+    h.advance(1000);
+    assert_eq!(topics(&h.deliveries(9)), ["home/plug/status"]);
+
+    // A session taken over: the new connection is there before the old one
+    // is gone, so the old one's delayed will has nobody to wait for.
+    hello_with_delayed_will(&mut h, 3, "fan", 1000);
+    hello_with_delayed_will(&mut h, 4, "fan", 1000);
+    h.disconnect(3);
+    assert_eq!(h.engine.delayed_wills().count(), 0);
+    h.advance(5000);
+    assert!(h.deliveries(9).is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_will_frame_replaces_or_drops_the_will() {
+    let mut h = Harness::new();
+    status_watcher(&mut h);
+    hello_with_delayed_will(&mut h, 1, "door", 60_000);
+    // Brought forward: published when the connection is lost.
+    h.send(1, json!({"type": "will", "id": 7, "will": {"topic": "home/door/status", "payload": "gone"}}));
+    assert_eq!(h.take(1), [ServerFrame::Ok { id: 7 }]);
+    h.send(1, json!({"type": "will", "id": 8, "will": {"topic": "home/#", "payload": "gone"}}));
+    assert_eq!(h.errors(1), [ErrorCode::InvalidTopic], "a bad will is refused and the old one kept");
+    h.send(1, json!({"type": "will", "will": {"topic": "home/door/status", "delay_ms": 4294967295001u64}}));
+    assert_eq!(h.errors(1), [ErrorCode::InvalidOption], "a delay past u32::MAX s");
+    h.disconnect(1);
+    assert_eq!(payloads(&h.deliveries(9)), ["gone"]);
+    hello_with_delayed_will(&mut h, 2, "lamp", 0);
+    h.send(2, json!({"type": "will"}));
+    h.disconnect(2);
+    assert!(h.deliveries(9).is_empty(), "dropped");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_delayed_will_kept_by_a_store_is_published_after_a_restart() {
+    let mut h = Harness::new();
+    hello_with_delayed_will(&mut h, 1, "door", 5000);
+    h.connect(2);
+    h.input(Input::Identify { conn: 2, user: Some("ann".into()), role: Role::Client });
+    let will = json!({"topic": "home/lamp/status", "payload": "offline", "delay_ms": 5000});
+    h.send(2, json!({"type": "hello", "client_id": "lamp", "will": will}));
+    h.disconnect(1);
+    h.disconnect(2);
+    let wills: Vec<StoredWill> = h
+        .stored
+        .iter()
+        .filter_map(|op| match op {
+            StoreOp::KeepWill { client_id, will, due, user } => Some(StoredWill {
+                client_id: client_id.to_string(),
+                will: (**will).clone(),
+                due: *due,
+                user: user.as_deref().map(str::to_owned),
+            }),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wills.len(), 2);
+    // A new engine, 3 s later, from what the store kept.
+    let mut h = Harness::new();
+    h.now = 3000;
+    h.engine.restore(3000, Recovered { wills, ..Recovered::default() });
+    status_watcher(&mut h);
+    // ann's lamp is back in time (as ann: the user survived the restart).
+    h.connect(3);
+    h.input(Input::Identify { conn: 3, user: Some("ann".into()), role: Role::Client });
+    h.send(3, json!({"type": "hello", "client_id": "lamp"}));
+    assert_eq!(h.engine.next_deadline(), Some(5000));
+    h.advance(1999);
+    assert!(h.deliveries(9).is_empty());
+    h.advance(1);
+    assert_eq!(topics(&h.deliveries(9)), ["home/door/status"], "when it was due, not 5 s after the restart");
+    h.advance(10_000);
+    assert!(h.deliveries(9).is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn delayed_wills_past_the_bound_are_published_at_once() {
+    let mut h = Harness::new();
+    h.connect(1);
+    h.declare(1, "status", json!({}));
+    h.bind(1, "status", "home/+/status");
+    let n = MAX_DELAYED_WILLS as u64;
+    for conn in 10..=10 + n {
+        hello_with_delayed_will(&mut h, conn, &format!("d{conn}"), 60_000);
+        h.disconnect(conn);
+    }
+    assert_eq!(h.engine.delayed_wills().count(), MAX_DELAYED_WILLS);
+    assert_eq!(h.queue("status").ready, 1, "the one past the bound is published now, not held");
+    // The same client id again replaces its own will: no new room needed.
+    hello_with_delayed_will(&mut h, 1 << 40, "d10", 30_000);
+    h.disconnect(1 << 40);
+    assert_eq!(h.queue("status").ready, 1);
+    h.advance(30_000);
+    assert_eq!(h.queue("status").ready, 2, "d10's new will, due first");
+    h.advance(30_000);
+    assert_eq!(h.queue("status").ready, 1 + n, "and the rest at their time");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

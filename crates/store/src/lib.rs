@@ -19,6 +19,7 @@ mod index;
 mod record;
 mod segment;
 mod state;
+mod wills;
 mod writer;
 
 pub use index::SegmentUse;
@@ -73,6 +74,9 @@ impl Change {
     fn bytes(&self) -> u64 {
         match self {
             Self::Op(StoreOp::Append { message, .. } | StoreOp::Retain { message }) => message.footprint(),
+            Self::Op(StoreOp::KeepWill { client_id, will, .. }) => {
+                (client_id.len() + will.topic.len() + will.payload.len()) as u64 + 64
+            }
             Self::Put(key, value) => (key.len() + value.len()) as u64,
             _ => 64,
         }

@@ -111,6 +111,8 @@ impl State {
             })
             .collect();
         let retained = self.retained.into_values().map(Arc::unwrap_or_clone).collect();
-        Contents { engine: Recovered { queues, retained, next_message_id: self.next_id }, kv: self.kv }
+        let mut kv = self.kv;
+        let wills = crate::wills::take(&mut kv);
+        Contents { engine: Recovered { queues, retained, next_message_id: self.next_id, wills }, kv }
     }
 }

@@ -209,6 +209,11 @@ impl Writer {
                 StoreOp::Delivered { queue, seq } => Record::Delivered { queue, seq },
                 StoreOp::Retain { message } => Record::Retain { message },
                 StoreOp::Unretain { topic } => Record::Unretain { topic },
+                StoreOp::KeepWill { client_id, will, due, user } => Record::Put {
+                    key: crate::wills::key(&client_id),
+                    value: crate::wills::encode(&will, due, user.as_deref()),
+                },
+                StoreOp::ForgetWill { client_id } => Record::Delete { key: crate::wills::key(&client_id) },
             },
             Change::Put(key, value) => Record::Put { key, value },
             Change::Delete(key) => Record::Delete { key },

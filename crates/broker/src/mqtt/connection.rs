@@ -112,12 +112,6 @@ where
         Box::pin(link.finish()).await;
         let conn = link.conn;
         submit(&link.state.commands, Command::Disconnect { conn }).await;
-        if let (Some(delayed), false, false) = (link.delayed_will.take(), link.goodbye, link.outbound.kicked()) {
-            let (will, asked) = *delayed;
-            // The session's lifetime now: a DISCONNECT may have shortened it.
-            let delay = will_delay(asked, link.session.lifetime);
-            publish_will_later(&link.state, link.session.client_id.clone(), conn, will, delay);
-        }
         drop(claim);
         tracing::debug!(conn, "MQTT disconnected");
     }
@@ -247,10 +241,9 @@ struct Link<S> {
     declared: Lifetime,
     /// A clean session resumed a persistent queue: delete it at the end.
     delete_on_close: bool,
-    /// A will with a delay (MQTT 5), and the delay it asked for (boxed:
-    /// few connections have one): kept here,
-    /// not given to the engine, and published that long after the
-    /// connection is lost, or when the session ends if that is sooner.
+    /// A will with a delay (MQTT 5), as given to the engine, and the delay
+    /// it asked for (boxed: few connections have one): kept to bring the
+    /// will forward if a DISCONNECT shortens the session.
     delayed_will: Option<Box<(Will, Duration)>>,
     /// The client said a clean goodbye: no will.
     goodbye: bool,
@@ -271,8 +264,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         let mut will = connect.will.as_ref().map(engine_will);
         let asked = connect.will.as_ref().and_then(|w| w.properties.will_delay_interval).unwrap_or(0);
         let asked = Duration::from_secs(u64::from(asked));
-        if !will_delay(asked, self.declared).is_zero() {
-            self.delayed_will = will.take().map(|w| Box::new((w, asked)));
+        if let Some(will) = &mut will {
+            will.delay_ms = millis(will_delay(asked, self.declared));
+            if will.delay_ms > 0 {
+                self.delayed_will = Some(Box::new((will.clone(), asked)));
+            }
         }
         let hello =
             ClientFrame::Hello { id: None, client_id: Some(self.session.client_id.clone()), keep_alive_ms: 0, will };
@@ -368,6 +364,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
         }
         if self.goodbye {
             self.to_engine(ClientFrame::Bye).await;
+        } else if let Some(kept) = self.delayed_will.take() {
+            // A DISCONNECT (0x04) that shortened the session brings its
+            // delayed will forward: it is published when the session ends.
+            let (mut will, asked) = *kept;
+            let delay = millis(will_delay(asked, lifetime));
+            if delay < will.delay_ms {
+                will.delay_ms = delay;
+                self.to_engine(ClientFrame::Will { id: None, will: Some(will) }).await;
+            }
         }
     }
 
@@ -687,43 +692,13 @@ fn will_delay(asked: Duration, lifetime: Lifetime) -> Duration {
     }
 }
 
+/// `duration` in whole milliseconds (a will delay is at most u32::MAX s).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The Response Information given to a client that asks for it: a topic
 /// prefix for its responses (nothing reserves it; it is a convention).
 fn response_information(client_id: &str) -> String {
     format!("reply/{client_id}")
-}
-
-/// Publishes `will` of the lost connection `conn` after `delay`, unless the
-/// client connects again first or the broker shuts down. The engine
-/// publishes it as a will, from a short-lived connection that says hello
-/// with it and is then lost.
-pub fn publish_will_later(state: &AppState, client_id: String, conn: u64, will: Will, delay: Duration) {
-    let Some(back) = state.mqtt_sessions.delay_will(&client_id, conn) else { return };
-    let due_ms = crate::driver::now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-    state.mqtt_sessions.keep_will(&client_id, &super::registry::KeptWill { will: will.clone(), due_ms });
-    let state = state.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = back.cancelled() => return,
-            () = state.shutdown.cancelled() => return,
-        }
-        state.mqtt_sessions.will_done(&client_id, conn);
-        let proxy = state.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (outbox, _outbound) = Outbox::new(&state.buffered);
-        let remote = SocketAddr::from(([127, 0, 0, 1], 0));
-        let hello = ClientFrame::Hello { id: None, client_id: Some(client_id), keep_alive_ms: 0, will: Some(will) };
-        // Its topic was checked at CONNECT: the broker publishes it.
-        let commands = [
-            Command::Connect { conn: proxy, outbox, remote, protocol: Protocol::Internal },
-            Command::Identify { conn: proxy, user: None, role: Role::Internal },
-            Command::frame(proxy, hello, &state.buffered),
-            Command::Disconnect { conn: proxy },
-        ];
-        for command in commands {
-            if state.commands.send(command).await.is_err() {
-                return;
-            }
-        }
-    });
 }

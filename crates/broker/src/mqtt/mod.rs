@@ -20,8 +20,9 @@
 //!   answered by PUBACK / PUBREC); its QoS rides in the
 //!   [`QOS_HEADER`](session::QOS_HEADER) header;
 //! * retained messages and wills are the engine's: the will is `hello`'s
-//!   (its MQTT 5 properties mapped as a PUBLISH's), a clean DISCONNECT is
-//!   `bye`, and retained messages are replayed at SUBSCRIBE according to the
+//!   (its MQTT 5 properties mapped as a PUBLISH's, its delay interval as
+//!   `delay_ms`: the engine holds a delayed will, and a `hello` with the
+//!   client id cancels it), a clean DISCONNECT is `bye`, and retained messages are replayed at SUBSCRIBE according to the
 //!   subscription's retain handling;
 //! * MQTT 5 flow control: the client's receive maximum is the consumer's
 //!   prefetch, and the broker's own (announced in CONNACK) bounds the QoS 1
@@ -35,9 +36,6 @@
 //!   and filter, consumed by every member: competing consumers ([`shared`]);
 //! * MQTT 5 topic aliases (both ways) and subscription identifiers are the
 //!   session's, per connection ([`session`], [`outbound`]);
-//! * a will with an MQTT 5 will delay is held back from the engine and
-//!   published later by the connection's task unless the client returns in
-//!   time ([`connection`], [`registry`]);
 //! * a second connection with the same client id takes the session over
 //!   ([`registry`]).
 //!
@@ -60,7 +58,7 @@ pub mod shared;
 mod sim;
 pub mod websocket;
 
-pub use registry::{Registry, saved_sessions, saved_wills};
+pub use registry::{Registry, saved_sessions};
 
 use crate::server::AppState;
 use crate::tls::Tls;

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{Change, StoreWriter};
-use tokio_util::sync::CancellationToken;
 
 /// How long a new connection waits for the one it takes over to leave.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
@@ -22,9 +21,6 @@ pub struct Registry {
     claims: Claims,
     saved: Arc<Mutex<HashMap<String, Saved>>>,
     store: StoreWriter,
-    /// Delayed wills waiting to be published, by client id: cancelled when
-    /// the client connects again in time.
-    wills: Arc<Mutex<HashMap<String, (u64, CancellationToken)>>>,
 }
 
 /// What a persistent session keeps while its client is away (its messages
@@ -101,34 +97,6 @@ pub fn session_key(client_id: &str) -> String {
 /// What every session key starts with.
 pub const SESSION_PREFIX: &str = "mqtt/session/";
 
-/// What every delayed will's key starts with.
-pub const WILL_PREFIX: &str = "mqtt/will/";
-
-/// A delayed will as the store keeps it: the will and when it is due (ms
-/// since the Unix epoch).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct KeptWill {
-    /// The will.
-    pub will: queue_core::protocol::Will,
-    /// When to publish it.
-    pub due_ms: u64,
-}
-
-/// The delayed wills a store kept, by client id.
-pub fn saved_wills(kv: &BTreeMap<String, Vec<u8>>) -> Vec<(String, KeptWill)> {
-    let wills = kv.range(WILL_PREFIX.to_owned()..).take_while(|(k, _)| k.starts_with(WILL_PREFIX));
-    wills
-        .filter_map(|(key, bytes)| {
-            let client_id = &key[WILL_PREFIX.len()..];
-            let kept = serde_json::from_slice(bytes).ok();
-            if kept.is_none() {
-                tracing::warn!(client_id, "store: a delayed will does not read; it is not published");
-            }
-            Some((client_id.to_owned(), kept?))
-        })
-        .collect()
-}
-
 /// Claimed client ids. A key is shared with its [`Claim`]: one copy of the
 /// id, not two, for every connection.
 type Claims = Arc<Mutex<HashMap<Arc<str>, Entry>>>;
@@ -163,7 +131,7 @@ impl Registry {
     /// A registry that keeps sessions' state in `store`, starting from
     /// what a restart recovered.
     pub fn new(store: StoreWriter, saved: HashMap<String, Saved>) -> Self {
-        Self { claims: Arc::default(), saved: Arc::new(Mutex::new(saved)), store, wills: Arc::default() }
+        Self { claims: Arc::default(), saved: Arc::new(Mutex::new(saved)), store }
     }
 
     /// Keeps a connected persistent session's state in the store (it
@@ -189,11 +157,6 @@ impl Registry {
         let key: Arc<str> = Arc::from(client_id);
         let previous = {
             let mut claims = self.lock();
-            if let Some((_, will)) = self.wills.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id) {
-                // Back before its will delay ran out: the will is not published.
-                will.cancel();
-                self.forget_will(client_id);
-            }
             claims.insert(key.clone(), entry.clone())
         };
         if let Some(previous) = previous {
@@ -203,51 +166,6 @@ impl Registry {
             }
         }
         Claim { claims: self.claims.clone(), client_id: key, conn, kicker: entry.kicker }
-    }
-
-    /// Registers a delayed will of `conn`, which held `client_id`; returns
-    /// the token a new connection with that id cancels, or `None` if one
-    /// has already claimed the id (then the will is not published).
-    pub fn delay_will(&self, client_id: &str, conn: u64) -> Option<CancellationToken> {
-        let claims = self.lock();
-        if claims.get(client_id).is_some_and(|e| e.conn != conn) {
-            return None;
-        }
-        let token = CancellationToken::new();
-        let previous = self
-            .wills
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(client_id.to_owned(), (conn, token.clone()));
-        if let Some((_, previous)) = previous {
-            previous.cancel();
-        }
-        drop(claims);
-        Some(token)
-    }
-
-    /// Forgets the delayed will of `conn`, which held `client_id`, once it has run.
-    pub fn will_done(&self, client_id: &str, conn: u64) {
-        let mut wills = self.wills.lock().unwrap_or_else(PoisonError::into_inner);
-        if wills.get(client_id).is_some_and(|(c, _)| *c == conn) {
-            wills.remove(client_id);
-            self.forget_will(client_id);
-        }
-    }
-
-    /// Keeps a delayed will in the store until it is published or cancelled,
-    /// so that a restart during the delay does not lose it.
-    pub fn keep_will(&self, client_id: &str, kept: &KeptWill) {
-        if self.store.is_some() {
-            let value = serde_json::to_vec(kept).unwrap_or_default();
-            self.store.write(vec![Change::Put(format!("{WILL_PREFIX}{client_id}"), value)]);
-        }
-    }
-
-    fn forget_will(&self, client_id: &str) {
-        if self.store.is_some() {
-            self.store.write(vec![Change::Delete(format!("{WILL_PREFIX}{client_id}"))]);
-        }
     }
 
     /// Saves a persistent session's state when its connection ends.

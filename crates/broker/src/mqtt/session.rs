@@ -688,7 +688,13 @@ pub fn engine_will(will: &mqtt_codec::Will) -> Will {
     if let Some(ttl_ms) = ttl {
         headers.insert(WILL_TTL_HEADER.to_owned(), ttl_ms.to_string());
     }
-    Will { topic: publish.topic.to_string(), payload: Payload(publish.payload), retain: will.retain, headers }
+    Will {
+        topic: publish.topic.to_string(),
+        payload: Payload(publish.payload),
+        retain: will.retain,
+        headers,
+        delay_ms: 0,
+    }
 }
 
 /// An acknowledgement packet body.

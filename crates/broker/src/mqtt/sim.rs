@@ -7,8 +7,8 @@
 //!
 //! What it leaves to those: the CONNECT handshake and CONNACK
 //! (`connection.rs`), resuming a saved session (the driver's
-//! `OpenSession`), delayed wills and keep-alive, which live in the
-//! connection task.
+//! `OpenSession`) and keep-alive, which live in the connection task.
+//! Delayed wills are the engine's and tested there (`rules.rs`).
 
 use super::session::{Pending, Session, Step};
 use mqtt_codec::{Packet, ProtocolVersion, ReasonCode};

@@ -187,6 +187,11 @@ fn headers(c: &mut Choices) -> Headers {
     headers
 }
 
+fn will(c: &mut Choices) -> Will {
+    let delay_ms = if c.flag() { 0 } else { c.edge() };
+    Will { topic: topic(c), payload: payload(c), retain: c.flag(), headers: headers(c), delay_ms }
+}
+
 fn ack_mode(c: &mut Choices) -> AckMode {
     if c.flag() { AckMode::Auto } else { AckMode::Manual }
 }
@@ -275,7 +280,7 @@ impl Seen {
                 id: c.maybe(Choices::edge),
                 client_id: c.maybe(|c| c.pick(&["", "c", "a\nb", "ünï"]).to_owned()),
                 keep_alive_ms: c.edge(),
-                will: c.maybe(|c| Will { topic: topic(c), payload: payload(c), retain: c.flag(), headers: headers(c) }),
+                will: c.maybe(will),
             },
             1 | 2 => ClientFrame::Declare { id, queue: self.queue(c), options: self.options(c) },
             3 => ClientFrame::Delete { id, queue: self.queue(c), if_empty: c.flag() },
@@ -313,6 +318,7 @@ impl Seen {
             16 => ClientFrame::Watch { id, interval_ms: c.pick(&[0, 1, 49, 50, 1000, u64::MAX, id]) },
             17 => ClientFrame::Unwatch { id },
             18 => ClientFrame::Ping { id: c.maybe(Choices::edge) },
+            19 if c.flag() => ClientFrame::Will { id: c.maybe(Choices::edge), will: c.maybe(will) },
             _ => ClientFrame::Bye,
         }
     }

@@ -21,7 +21,7 @@ pub enum Role {
     /// checked (publish, subscribe, will, each delivery), its own queues
     /// (the session queue) are its business.
     Adapter,
-    /// The broker itself (delayed wills, housekeeping): nothing is checked.
+    /// The broker itself (a bridge, housekeeping): nothing is checked.
     Internal,
 }
 

@@ -1,4 +1,5 @@
-//! Connections: hello, goodbye, loss, and the last will.
+//! Connections: hello, goodbye, loss, and the last will (a delayed one
+//! waits in [`super::wills`]).
 
 use super::{ConnId, Connection, Engine, InFlight, Output};
 use crate::error::EngineError;
@@ -48,14 +49,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         check_duration("keep_alive_ms", keep_alive_ms)?;
         if let Some(will) = &will {
-            validate_topic(&will.topic)?;
-            check_headers(&will.headers)?;
-            let ttl_ok = |ttl: &String| ttl.parse::<u64>().is_ok_and(|ms| ms <= MAX_DURATION_MS);
-            if will.headers.get(WILL_TTL_HEADER).is_some_and(|ttl| !ttl_ok(ttl)) {
-                return Err(EngineError::InvalidOption(format!(
-                    "will header {WILL_TTL_HEADER} must be a number of milliseconds, at most {MAX_DURATION_MS}"
-                )));
-            }
+            check_will_fields(will)?;
         }
         if client_id.as_ref().is_some_and(|id| id.len() > MAX_CLIENT_ID || id.contains('\0')) {
             return Err(EngineError::InvalidOption("client_id must be at most 65535 bytes, with no NUL".into()));
@@ -76,18 +70,30 @@ impl Engine {
         }
         let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
         c.will = will.map(Box::new);
-        let welcome = ServerFrame::Welcome {
-            id,
-            connection: conn,
-            client_id: c.client_id.clone(),
-            protocol: PROTOCOL_VERSION,
-            keep_alive_ms,
-        };
+        // Back in time: the will it left waiting is not published.
+        let (client_id, user) = (c.client_id.clone(), c.user.clone());
+        self.cancel_will(&client_id, user.as_deref());
+        let welcome =
+            ServerFrame::Welcome { id, connection: conn, client_id, protocol: PROTOCOL_VERSION, keep_alive_ms };
         if keep_alive_ms > 0 {
             let due = now.saturating_add(keep_alive_ms.saturating_mul(3) / 2);
             self.keep_alive_check_at = Some(self.keep_alive_check_at.map_or(due, |at| at.min(due)));
         }
         self.send(conn, welcome);
+        Ok(())
+    }
+
+    /// Replaces the connection's will (`None`: drops it).
+    pub(super) fn set_will(&mut self, conn: ConnId, id: Option<u64>, will: Option<Will>) -> Result<(), EngineError> {
+        if let Some(will) = &will {
+            check_will_fields(will)?;
+            self.check_will(conn, &will.topic)?;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
+        c.will = will.map(Box::new);
+        if let Some(id) = id {
+            self.send(conn, ServerFrame::Ok { id });
+        }
         Ok(())
     }
 
@@ -102,7 +108,8 @@ impl Engine {
     }
 
     /// Forgets a connection: its consumers' unacked messages are requeued, its
-    /// exclusive queues deleted, and, unless it said `bye`, its will published.
+    /// exclusive queues deleted, and, unless it said `bye`, its will published
+    /// (or, with a delay, held until it is due).
     pub(super) fn disconnect(&mut self, conn: ConnId, now: u64) {
         let Some(c) = self.conns.get(&conn) else { return };
         let consumers: Vec<u64> = c.consumers.iter().map(|(id, _)| *id).collect();
@@ -135,10 +142,28 @@ impl Engine {
         let clean = c.said_bye;
         let will = c.will.take().filter(|will| !clean && self.will_allowed(conn, &c, &will.topic));
         if let Some(will) = will {
-            let topic = will.topic.clone();
-            self.publish_will(*will, now);
-            self.emit(|| Event::WillPublished { conn, topic: topic.into() });
+            if will.delay_ms > 0 {
+                self.delay_will(conn, &c.client_id, c.user.clone(), *will, now);
+            } else {
+                let topic = will.topic.clone();
+                self.publish_will(*will, now);
+                self.emit(|| Event::WillPublished { conn, topic: topic.into() });
+            }
         }
         self.emit(|| Event::Disconnected { conn, clean });
     }
+}
+
+/// What a will must be, wherever it is given.
+fn check_will_fields(will: &Will) -> Result<(), EngineError> {
+    validate_topic(&will.topic)?;
+    check_headers(&will.headers)?;
+    check_duration("will delay_ms", will.delay_ms)?;
+    let ttl_ok = |ttl: &String| ttl.parse::<u64>().is_ok_and(|ms| ms <= MAX_DURATION_MS);
+    if will.headers.get(WILL_TTL_HEADER).is_some_and(|ttl| !ttl_ok(ttl)) {
+        return Err(EngineError::InvalidOption(format!(
+            "will header {WILL_TTL_HEADER} must be a number of milliseconds, at most {MAX_DURATION_MS}"
+        )));
+    }
+    Ok(())
 }

@@ -12,10 +12,11 @@ mod publish;
 mod queues;
 mod restore;
 mod timers;
+mod wills;
 
 pub use access::{Denial, Role};
 pub use inspect::{ConsumerContents, QueueContents, ReadyMessage};
-pub use restore::{Recovered, Skipped, StoredMessage, StoredQueue};
+pub use restore::{Recovered, Skipped, StoredMessage, StoredQueue, StoredWill};
 
 use crate::acl::Acl;
 use crate::event::{Event, StoreOp};
@@ -208,6 +209,8 @@ pub struct Engine {
     /// (next stats at, connection) for watching connections.
     watchers: BTreeSet<(u64, ConnId)>,
     keep_alive_check_at: Option<u64>,
+    /// Wills of lost connections, waiting for their delay.
+    delayed_wills: wills::DelayedWills,
     outputs: VecDeque<Output>,
     counters: Counters,
     next_message_id: u64,
@@ -250,6 +253,7 @@ impl Engine {
             queue_expiry: BTreeSet::new(),
             watchers: BTreeSet::new(),
             keep_alive_check_at: None,
+            delayed_wills: Default::default(),
             outputs: VecDeque::new(),
             counters: Counters::default(),
             next_message_id: 1,
@@ -306,12 +310,13 @@ impl Engine {
     }
 
     /// When the engine next needs a [`Input::Tick`] (TTL expiry, unused queues,
-    /// keep-alive, stats streams), if ever.
+    /// keep-alive, stats streams, delayed wills), if ever.
     pub fn next_deadline(&self) -> Option<u64> {
         let expiry = self.expiry.peek().map(|Reverse((at, _, _))| *at);
         let watch = self.watchers.first().map(|(at, _)| *at);
         let unused = self.queue_expiry.first().map(|(at, _)| *at);
-        [expiry, watch, unused, self.keep_alive_check_at].into_iter().flatten().min()
+        let will = self.delayed_wills.next_due();
+        [expiry, watch, unused, self.keep_alive_check_at, will].into_iter().flatten().min()
     }
 
     /// Engine-wide counters.
@@ -427,6 +432,7 @@ impl Engine {
                 self.send(conn, ServerFrame::Pong { id });
                 Ok(())
             }
+            ClientFrame::Will { id, will } => self.set_will(conn, id, will),
             ClientFrame::Bye => self.bye(conn, now),
         };
         if let Err(err) = result {
@@ -465,7 +471,10 @@ impl Engine {
 /// The request id a reply or error should carry.
 fn request_id(frame: &ClientFrame) -> Option<u64> {
     match frame {
-        ClientFrame::Hello { id, .. } | ClientFrame::Publish { id, .. } | ClientFrame::Ping { id } => *id,
+        ClientFrame::Hello { id, .. }
+        | ClientFrame::Publish { id, .. }
+        | ClientFrame::Ping { id }
+        | ClientFrame::Will { id, .. } => *id,
         ClientFrame::Declare { id, .. }
         | ClientFrame::Delete { id, .. }
         | ClientFrame::Inspect { id, .. }

@@ -7,6 +7,7 @@
 
 use super::Engine;
 use crate::message::Message;
+use crate::protocol::Will;
 use crate::queue::{Envelope, QueueOptions};
 use crate::topic::validate_filter;
 use std::cmp::Reverse;
@@ -22,6 +23,21 @@ pub struct Recovered {
     /// The engine gives its next message this id or a higher one, so ids
     /// stay increasing across restarts.
     pub next_message_id: u64,
+    /// Delayed wills that were waiting, by client id.
+    pub wills: Vec<StoredWill>,
+}
+
+/// A delayed will as it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWill {
+    /// The client id it waits for.
+    pub client_id: String,
+    /// The will.
+    pub will: Will,
+    /// When it is due (engine ms); one already past is published at the first tick.
+    pub due: u64,
+    /// The user its client logged in as.
+    pub user: Option<String>,
 }
 
 /// A durable queue as it was stored.
@@ -64,7 +80,8 @@ impl Engine {
     /// with their options, bindings and messages (ready again, in their
     /// order; those delivered before keep their delivery count, so their
     /// next delivery is marked redelivered), the retained messages, and the
-    /// message id to go on from. Call it on a new engine, before any input.
+    /// message id to go on from, and the delayed wills that were waiting.
+    /// Call it on a new engine, before any input.
     /// Messages whose TTL ran out while the broker was down expire at the
     /// first tick. Returns what it could not take back (the caller logs it).
     pub fn restore(&mut self, now: u64, recovered: Recovered) -> Skipped {
@@ -86,6 +103,15 @@ impl Engine {
             self.next_message_id = self.next_message_id.max(message.id + 1);
             self.retained_bytes += message.footprint();
             self.retained.insert(message.topic.clone(), Arc::new(message));
+        }
+        for stored in recovered.wills {
+            let delayed = super::wills::Delayed {
+                will: Arc::new(stored.will),
+                due: stored.due,
+                user: stored.user.map(Arc::from),
+                conn: 0,
+            };
+            self.delayed_wills.insert(stored.client_id.into(), delayed);
         }
         self.outputs.retain(|output| !matches!(output, super::Output::Store(_)));
         skipped

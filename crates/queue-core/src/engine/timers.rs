@@ -1,5 +1,6 @@
-//! Timers: TTL expiry, unused-queue expiry, keep-alive and stats streams. All are data; the engine
-//! reports the earliest through `next_deadline` and runs the due ones on input.
+//! Timers: TTL expiry, unused-queue expiry, keep-alive, stats streams and
+//! delayed wills. All are data; the engine reports the earliest through
+//! `next_deadline` and runs the due ones on input.
 
 use super::{ConnId, Engine, Output};
 use crate::error::EngineError;
@@ -17,6 +18,7 @@ impl Engine {
             self.check_keep_alive(now);
         }
         self.send_due_stats(now);
+        self.publish_due_wills(now);
     }
 
     fn expire_due(&mut self, now: u64) {

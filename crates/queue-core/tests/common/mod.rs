@@ -2,7 +2,7 @@
 #![allow(dead_code, missing_docs)]
 
 use queue_core::protocol::{Delivery, ServerFrame, decode_client};
-use queue_core::{Engine, EngineConfig, Event, Input, Output};
+use queue_core::{Engine, EngineConfig, Event, Input, Output, StoreOp};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -16,6 +16,8 @@ pub struct Harness {
     pub blocked: Vec<bool>,
     /// Every `Output::Denied`, in order.
     pub denied: Vec<queue_core::Denial>,
+    /// Every `Output::Store`, in order.
+    pub stored: Vec<StoreOp>,
 }
 
 impl Harness {
@@ -24,8 +26,8 @@ impl Harness {
     }
 
     pub fn with_config(config: EngineConfig) -> Self {
-        let (inbox, closed, events, blocked, denied) = Default::default();
-        Self { engine: Engine::new(config), now: 0, inbox, closed, events, blocked, denied }
+        let (inbox, closed, events, blocked, denied, stored) = Default::default();
+        Self { engine: Engine::new(config), now: 0, inbox, closed, events, blocked, denied, stored }
     }
 
     pub fn input(&mut self, input: Input) {
@@ -37,7 +39,7 @@ impl Harness {
                 Output::Event(event) => self.events.push(event),
                 Output::Blocked(blocked) => self.blocked.push(blocked),
                 Output::Denied(denial) => self.denied.push(denial),
-                Output::Store(_) => {}
+                Output::Store(op) => self.stored.push(op),
             }
         }
     }
