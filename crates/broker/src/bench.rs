@@ -139,7 +139,9 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         control.request(id, &ClientFrame::Declare { id, queue: name.clone(), options }).await?;
         if args.fanout > 1 {
             let id = control.next_id();
-            control.request(id, &ClientFrame::Bind { id, queue: name.clone(), filter: topic.clone() }).await?;
+            control
+                .request(id, &ClientFrame::Bind { id, queue: name.clone(), filter: topic.clone(), retained: false })
+                .await?;
         }
     }
     let expected = args.messages * u64::from(queues);

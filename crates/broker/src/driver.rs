@@ -6,8 +6,7 @@ use crate::denials::Denials;
 use queue_core::acl::Acl;
 use queue_core::protocol::{ClientFrame, ServerFrame};
 use queue_core::queue::QueueOptions;
-use queue_core::topic::matches;
-use queue_core::{ConnId, ConnectionStats, Denial, Engine, EngineConfig, Input, Message, Output, Role, StatsSnapshot};
+use queue_core::{ConnId, ConnectionStats, Denial, Engine, EngineConfig, Input, Output, Role, StatsSnapshot};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -91,16 +90,6 @@ pub enum Command {
     },
     /// A snapshot for the HTTP API and metrics.
     Snapshot(oneshot::Sender<Snapshot>),
-    /// The retained messages whose topics match a filter (MQTT replays them
-    /// itself at SUBSCRIBE, honouring each subscription's retain handling).
-    Retained {
-        /// The subscriber (only what it may read is replayed).
-        conn: ConnId,
-        /// Topic filter, MQTT wildcards allowed.
-        filter: String,
-        /// Where the matching messages go, in topic order.
-        reply: oneshot::Sender<Vec<Message>>,
-    },
     /// Prepares an MQTT session queue before its connection declares it: a
     /// clean start deletes the old one; a persistent one that survives takes
     /// `options` as its policy if only limits (the expiry) differ. The
@@ -361,11 +350,6 @@ impl Driver {
             }
             Command::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());
-            }
-            Command::Retained { conn, filter, reply } => {
-                let visible = |m: &&Message| matches(&filter, &m.topic) && self.engine.may_read(conn, &m.topic);
-                let found = self.engine.retained_at(now).filter(visible).cloned().collect();
-                let _ = reply.send(found);
             }
             Command::OpenSession { conn, queue, clean, options, reply } => {
                 let _ = reply.send(self.open_session(now, conn, &queue, clean, options));

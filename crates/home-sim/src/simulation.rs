@@ -317,7 +317,7 @@ impl Simulation {
 
     pub(crate) fn bind(&mut self, conn: ConnId, queue: &str, filter: &str) -> Result<(), SimError> {
         let id = self.request_id();
-        self.request(conn, ClientFrame::Bind { id, queue: queue.into(), filter: filter.into() })
+        self.request(conn, ClientFrame::Bind { id, queue: queue.into(), filter: filter.into(), retained: false })
     }
 
     pub(crate) fn request_id(&mut self) -> u64 {

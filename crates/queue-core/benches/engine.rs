@@ -47,7 +47,7 @@ fn setup(queues: u64) -> Engine {
     for i in 0..queues {
         let name = format!("q{i}");
         declare(&mut engine, &name);
-        let bind = ClientFrame::Bind { id: 3, queue: name.clone(), filter: "home/+/temp".into() };
+        let bind = ClientFrame::Bind { id: 3, queue: name.clone(), filter: "home/+/temp".into(), retained: false };
         frame(&mut engine, PUBLISHER, bind);
         subscribe(&mut engine, 100 + i, &name);
     }

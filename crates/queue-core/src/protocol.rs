@@ -103,6 +103,11 @@ pub enum ClientFrame {
         queue: String,
         /// Topic filter, MQTT wildcards allowed.
         filter: String,
+        /// Then send this connection the retained message of every topic
+        /// the filter matches (as `deliver` with `retained: true` and no
+        /// tag, right after `ok`): what an MQTT SUBSCRIBE replays.
+        #[serde(default, skip_serializing_if = "is_false")]
+        retained: bool,
     },
     /// Removes a binding.
     Unbind {

@@ -145,7 +145,7 @@ impl Model {
             Op::Bind { conn, queue, filter, bind } => {
                 let (queue, filter) = (QUEUES[queue].to_owned(), FILTERS[filter].to_owned());
                 let frame = match bind {
-                    true => ClientFrame::Bind { id: 4, queue, filter },
+                    true => ClientFrame::Bind { id: 4, queue, filter, retained: false },
                     false => ClientFrame::Unbind { id: 4, queue, filter },
                 };
                 self.send(conn, frame);

@@ -131,7 +131,7 @@ fn client_frames() -> Vec<ClientFrame> {
         ClientFrame::Declare { id: 2, queue: "jobs".into(), options },
         ClientFrame::Declare { id: 2, queue: String::new(), options: QueueOptions::default() },
         ClientFrame::Delete { id: 3, queue: "jobs".into(), if_empty: true },
-        ClientFrame::Bind { id: 3, queue: "jobs".into(), filter: "home/+/temp".into() },
+        ClientFrame::Bind { id: 3, queue: "jobs".into(), filter: "home/+/temp".into(), retained: true },
         ClientFrame::Unbind { id: 3, queue: "jobs".into(), filter: "home/#".into() },
         ClientFrame::Inspect { id: 3, queue: "jobs".into() },
         ClientFrame::Peek { id: 3, queue: "jobs".into(), limit: 10 },
@@ -183,7 +183,7 @@ fn snapshot() -> queue_core::StatsSnapshot {
             queue: "jobs".into(),
             options: QueueOptions { max_length: Some(2), dead_letter: Some("dead".into()), ..QueueOptions::default() },
         },
-        ClientFrame::Bind { id: 3, queue: "jobs".into(), filter: "home/#".into() },
+        ClientFrame::Bind { id: 3, queue: "jobs".into(), filter: "home/#".into(), retained: false },
     ];
     for frame in frames {
         engine.handle(5, Input::Frame { conn: 1, frame });

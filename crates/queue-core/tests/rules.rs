@@ -489,6 +489,41 @@ fn delayed_wills_past_the_bound_are_published_at_once() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_bind_that_asks_for_retained_messages_gets_those_its_filter_matches_after_ok() {
+    let mut h = Harness::new();
+    h.connect(1);
+    for (topic, ttl) in [("home/hall/lock", None), ("home/hall/lamp", Some(100)), ("home/attic/fan", None)] {
+        let mut publish = json!({"type": "publish", "topic": topic, "payload": topic, "retain": true});
+        if let Some(ttl) = ttl {
+            publish["ttl_ms"] = json!(ttl);
+        }
+        h.send(1, publish);
+    }
+    h.advance(100); // the lamp's state has expired
+    h.declare(1, "mine", json!({}));
+    h.bind(1, "mine", "home/attic/#");
+    h.send(1, json!({"type": "bind", "id": 5, "queue": "mine", "filter": "home/hall/+", "retained": true}));
+    let frames = h.take(1);
+    assert_eq!(frames[0], ServerFrame::Ok { id: 5 }, "first the answer, then the replay");
+    let replayed: Vec<_> = frames[1..]
+        .iter()
+        .map(|f| match f {
+            ServerFrame::Deliver(d) => (&*d.topic, d.retained, d.tag, d.consumer),
+            other => panic!("not a replay: {other:?}"),
+        })
+        .collect();
+    assert_eq!(replayed, [("home/hall/lock", true, None, 0)], "only this filter's, and not the expired one");
+    // Bound already: asking again replays again, for the queue's consumer.
+    let consumer = h.subscribe(1, "mine", 10, "manual");
+    h.take(1);
+    h.send(1, json!({"type": "bind", "id": 6, "queue": "mine", "filter": "home/hall/+", "retained": true}));
+    let frames = h.take(1);
+    assert!(matches!(&frames[1], ServerFrame::Deliver(d) if d.consumer == consumer && d.retained), "{frames:?}");
+    assert_eq!(frames.len(), 2);
+    assert_eq!(h.queue("mine").ready + h.queue("mine").unacked, 0, "a replay does not enter the queue");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn a_will_ttl_header_becomes_the_will_message_ttl_and_a_bad_one_fails_hello() {
     let mut h = Harness::new();
     setup_queue(&mut h, json!({}));

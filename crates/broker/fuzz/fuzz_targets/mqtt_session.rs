@@ -7,7 +7,7 @@
 //! from the bytes and kept only if they survive the codec (encode, decode),
 //! as a real connection only hands the session what decodes. The harness
 //! does what the connection task does with the session's steps (engine
-//! frames, packets, retained replays, close, and at the end saving a
+//! frames, packets, close, and at the end saving a
 //! persistent session, `bye` and the disconnect), and what the driver does
 //! when a session opens.
 //!
@@ -37,7 +37,6 @@ use mqtt_codec::{
 };
 use queue_core::message::Headers;
 use queue_core::protocol::{AckMode, ClientFrame, ServerFrame};
-use queue_core::topic::matches;
 use queue_core::{Counters, Engine, EngineConfig, Input, Output, QueueOptions};
 use sequence::Choices;
 use std::collections::BTreeMap;
@@ -369,19 +368,6 @@ impl World {
                 Step::Send(packet) => self.to_client(slot, &packet, deliveries),
                 // The harness has no ACL; a refusal would only be counted.
                 Step::Denied(_) => {}
-                Step::Retained(filter) => {
-                    let found: Vec<_> =
-                        self.engine.retained_at(self.now).filter(|m| matches(&filter, &m.topic)).cloned().collect();
-                    let n = found.len();
-                    let mut replay = Vec::new();
-                    client.session.retained(&filter, found, self.now, &mut replay);
-                    assert!(replay.len() <= n, "{} steps for {n} retained messages", replay.len());
-                    for step in replay {
-                        if let Step::Send(packet) = step {
-                            self.to_client(slot, &packet, false);
-                        }
-                    }
-                }
                 Step::Close(reason) => {
                     if self.trace {
                         println!("// close {slot}: {reason:?}");

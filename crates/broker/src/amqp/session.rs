@@ -835,8 +835,11 @@ impl Session {
             unbind,
         };
         let id = self.request(pending);
-        let frame =
-            if unbind { ClientFrame::Unbind { id, queue, filter } } else { ClientFrame::Bind { id, queue, filter } };
+        let frame = if unbind {
+            ClientFrame::Unbind { id, queue, filter }
+        } else {
+            ClientFrame::Bind { id, queue, filter, retained: false }
+        };
         out.push(Step::Engine(frame));
     }
 

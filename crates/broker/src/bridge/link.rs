@@ -126,7 +126,7 @@ async fn declare_backlog(
     }
     for (n, filter) in wanted.into_iter().enumerate() {
         let id = 10_000 + n as u64;
-        ctl.request(id, ClientFrame::Bind { id, queue: queue.clone(), filter }).await?;
+        ctl.request(id, ClientFrame::Bind { id, queue: queue.clone(), filter, retained: false }).await?;
     }
     Ok(())
 }

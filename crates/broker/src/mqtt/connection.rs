@@ -543,10 +543,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
                 Step::Engine(ClientFrame::Bye) => self.goodbye = true,
                 Step::Engine(frame) => frames.push(frame),
                 Step::Send(packet) => self.send(&packet),
-                Step::Retained(filter) => {
-                    self.through_gate(std::mem::take(&mut frames)).await;
-                    self.replay_retained(filter).await;
-                }
                 Step::Denied(filter) => {
                     let user = self.session.access.as_ref().and_then(|a| a.user.as_deref()).map(Arc::from);
                     let client_id = self.session.client_id.clone();
@@ -592,22 +588,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Link<S> {
             _ => Command::frames(self.conn, frames, buffered),
         };
         submit(&self.state.commands, command).await;
-    }
-
-    async fn replay_retained(&mut self, filter: String) {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Retained { conn: self.conn, filter: filter.clone(), reply };
-        if !submit(&self.state.commands, command).await {
-            return;
-        }
-        let Ok(messages) = answer.await else { return };
-        let mut steps = Vec::new();
-        self.session.retained(&filter, messages, crate::driver::now_ms(), &mut steps);
-        for step in steps {
-            if let Step::Send(packet) = step {
-                self.send(&packet);
-            }
-        }
     }
 
     /// Hands one frame to the engine task, past the gate (for the session's

@@ -6,7 +6,6 @@
 use super::properties::{PUBLISHER, RETAIN, from_headers};
 use super::session::{Outgoing, Pending, QOS_HEADER, Session, Step, ack, is_queue_of, publish_packet};
 use mqtt_codec::{Packet, ProtocolVersion, QoS, ReasonCode, SubscriptionOptions};
-use queue_core::Message;
 use queue_core::message::Headers;
 use queue_core::protocol::{ClientFrame, Delivery, ErrorCode, ServerFrame};
 use queue_core::topic::matches;
@@ -27,7 +26,13 @@ impl Session {
 
     /// Translates one frame the engine sent to this connection.
     fn on_frame(&mut self, frame: ServerFrame, now_ms: u64, out: &mut Vec<Step>) {
+        let replay = matches!(&frame, ServerFrame::Deliver(d) if d.retained && d.tag.is_none());
+        if !replay {
+            // The replay asked for is over.
+            self.replaying = None;
+        }
         match frame {
+            ServerFrame::Deliver(delivery) if replay => self.retained(delivery, now_ms, out),
             ServerFrame::Deliver(delivery) => self.deliver(delivery, now_ms, out),
             ServerFrame::Confirm { id, routed } => {
                 let reason = if routed == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success };
@@ -45,29 +50,33 @@ impl Session {
             ServerFrame::Cancelled { .. } => out.push(Step::Close(Some(ReasonCode::AdministrativeAction))),
             // Binds, unbinds, declares: answered, so no longer pending.
             ServerFrame::Ok { id } | ServerFrame::Declared { id, .. } => {
-                self.pending.remove(&id);
+                if let Some(Pending::Retained(filter)) = self.pending.remove(&id) {
+                    self.replaying = Some(filter);
+                }
             }
             _ => {}
         }
     }
 
-    /// Replays retained messages matched by a new subscription to `filter`
-    /// at `now_ms` (as for [`Self::on_frames`]).
-    pub fn retained(&mut self, filter: &str, messages: Vec<Message>, now_ms: u64, out: &mut Vec<Step>) {
+    /// A retained message the engine replays for the subscription being
+    /// made ([`Self::replaying`]); one that comes otherwise (the engine's
+    /// replay to a resumed session's consumer) is not sent: MQTT sends
+    /// retained messages at SUBSCRIBE only.
+    fn retained(&mut self, message: Delivery, now_ms: u64, out: &mut Vec<Step>) {
+        let Some(filter) = &self.replaying else { return };
         let Some(options) = self.subs.get(filter).copied() else { return };
-        for message in messages {
-            let qos = options.qos.min(published_qos(&message.headers));
-            let Some(pid) = self.packet_id_for(qos, None, 0) else { continue };
-            let mut publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
-            if self.version == ProtocolVersion::V5 {
-                // A retained message keeps its properties (MQTT 5 §3.3.1.3):
-                // user properties, content type, response topic, correlation
-                // data, payload format, and what is left of its expiry.
-                publish.properties = from_headers(&message.headers, message.published_at, now_ms);
-            }
-            publish.properties.subscription_identifiers.extend(self.sub_id(filter));
-            out.push(Step::Send(Packet::Publish(publish)));
+        let sub_id = self.sub_id(filter);
+        let qos = options.qos.min(published_qos(&message.headers));
+        let Some(pid) = self.packet_id_for(qos, None, 0) else { return };
+        let mut publish = publish_packet(&message.topic, message.payload.0, qos, true, pid);
+        if self.version == ProtocolVersion::V5 {
+            // A retained message keeps its properties (MQTT 5 §3.3.1.3):
+            // user properties, content type, response topic, correlation
+            // data, payload format, and what is left of its expiry.
+            publish.properties = from_headers(&message.headers, message.published_at, now_ms);
         }
+        publish.properties.subscription_identifiers.extend(sub_id);
+        out.push(Step::Send(Packet::Publish(publish)));
     }
 
     /// Answers the client's publish that engine request `id` carried.
@@ -90,14 +99,13 @@ impl Session {
                 tracing::warn!(client = %self.client_id, ?reason, "the engine refused the session queue; closing");
                 out.push(Step::Close(Some(reason)));
             }
-            Some(Pending::Nothing | Pending::Consumer(_) | Pending::Session) | None => {}
+            Some(Pending::Nothing | Pending::Retained(_) | Pending::Consumer(_) | Pending::Session) | None => {}
         }
     }
 
     fn deliver(&mut self, delivery: Delivery, now_ms: u64, out: &mut Vec<Step>) {
         if delivery.tag.is_none() {
-            // The engine's own retained replay to a resumed session's consumer:
-            // MQTT sends retained messages at SUBSCRIBE only.
+            // Not the session's to acknowledge: nothing the engine sends.
             return;
         }
         if delivery.redelivered && self.already_released(delivery.message_id) {

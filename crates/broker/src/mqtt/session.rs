@@ -45,9 +45,6 @@ pub enum Step {
     Engine(ClientFrame),
     /// Write a packet to the client.
     Send(Packet),
-    /// Ask the engine for the retained messages matching a filter, and pass
-    /// them to [`Session::retained`](super::outbound).
-    Retained(String),
     /// Close the connection; with a DISCONNECT reason first (MQTT 5 only).
     Close(Option<ReasonCode>),
     /// The ACL refused a subscription to this filter: count and log it.
@@ -63,6 +60,9 @@ pub(super) enum Pending {
     PubRec(u16),
     /// Nothing to answer (binds, unbinds).
     Nothing,
+    /// A bind that asked for the retained messages of this filter: they
+    /// come right after its `ok`.
+    Retained(String),
     /// The session queue's own declare or consumer, made at the first
     /// subscription: if the engine refuses it, the session cannot work.
     Session,
@@ -134,6 +134,9 @@ pub struct Session {
     /// The access control list and this client's username, when there is
     /// an ACL: SUBACK says what it refuses (the engine enforces it).
     pub access: Option<Arc<Access>>,
+    /// The filter whose retained messages are arriving now (after its
+    /// bind's `ok`, until the next frame that is not one of them).
+    pub(super) replaying: Option<String>,
 }
 
 /// What most sessions never use, made when first needed: each of these
@@ -206,6 +209,7 @@ impl Session {
             plain_headers: Default::default(),
             unacked_qos0: Vec::new(),
             access: None,
+            replaying: None,
         }
     }
 
@@ -455,45 +459,35 @@ impl Session {
 
     fn subscribe(&mut self, subscribe: Subscribe, out: &mut Vec<Step>) {
         let mut reasons = Vec::with_capacity(subscribe.subscriptions.len());
-        let mut replay = Vec::new();
         let sub_id = subscribe.properties.subscription_identifiers.first().copied();
         for sub in subscribe.subscriptions {
-            let (reason, new) = self.add_subscription(&sub.filter, sub.options, sub_id, out);
-            let wanted = match sub.options.retain_handling {
-                RetainHandling::SendAtSubscribe => true,
-                RetainHandling::SendIfNew => new,
-                RetainHandling::DoNotSend => false,
-            };
-            if !reason.is_error() && wanted {
-                replay.push(sub.filter);
-            }
-            reasons.push(reason);
+            reasons.push(self.add_subscription(&sub.filter, sub.options, sub_id, out));
         }
         let suback = SubAck { packet_id: subscribe.packet_id, reasons, properties: Default::default() };
         out.push(Step::Send(Packet::SubAck(suback)));
-        out.extend(replay.into_iter().map(Step::Retained));
     }
 
-    /// Binds the session queue to `filter`; returns the SUBACK reason code
-    /// and whether the subscription is new.
+    /// Binds the session queue to `filter`, asking the engine for its
+    /// retained messages as the retain handling says (they arrive after
+    /// the SUBACK); returns the SUBACK reason code.
     fn add_subscription(
         &mut self,
         filter: &str,
         options: SubscriptionOptions,
         sub_id: Option<NonZeroU32>,
         out: &mut Vec<Step>,
-    ) -> (ReasonCode, bool) {
+    ) -> ReasonCode {
         let inner = if is_shared(filter) { shared_queue(filter).map(|(_, inner)| inner) } else { None };
         if !self.may(TopicAccess::Subscribe, inner.as_deref().unwrap_or(filter)) {
             out.push(Step::Denied(filter.to_owned()));
-            return (ReasonCode::NotAuthorized, false);
+            return ReasonCode::NotAuthorized;
         }
         if is_shared(filter) {
             // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
-            return (self.add_shared(filter, options, sub_id, out), false);
+            return self.add_shared(filter, options, sub_id, out);
         }
         if validate_filter(filter).is_err() {
-            return (ReasonCode::TopicFilterInvalid, false);
+            return ReasonCode::TopicFilterInvalid;
         }
         // A SUBSCRIBE without an identifier removes the old one (MQTT 5 §3.8.2.1.2).
         match sub_id {
@@ -501,16 +495,23 @@ impl Session {
             None => self.rare.as_mut().and_then(|r| r.sub_ids.remove(filter)),
         };
         if !self.subs.contains_key(filter) && !self.room_for(filter) {
-            return (ReasonCode::QuotaExceeded, false);
+            return ReasonCode::QuotaExceeded;
         }
         let existed = self.subs.insert(filter.to_owned(), options).is_some();
         self.dirty = true;
-        if !existed {
+        let retained = match options.retain_handling {
+            RetainHandling::SendAtSubscribe => true,
+            RetainHandling::SendIfNew => !existed,
+            RetainHandling::DoNotSend => false,
+        };
+        if !existed || retained {
+            // Binding again what is bound changes nothing but the replay.
             self.open_queue(out);
-            let id = self.request(Pending::Nothing);
-            out.push(Step::Engine(ClientFrame::Bind { id, queue: self.queue(), filter: filter.to_owned() }));
+            let id = self.request(if retained { Pending::Retained(filter.to_owned()) } else { Pending::Nothing });
+            let bind = ClientFrame::Bind { id, queue: self.queue(), filter: filter.to_owned(), retained };
+            out.push(Step::Engine(bind));
         }
-        (granted(options.qos), !existed)
+        granted(options.qos)
     }
 
     /// Declares the session queue and subscribes its consumer, unless done.

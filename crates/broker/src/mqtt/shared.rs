@@ -62,7 +62,7 @@ impl Session {
         let subscribe = self.request(Pending::Consumer(filter.to_owned()));
         let options_q = self.queue_limits.apply(QueueOptions { auto_delete: true, ..QueueOptions::default() });
         out.push(Step::Engine(ClientFrame::Declare { id: declare, queue: queue.clone(), options: options_q }));
-        out.push(Step::Engine(ClientFrame::Bind { id: bind, queue: queue.clone(), filter: inner }));
+        out.push(Step::Engine(ClientFrame::Bind { id: bind, queue: queue.clone(), filter: inner, retained: false }));
         let frame = ClientFrame::Subscribe {
             id: subscribe,
             queue: Some(queue.clone()),

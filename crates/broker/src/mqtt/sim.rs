@@ -13,7 +13,6 @@
 use super::session::{Pending, Session, Step};
 use mqtt_codec::{Packet, ProtocolVersion, ReasonCode};
 use queue_core::protocol::{ClientFrame, ServerFrame};
-use queue_core::topic::matches;
 use queue_core::{ConnId, Engine, EngineConfig, Input, Output, Role};
 use std::collections::BTreeMap;
 
@@ -116,21 +115,12 @@ impl Sim {
     /// The connection task's `carry_out`, in order; a close ends it.
     fn carry_out(&mut self, conn: ConnId, steps: Vec<Step>) {
         for step in steps {
-            let now = self.now;
             let Some(client) = self.live(conn) else { return };
             match step {
                 Step::Engine(frame) => self.input(Input::Frame { conn, frame }),
                 Step::Send(packet) => client.sent.push(packet),
                 // No ACL here: nothing is refused.
                 Step::Denied(_) => {}
-                Step::Retained(filter) => {
-                    // What the driver answers `Command::Retained` with.
-                    let visible = |m: &&queue_core::Message| matches(&filter, &m.topic);
-                    let found = self.engine.retained_at(now).filter(visible).cloned().collect();
-                    let mut replay = Vec::new();
-                    self.clients.get_mut(&conn).expect("live").session.retained(&filter, found, now, &mut replay);
-                    self.carry_out(conn, replay);
-                }
                 Step::Close(reason) => {
                     client.closed = Some(reason);
                     self.input(Input::Disconnect { conn });

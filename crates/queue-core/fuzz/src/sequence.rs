@@ -284,7 +284,7 @@ impl Seen {
             },
             1 | 2 => ClientFrame::Declare { id, queue: self.queue(c), options: self.options(c) },
             3 => ClientFrame::Delete { id, queue: self.queue(c), if_empty: c.flag() },
-            4 | 5 => ClientFrame::Bind { id, queue: self.queue(c), filter: filter(c) },
+            4 | 5 => ClientFrame::Bind { id, queue: self.queue(c), filter: filter(c), retained: c.below(4) == 0 },
             6 => ClientFrame::Unbind { id, queue: self.queue(c), filter: filter(c) },
             7..=9 => {
                 let (topic, queue) = match c.below(8) {

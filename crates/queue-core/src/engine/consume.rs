@@ -59,25 +59,37 @@ impl Engine {
         }
         self.send(conn, ServerFrame::Subscribed { id, consumer, queue: queue.to_string() });
         self.emit(|| Event::ConsumerAdded { queue, consumer, conn });
-        self.replay_retained(conn, consumer, qid, now);
+        self.replay_retained(conn, consumer, qid, None, now);
         self.dispatch(qid, now);
         Ok(())
     }
 
     /// Sends a new consumer the retained message of every topic its queue's
-    /// bindings match: the device state it would otherwise wait for.
-    fn replay_retained(&mut self, conn: ConnId, consumer: u64, qid: QueueId, now: u64) {
-        let q = &self.queues[&qid];
+    /// bindings match (or only `filter`, one binding just made): the device
+    /// state it would otherwise wait for. Expired ones are not sent.
+    pub(super) fn replay_retained(
+        &mut self,
+        conn: ConnId,
+        consumer: u64,
+        qid: QueueId,
+        filter: Option<&str>,
+        now: u64,
+    ) {
+        let Some(q) = self.queues.get(&qid) else { return };
         if q.bindings.is_empty() || self.retained.is_empty() {
             return;
         }
+        let wanted = |topic: &str| match filter {
+            Some(filter) => matches(filter, topic),
+            None => q.bindings.iter().any(|f| matches(f, topic)),
+        };
         let Some(c) = self.conns.get(&conn) else { return };
         let acl = self.acl.as_deref();
         let own = q.owner == Some(conn);
         let frames: Vec<ServerFrame> = self
             .retained
             .values()
-            .filter(|m| !m.expired(now) && q.bindings.iter().any(|f| matches(f, &m.topic)))
+            .filter(|m| !m.expired(now) && wanted(&m.topic))
             .filter(|m| !Self::withholds(acl, c, own, &m.topic))
             .map(|m| ServerFrame::Deliver(Delivery::of(m, consumer, None, q.name.clone(), 1, true)))
             .collect();

@@ -414,7 +414,7 @@ impl Engine {
             ClientFrame::Peek { id, queue, limit } => self.peek(conn, id, &queue, limit),
             ClientFrame::Purge { id, queue } => self.purge(conn, id, &queue),
             ClientFrame::Get { id, queue, ack } => self.get(conn, id, &queue, ack, now),
-            ClientFrame::Bind { id, queue, filter } => self.bind(conn, id, &queue, filter),
+            ClientFrame::Bind { id, queue, filter, retained } => self.bind(conn, id, &queue, filter, retained, now),
             ClientFrame::Unbind { id, queue, filter } => self.unbind(conn, id, &queue, &filter),
             ClientFrame::Publish { id, topic, queue, payload, headers, retain, ttl_ms } => {
                 let publish = publish::Publish { topic, queue, payload, headers, retain, ttl_ms };

@@ -192,7 +192,15 @@ impl Engine {
         self.emit(|| Event::Dropped { queue: queue.clone(), message_id, reason: DeathReason::QueueDeleted });
     }
 
-    pub(super) fn bind(&mut self, conn: ConnId, id: u64, name: &str, filter: String) -> Result<(), EngineError> {
+    pub(super) fn bind(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        name: &str,
+        filter: String,
+        retained: bool,
+        now: u64,
+    ) -> Result<(), EngineError> {
         validate_filter(&filter)?;
         let qid = self.queue_for(conn, name)?;
         let q = &self.queues[&qid];
@@ -204,8 +212,15 @@ impl Engine {
                 )));
             }
         }
+        let replay = retained.then(|| filter.clone());
         self.bind_queue(qid, filter);
         self.send(conn, ServerFrame::Ok { id });
+        if let Some(filter) = replay {
+            // For the connection's consumer of the queue, if it has one.
+            let consumer =
+                self.conns.get(&conn).and_then(|c| c.consumers.iter().find(|(_, q)| *q == qid)).map(|(id, _)| *id);
+            self.replay_retained(conn, consumer.unwrap_or(0), qid, Some(&filter), now);
+        }
         Ok(())
     }
 
